@@ -1,0 +1,131 @@
+//! What rules produce and reporters print.
+
+use serde::Serialize;
+
+use super::event::Event;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Note,
+    Warning,
+    Error,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Note => "note",
+            Level::Warning => "warning",
+            Level::Error => "error",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+}
+
+/// What happened at a labelled location; JSON `role`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Open,
+    Duplicate,
+    Inherit,
+    Use,
+    Release,
+    /// The first release of a value released twice.
+    FirstRelease,
+    /// The release (or use) the finding is about.
+    BadRelease,
+    BadUse,
+    /// The value was handed out again to a new resource.
+    Recycle,
+    /// The rightful owner of the recycled value failing afterwards.
+    Victim,
+    /// A call in flight (blocked) on the value.
+    InFlight,
+    Exec,
+    Spawn,
+    Exit,
+    Failure,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Open => "open",
+            Role::Duplicate => "duplicate",
+            Role::Inherit => "inherit",
+            Role::Use => "use",
+            Role::Release => "release",
+            Role::FirstRelease => "first-release",
+            Role::BadRelease => "bad-release",
+            Role::BadUse => "bad-use",
+            Role::Recycle => "recycle",
+            Role::Victim => "victim",
+            Role::InFlight => "in-flight",
+            Role::Exec => "exec",
+            Role::Spawn => "spawn",
+            Role::Exit => "exit",
+            Role::Failure => "failure",
+        }
+    }
+}
+
+/// One piece of evidence: an event and what it means for this finding.
+#[derive(Clone, Debug)]
+pub struct Label {
+    pub event: Event,
+    pub role: Role,
+    /// Short text shown next to the trace line ("first closed here").
+    pub text: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Finding {
+    /// Rule code, `HC001`.
+    pub code: &'static str,
+    /// Rule name, `double-release`.
+    pub name: &'static str,
+    pub level: Level,
+    pub confidence: Confidence,
+    /// One sentence, no trailing period: what is wrong, with the handle and resource.
+    pub message: String,
+    /// Evidence in trace order; the first `BadRelease`/`BadUse`/`Victim` label is the primary location.
+    pub labels: Vec<Label>,
+    /// Why we believe it, what the trace cannot show, what would make it certain.
+    pub notes: Vec<String>,
+    /// Pid of the table (process) the finding is in, for display only.
+    pub pid: u32,
+    /// Stable description of where in the program this happens (program, call,
+    /// normalised resource, stack frames without addresses): hashed into the fingerprint.
+    pub site: String,
+    /// Filled by the engine from (code, program, site).
+    pub fingerprint: String,
+}
+
+impl Finding {
+    /// The label a reporter points at first.
+    pub fn primary(&self) -> Option<&Label> {
+        self.labels
+            .iter()
+            .find(|l| matches!(l.role, Role::BadRelease | Role::BadUse | Role::Victim | Role::Failure | Role::InFlight))
+            .or_else(|| self.labels.last())
+    }
+}

@@ -1,0 +1,65 @@
+//! Interned strings and stacks: events carry 4-byte ids instead of text.
+
+use std::collections::HashMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sym(pub u32);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StackId(pub u32);
+
+/// One interner per analysis. Readers intern call names, resources and frames;
+/// reporters resolve them back.
+#[derive(Default, Debug)]
+pub struct Interner {
+    strings: Vec<Box<str>>,
+    string_ids: HashMap<Box<str>, Sym>,
+    stacks: Vec<Box<[Sym]>>,
+    stack_ids: HashMap<Box<[Sym]>, StackId>,
+}
+
+impl Interner {
+    pub fn new() -> Interner {
+        Interner::default()
+    }
+
+    pub fn intern(&mut self, text: &str) -> Sym {
+        if let Some(&id) = self.string_ids.get(text) {
+            return id;
+        }
+        let id = Sym(self.strings.len() as u32);
+        let boxed: Box<str> = text.into();
+        self.strings.push(boxed.clone());
+        self.string_ids.insert(boxed, id);
+        id
+    }
+
+    /// Interns bytes that may not be UTF-8 (invalid sequences become U+FFFD).
+    pub fn intern_bytes(&mut self, bytes: &[u8]) -> Sym {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.intern(text),
+            Err(_) => self.intern(&String::from_utf8_lossy(bytes)),
+        }
+    }
+
+    pub fn resolve(&self, sym: Sym) -> &str {
+        self.strings.get(sym.0 as usize).map(|s| &**s).unwrap_or("?")
+    }
+
+    /// Interns a stack, innermost frame first.
+    pub fn intern_stack(&mut self, frames: &[Sym]) -> StackId {
+        if let Some(&id) = self.stack_ids.get(frames) {
+            return id;
+        }
+        let id = StackId(self.stacks.len() as u32);
+        let boxed: Box<[Sym]> = frames.into();
+        self.stacks.push(boxed.clone());
+        self.stack_ids.insert(boxed, id);
+        id
+    }
+
+    /// Frames of a stack, innermost first.
+    pub fn frames(&self, stack: StackId) -> &[Sym] {
+        self.stacks.get(stack.0 as usize).map(|s| &**s).unwrap_or(&[])
+    }
+}

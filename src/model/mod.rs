@@ -1,0 +1,11 @@
+//! The data model shared by every reader, the lifecycle builder, rules and reporters.
+
+pub mod event;
+pub mod finding;
+pub mod intern;
+pub mod origin;
+
+pub use event::{ErrorClass, Event, Handle, Nanos, Op, Outcome, ResourceKind, RpcOp, flags};
+pub use finding::{Confidence, Finding, Label, Level, Role};
+pub use intern::{Interner, StackId, Sym};
+pub use origin::{InputId, Origin};
