@@ -232,6 +232,9 @@ pub mod flags {
     /// From a snapshot or rundown (ETW DCStart, htrace -diff): the handle existed
     /// before, this is not its creation.
     pub const RUNDOWN: u8 = 16;
+    /// Part of a close-all sweep (ascending closes of mostly unopened values):
+    /// set by the lifecycle, never a bug.
+    pub const SWEEP: u8 = 32;
 }
 
 #[derive(Clone, Copy, Debug)]

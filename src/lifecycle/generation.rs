@@ -1,0 +1,149 @@
+//! One generation of a handle value: open → uses → release.
+
+use crate::model::{Event, Handle, ResourceKind, StackId, Sym};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GenId(pub u32);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TableId(pub u32);
+
+/// How a generation came to exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Provenance {
+    /// Created in this table (open, socket, pipe, CreateHandle...).
+    Opened,
+    /// A duplicate of another generation (dup, dup2, DuplicateHandle).
+    Duplicated { from: Option<GenId> },
+    /// Received from another process (SCM_RIGHTS).
+    Received,
+    /// Copied into this table by fork (or the parent's table at exec).
+    Inherited { from: GenId },
+    /// Existed before the trace saw it (0/1/2, launcher fds, attach mid-life, rundown).
+    PreExisting,
+}
+
+impl Provenance {
+    /// True when the program under trace made this handle (directly or by inheriting one it made).
+    pub fn made_in_trace(self, parent_made: bool) -> bool {
+        match self {
+            Provenance::Opened | Provenance::Duplicated { .. } | Provenance::Received => true,
+            Provenance::Inherited { .. } => parent_made,
+            Provenance::PreExisting => false,
+        }
+    }
+}
+
+/// How a generation ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReleaseHow {
+    Close,
+    CloseRange,
+    /// dup2/dup3 onto an open value closed it first.
+    ReplacedByDup,
+    /// execve closed it (close-on-exec).
+    ExecCloexec,
+    /// The kernel said the value was not open although we thought it was:
+    /// something the trace cannot see closed it.
+    Vanished,
+    /// A new handle appeared at this value without a release we saw.
+    Superseded,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Release {
+    pub event: Event,
+    pub how: ReleaseHow,
+}
+
+/// A bounded list: keeps the first `N` items and counts the rest.
+#[derive(Clone, Debug)]
+pub struct Capped<T> {
+    pub items: Vec<T>,
+    pub dropped: u32,
+}
+
+impl<T> Default for Capped<T> {
+    fn default() -> Self {
+        Capped { items: Vec::new(), dropped: 0 }
+    }
+}
+
+impl<T> Capped<T> {
+    pub fn push(&mut self, item: T, cap: usize) {
+        if self.items.len() < cap {
+            self.items.push(item);
+        } else {
+            self.dropped = self.dropped.saturating_add(1);
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+    pub fn total(&self) -> usize {
+        self.items.len() + self.dropped as usize
+    }
+}
+
+/// Leak-statistics key: where handles come from. Resolved to text by `site_text`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SiteKey {
+    pub table: TableId,
+    pub call: Sym,
+    pub kind: ResourceKind,
+    /// Normalised resource (digits folded), when known.
+    pub resource: Option<Sym>,
+    pub stack: Option<StackId>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Generation {
+    pub id: GenId,
+    pub table: TableId,
+    pub handle: Handle,
+    pub provenance: Provenance,
+    /// The event that created it (open, dup, receive); for inherited and
+    /// pre-existing generations, the first event that showed it.
+    pub open: Option<Event>,
+    pub kind: ResourceKind,
+    pub resource: Option<Sym>,
+    pub cloexec: bool,
+    /// True when it, or the generation it was inherited from, was made by the traced program.
+    pub made_in_trace: bool,
+    pub site: Option<SiteKey>,
+    pub uses: u64,
+    pub first_use: Option<Event>,
+    pub last_use: Option<Event>,
+    /// Distinct (call, stack, tid) use sites, first occurrence of each.
+    pub use_sites: Capped<Event>,
+    /// Uses that failed while the generation was open (wrong type, etc.).
+    pub failed_uses: Capped<Event>,
+    pub release: Option<Release>,
+    /// Operations on the value after this generation's release and before the
+    /// next generation: double releases, uses of a closed value.
+    pub after_release: Capped<Event>,
+    /// Calls other tasks had in flight on this value when it was released.
+    pub in_flight_at_release: Capped<Event>,
+    /// Number of tasks sharing the table when the value was released.
+    pub sharers_at_release: u32,
+    /// Previous and next generation of the same value in the same table.
+    pub prev: Option<GenId>,
+    pub next: Option<GenId>,
+    /// Thread this handle was created for (HC005): created by the spawner right
+    /// before the spawn, or by the thread itself right after it started.
+    pub thread_link: Option<u32>,
+    /// The linked thread ended while this generation was still open.
+    pub outlived_thread: Option<Event>,
+    /// The table ended (process exit) while this generation was open.
+    pub open_at_exit: Option<Event>,
+    /// Use events that look like a stale holder's (same call site as the previous generation).
+    pub stale_use_candidates: Capped<Event>,
+    /// Kept past the recycle window because a rule may need it.
+    pub notable: bool,
+}
+
+impl Generation {
+    pub fn is_live(&self) -> bool {
+        self.release.is_none() && self.open_at_exit.is_none()
+    }
+}
