@@ -3,7 +3,13 @@
 //! Data flows one way (see DESIGN.md):
 //! bytes → [`input`] → [`formats`] (readers) → [`model::Event`] stream →
 //! [`lifecycle`] (HandleGraph) → [`rules`] → [`model::Finding`]s → [`report`].
+//! [`analysis`] runs that pipeline; the binary only wires the CLI to it.
 
+pub mod analysis;
+pub mod cli;
 pub mod formats;
-pub mod model;
+pub mod input;
 pub mod lifecycle;
+pub mod model;
+pub mod report;
+pub mod rules;

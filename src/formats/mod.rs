@@ -58,7 +58,13 @@ impl ReadStats {
         match self.skipped_by_reason.get_mut(reason) {
             Some(s) => s.count += 1,
             None => {
-                self.skipped_by_reason.insert(reason.to_string(), SkipCount { count: 1, first_at: at });
+                self.skipped_by_reason.insert(
+                    reason.to_string(),
+                    SkipCount {
+                        count: 1,
+                        first_at: at,
+                    },
+                );
             }
         }
     }
@@ -126,4 +132,26 @@ impl Format {
 /// Content decides, never the file name.
 pub fn sniff(head: &[u8]) -> Option<Format> {
     strace::sniff(head).then_some(Format::Strace)
+}
+
+/// Reads a format that is parsed from one buffer (everything but strace).
+pub fn read_whole(
+    format: Format,
+    bytes: &[u8],
+    path: &str,
+    ctx: &mut ReadContext<'_>,
+) -> Result<(), InputError> {
+    let _ = (bytes, ctx);
+    Err(InputError {
+        path: path.to_string(),
+        at: String::new(),
+        message: format!("the {} reader is not part of this build", format.as_str()),
+        hint: None,
+    })
+}
+
+/// How diagnostics get the text of an event of this format back.
+pub fn evidence_for(format: Format, bytes: Vec<u8>) -> crate::report::evidence::EvidenceSource {
+    let _ = format;
+    crate::report::evidence::EvidenceSource::Memory(bytes)
 }

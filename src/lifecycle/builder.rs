@@ -8,10 +8,12 @@
 
 use rustc_hash::FxHashMap;
 
-use super::generation::{Capped, GenId, Generation, Provenance, Release, ReleaseHow, SiteKey, TableId};
+use super::HandleGraph;
+use super::generation::{
+    Capped, GenId, Generation, Provenance, Release, ReleaseHow, SiteKey, TableId,
+};
 use super::sites::SiteStats;
 use super::table::{ExecRecord, Table, Task, ThreadRecord};
-use super::HandleGraph;
 use crate::formats::EventSink;
 use crate::model::{ErrorClass, Event, Handle, Interner, Op, Outcome, ResourceKind, Sym, flags};
 
@@ -38,6 +40,8 @@ pub struct LifecycleBuilder<'i> {
     sweeps: FxHashMap<u32, SweepRun>,
     /// Normalised resource cache (raw resource sym → folded sym).
     norm_cache: FxHashMap<Sym, Sym>,
+    /// Events of the reader call in progress (see `with_context`).
+    pending: Vec<Event>,
 }
 
 #[derive(Default)]
@@ -69,7 +73,33 @@ impl<'i> LifecycleBuilder<'i> {
             rpc_events: Vec::new(),
             sweeps: FxHashMap::default(),
             norm_cache: FxHashMap::default(),
+            pending: Vec::new(),
         }
+    }
+
+    /// Lends a reader the interner and a sink at once: the reader's events are
+    /// collected for the duration of `f`, then applied in order.
+    pub fn with_context<R>(
+        &mut self,
+        input: crate::model::InputId,
+        stats: &mut crate::formats::ReadStats,
+        f: impl FnOnce(&mut crate::formats::ReadContext<'_>) -> R,
+    ) -> R {
+        let mut pending = std::mem::take(&mut self.pending);
+        let result = {
+            let mut ctx = crate::formats::ReadContext {
+                input,
+                interner: &mut *self.interner,
+                sink: &mut pending,
+                stats,
+            };
+            f(&mut ctx)
+        };
+        for ev in pending.drain(..) {
+            self.event(ev);
+        }
+        self.pending = pending;
+        result
     }
 
     pub fn interner(&mut self) -> &mut Interner {
@@ -78,12 +108,22 @@ impl<'i> LifecycleBuilder<'i> {
 
     /// Ends the stream: tables still in use end at the last event.
     pub fn finish(mut self) -> HandleGraph {
-        let open_tables: Vec<TableId> =
-            self.tables.iter().filter(|t| t.ended.is_none()).map(|t| t.id).collect();
+        let open_tables: Vec<TableId> = self
+            .tables
+            .iter()
+            .filter(|t| t.ended.is_none())
+            .map(|t| t.id)
+            .collect();
         for table in open_tables {
             self.end_table(table, None);
         }
-        HandleGraph::build(self.gens, self.tables, self.sites, self.gc_events, self.rpc_events)
+        HandleGraph::build(
+            self.gens,
+            self.tables,
+            self.sites,
+            self.gc_events,
+            self.rpc_events,
+        )
     }
 
     // ----- tasks and tables -------------------------------------------------
@@ -132,7 +172,9 @@ impl<'i> LifecycleBuilder<'i> {
     }
 
     fn detach_task(&mut self, tid: u32, event: &Event) {
-        let Some(task) = self.tasks.get_mut(&tid) else { return };
+        let Some(task) = self.tasks.get_mut(&tid) else {
+            return;
+        };
         if !task.alive {
             return;
         }
@@ -168,7 +210,11 @@ impl<'i> LifecycleBuilder<'i> {
             if t.ended.is_some() {
                 return;
             }
-            t.ended = event.or(Some(Event::new(Op::ProcessExit, Sym(0), Default::default())));
+            t.ended = event.or(Some(Event::new(
+                Op::ProcessExit,
+                Sym(0),
+                Default::default(),
+            )));
             t.live.values().copied().collect()
         };
         let end = self.tables[table.0 as usize].ended;
@@ -187,23 +233,42 @@ impl<'i> LifecycleBuilder<'i> {
 
     /// Gives `tid` a private copy of its table (fork, unshare, exec of a CLONE_FILES partner).
     fn copy_table_for(&mut self, tid: u32, pid: u32, event: &Event) -> TableId {
-        let Some(task) = self.tasks.get(&tid) else { return self.task(tid, pid) };
+        let Some(task) = self.tasks.get(&tid) else {
+            return self.task(tid, pid);
+        };
         let old = task.table;
         let tgid = task.tgid;
         let thread_index = task.thread_index;
         let new = self.new_table(pid);
         let old_program = self.tables[old.0 as usize].program;
         self.table(new).program = old_program;
-        let mut live: Vec<(Handle, GenId)> =
-            self.tables[old.0 as usize].live.iter().map(|(h, g)| (*h, *g)).collect();
+        let mut live: Vec<(Handle, GenId)> = self.tables[old.0 as usize]
+            .live
+            .iter()
+            .map(|(h, g)| (*h, *g))
+            .collect();
         live.sort_unstable();
         for (h, from) in live {
-            let Some(src) = self.gens.get(&from) else { continue };
-            let (kind, resource, cloexec, made, site) =
-                (src.kind, src.resource, src.cloexec, src.made_in_trace, src.site);
+            let Some(src) = self.gens.get(&from) else {
+                continue;
+            };
+            let (kind, resource, cloexec, made, site) = (
+                src.kind,
+                src.resource,
+                src.cloexec,
+                src.made_in_trace,
+                src.site,
+            );
             let mut inherit = *event;
             inherit.handle = h;
-            let id = self.new_generation(new, h, Provenance::Inherited { from }, Some(inherit), kind, resource);
+            let id = self.new_generation(
+                new,
+                h,
+                Provenance::Inherited { from },
+                Some(inherit),
+                kind,
+                resource,
+            );
             if let Some(g) = self.gens.get_mut(&id) {
                 g.cloexec = cloexec;
                 g.made_in_trace = made;
@@ -243,7 +308,10 @@ impl<'i> LifecycleBuilder<'i> {
         // A value still live gets a new generation only if we missed its release.
         if let Some(old) = self.tables[table.0 as usize].live.get(&handle).copied() {
             if let (Some(o), Some(ev)) = (self.gens.get_mut(&old), open) {
-                o.release = Some(Release { event: ev, how: ReleaseHow::Superseded });
+                o.release = Some(Release {
+                    event: ev,
+                    how: ReleaseHow::Superseded,
+                });
             }
             self.release_bookkeeping(old);
         }
@@ -292,7 +360,9 @@ impl<'i> LifecycleBuilder<'i> {
 
     /// Drops the generation before `prev` when neither it nor `prev` is notable.
     fn prune_behind(&mut self, prev: GenId) {
-        let Some(p) = self.gens.get(&prev) else { return };
+        let Some(p) = self.gens.get(&prev) else {
+            return;
+        };
         let Some(old) = p.prev else { return };
         let prev_notable = p.notable;
         let Some(o) = self.gens.get(&old) else { return };
@@ -305,9 +375,21 @@ impl<'i> LifecycleBuilder<'i> {
         }
     }
 
-    fn site_for(&mut self, table: TableId, ev: &Event, kind: ResourceKind, resource: Option<Sym>) -> SiteKey {
+    fn site_for(
+        &mut self,
+        table: TableId,
+        ev: &Event,
+        kind: ResourceKind,
+        resource: Option<Sym>,
+    ) -> SiteKey {
         let resource = resource.map(|r| self.normalise(r));
-        SiteKey { table, call: ev.call, kind, resource, stack: ev.stack }
+        SiteKey {
+            table,
+            call: ev.call,
+            kind,
+            resource,
+            stack: ev.stack,
+        }
     }
 
     /// Folds digit runs and socket/pipe inode numbers so that handles from one
@@ -335,12 +417,21 @@ impl<'i> LifecycleBuilder<'i> {
         sym
     }
 
-    fn created(&mut self, table: TableId, ev: &Event, provenance: Provenance, cloexec: bool) -> GenId {
+    fn created(
+        &mut self,
+        table: TableId,
+        ev: &Event,
+        provenance: Provenance,
+        cloexec: bool,
+    ) -> GenId {
         let (kind, resource) = (ev.kind, ev.resource);
         let id = self.new_generation(table, ev.handle, provenance, Some(*ev), kind, resource);
         let site = self.site_for(table, ev, kind, resource);
         let live_now = {
-            let s = self.sites.entry(site).or_insert_with(|| SiteStats::new(*ev));
+            let s = self
+                .sites
+                .entry(site)
+                .or_insert_with(|| SiteStats::new(*ev));
             s.opened(ev);
             s.live
         };
@@ -440,7 +531,11 @@ impl<'i> LifecycleBuilder<'i> {
                 }
             }
             AnomalyRef::AfterRelease(g, i) => {
-                if let Some(e) = self.gens.get_mut(&g).and_then(|g| g.after_release.items.get_mut(i)) {
+                if let Some(e) = self
+                    .gens
+                    .get_mut(&g)
+                    .and_then(|g| g.after_release.items.get_mut(i))
+                {
                     e.flags |= flags::SWEEP;
                 }
             }
@@ -477,13 +572,19 @@ impl<'i> LifecycleBuilder<'i> {
             let Some(g) = self.gens.get(&id) else { return };
             match g.prev.and_then(|p| self.gens.get(&p)) {
                 Some(p) if g.provenance == Provenance::Opened && p.release.is_some() => Some((
-                    p.use_sites.items.iter().map(|e| (e.call, e.stack)).collect(),
+                    p.use_sites
+                        .items
+                        .iter()
+                        .map(|e| (e.call, e.stack))
+                        .collect(),
                     p.kind,
                 )),
                 _ => None,
             }
         };
-        let Some(g) = self.gens.get_mut(&id) else { return };
+        let Some(g) = self.gens.get_mut(&id) else {
+            return;
+        };
         g.uses += 1;
         if g.first_use.is_none() {
             g.first_use = Some(*ev);
@@ -507,7 +608,8 @@ impl<'i> LifecycleBuilder<'i> {
         }
         // Same call site as the previous generation used: a stale holder may be back.
         if let Some((sites, _)) = prev_sites {
-            let matches_prev = ev.stack.is_some() && sites.iter().any(|(c, s)| *c == ev.call && *s == ev.stack);
+            let matches_prev =
+                ev.stack.is_some() && sites.iter().any(|(c, s)| *c == ev.call && *s == ev.stack);
             if matches_prev {
                 g.stale_use_candidates.push(*ev, CAP_SITES);
                 g.notable = true;
@@ -559,17 +661,32 @@ impl<'i> LifecycleBuilder<'i> {
         }
         let table = self.task(ev.tid, ev.pid);
         match ev.op {
-            Op::Spawn { child, shares_table, thread } => self.on_spawn(table, &ev, child, shares_table, thread),
+            Op::Spawn {
+                child,
+                shares_table,
+                thread,
+            } => self.on_spawn(table, &ev, child, shares_table, thread),
             Op::Exec => self.on_exec(&ev),
             Op::Unshare => {
                 self.copy_table_for(ev.tid, ev.pid, &ev);
             }
             Op::Open { cloexec } | Op::Receive { cloexec } => {
                 if ev.outcome.is_ok() && ev.handle >= 0 {
-                    let prov = if matches!(ev.op, Op::Receive { .. }) { Provenance::Received } else { Provenance::Opened };
+                    let prov = if matches!(ev.op, Op::Receive { .. }) {
+                        Provenance::Received
+                    } else {
+                        Provenance::Opened
+                    };
                     if ev.has(flags::RUNDOWN) {
                         self.table(table).seeded = true;
-                        self.new_generation(table, ev.handle, Provenance::PreExisting, Some(ev), ev.kind, ev.resource);
+                        self.new_generation(
+                            table,
+                            ev.handle,
+                            Provenance::PreExisting,
+                            Some(ev),
+                            ev.kind,
+                            ev.resource,
+                        );
                     } else {
                         self.created(table, &ev, prov, cloexec);
                     }
@@ -579,9 +696,16 @@ impl<'i> LifecycleBuilder<'i> {
                     t.table_full.push((ev, live), CAP_EVENTS);
                 }
             }
-            Op::Dup { source, cloexec, replaces, source_pid } => self.on_dup(table, &ev, source, cloexec, replaces, source_pid),
+            Op::Dup {
+                source,
+                cloexec,
+                replaces,
+                source_pid,
+            } => self.on_dup(table, &ev, source, cloexec, replaces, source_pid),
             Op::Close => self.on_close(table, &ev),
-            Op::CloseRange { last, cloexec_only } => self.on_close_range(table, &ev, last, cloexec_only),
+            Op::CloseRange { last, cloexec_only } => {
+                self.on_close_range(table, &ev, last, cloexec_only)
+            }
             Op::Use | Op::Probe => self.on_use(table, &ev),
             Op::Begin => {
                 let gen_ = self.tables[table.0 as usize].live.get(&ev.handle).copied();
@@ -600,7 +724,14 @@ impl<'i> LifecycleBuilder<'i> {
         }
     }
 
-    fn on_spawn(&mut self, table: TableId, ev: &Event, child: u32, shares_table: bool, thread: bool) {
+    fn on_spawn(
+        &mut self,
+        table: TableId,
+        ev: &Event,
+        child: u32,
+        shares_table: bool,
+        thread: bool,
+    ) {
         let parent_tgid = self.tasks.get(&ev.tid).map(|t| t.tgid).unwrap_or(ev.pid);
         if self.tasks.get(&child).is_some_and(|t| t.alive) {
             return; // already introduced
@@ -608,7 +739,11 @@ impl<'i> LifecycleBuilder<'i> {
         let tgid = if thread { parent_tgid } else { child };
         let thread_index = if thread {
             let t = self.table(table);
-            t.threads.push(ThreadRecord { spawn: *ev, tid: child, exit: None });
+            t.threads.push(ThreadRecord {
+                spawn: *ev,
+                tid: child,
+                exit: None,
+            });
             Some(t.threads.len() - 1)
         } else {
             None
@@ -639,7 +774,9 @@ impl<'i> LifecycleBuilder<'i> {
     }
 
     fn on_exec(&mut self, ev: &Event) {
-        let Some(task) = self.tasks.get(&ev.tid) else { return };
+        let Some(task) = self.tasks.get(&ev.tid) else {
+            return;
+        };
         let table = task.table;
         let tgid = task.tgid;
         // Unshare from partners outside the thread group (CLONE_FILES processes).
@@ -647,16 +784,25 @@ impl<'i> LifecycleBuilder<'i> {
             .tasks
             .iter()
             .any(|(tid, t)| t.alive && t.table == table && t.tgid != tgid && *tid != ev.tid);
-        let table = if outside_partners { self.copy_table_for(ev.tid, ev.pid, ev) } else { table };
+        let table = if outside_partners {
+            self.copy_table_for(ev.tid, ev.pid, ev)
+        } else {
+            table
+        };
         if let Some(r) = ev.resource {
             self.table(table).program = Some(r);
         }
-        let mut live: Vec<(Handle, GenId)> =
-            self.tables[table.0 as usize].live.iter().map(|(h, g)| (*h, *g)).collect();
+        let mut live: Vec<(Handle, GenId)> = self.tables[table.0 as usize]
+            .live
+            .iter()
+            .map(|(h, g)| (*h, *g))
+            .collect();
         live.sort_unstable();
         let mut inherited = Vec::new();
         for (h, g) in live {
-            let Some(gen_) = self.gens.get_mut(&g) else { continue };
+            let Some(gen_) = self.gens.get_mut(&g) else {
+                continue;
+            };
             if gen_.cloexec {
                 self.release(g, ev, ReleaseHow::ExecCloexec);
             } else if h >= 3 && gen_.made_in_trace {
@@ -664,7 +810,10 @@ impl<'i> LifecycleBuilder<'i> {
                 inherited.push(g);
             }
         }
-        self.table(table).execs.push(ExecRecord { event: *ev, inherited });
+        self.table(table).execs.push(ExecRecord {
+            event: *ev,
+            inherited,
+        });
     }
 
     fn on_dup(
@@ -690,7 +839,12 @@ impl<'i> LifecycleBuilder<'i> {
             return;
         }
         let source_table = match source_pid {
-            Some(pid) => self.tables.iter().rev().find(|t| t.pid == pid && t.ended.is_none()).map(|t| t.id),
+            Some(pid) => self
+                .tables
+                .iter()
+                .rev()
+                .find(|t| t.pid == pid && t.ended.is_none())
+                .map(|t| t.id),
             None => Some(table),
         };
         let from = source_table.and_then(|t| self.tables[t.0 as usize].live.get(&source).copied());
@@ -709,7 +863,11 @@ impl<'i> LifecycleBuilder<'i> {
         }
         let (kind, resource) = match from.and_then(|f| self.gens.get(&f)) {
             Some(g) => (
-                if ev.kind == ResourceKind::Unknown { g.kind } else { ev.kind },
+                if ev.kind == ResourceKind::Unknown {
+                    g.kind
+                } else {
+                    ev.kind
+                },
                 ev.resource.or(g.resource),
             ),
             None => (ev.kind, ev.resource),
@@ -723,7 +881,10 @@ impl<'i> LifecycleBuilder<'i> {
     fn on_close(&mut self, table: TableId, ev: &Event) {
         if ev.has(flags::RESUMED) {
             // Completion of a close that was released at its entry.
-            let pending = self.tasks.get_mut(&ev.tid).and_then(|t| t.pending_close.take());
+            let pending = self
+                .tasks
+                .get_mut(&ev.tid)
+                .and_then(|t| t.pending_close.take());
             if let Some(Some(g)) = pending {
                 if let Some(gen_) = self.gens.get_mut(&g) {
                     if let Some(rel) = gen_.release.as_mut() {
@@ -747,7 +908,13 @@ impl<'i> LifecycleBuilder<'i> {
         let live = self.tables[table.0 as usize].live.get(&ev.handle).copied();
         let pending_entry = matches!(ev.outcome, Outcome::Unknown);
         match (live, ev.outcome) {
-            (Some(g), Outcome::Failed { class: ErrorClass::BadHandle, .. }) => {
+            (
+                Some(g),
+                Outcome::Failed {
+                    class: ErrorClass::BadHandle,
+                    ..
+                },
+            ) => {
                 // We thought it open; the kernel says not: released behind our back.
                 self.release(g, ev, ReleaseHow::Vanished);
                 if let Some(gen_) = self.gens.get_mut(&g) {
@@ -764,13 +931,26 @@ impl<'i> LifecycleBuilder<'i> {
                 }
                 self.sweep_step(ev, None);
             }
-            (None, Outcome::Failed { class: ErrorClass::BadHandle, .. }) => {
+            (
+                None,
+                Outcome::Failed {
+                    class: ErrorClass::BadHandle,
+                    ..
+                },
+            ) => {
                 let a = self.not_open(table, ev);
                 self.sweep_step(ev, a);
             }
             (None, Outcome::Failed { .. }) => {
                 // A failed close (EIO...) of a value we never saw opened: it was open.
-                let id = self.new_generation(table, ev.handle, Provenance::PreExisting, Some(*ev), ev.kind, ev.resource);
+                let id = self.new_generation(
+                    table,
+                    ev.handle,
+                    Provenance::PreExisting,
+                    Some(*ev),
+                    ev.kind,
+                    ev.resource,
+                );
                 self.release(id, ev, ReleaseHow::Close);
                 if let Some(g) = self.gens.get_mut(&id) {
                     g.notable = true;
@@ -791,7 +971,14 @@ impl<'i> LifecycleBuilder<'i> {
                 // Closed something we never saw opened: pre-existing (inherited,
                 // opened before the trace) — or, in a table seeded by a rundown, suspicious.
                 let seeded = self.tables[table.0 as usize].seeded;
-                let id = self.new_generation(table, ev.handle, Provenance::PreExisting, Some(*ev), ev.kind, ev.resource);
+                let id = self.new_generation(
+                    table,
+                    ev.handle,
+                    Provenance::PreExisting,
+                    Some(*ev),
+                    ev.kind,
+                    ev.resource,
+                );
                 self.release(id, ev, ReleaseHow::Close);
                 if seeded {
                     if let Some(g) = self.gens.get_mut(&id) {
@@ -853,7 +1040,10 @@ impl<'i> LifecycleBuilder<'i> {
         // The completion of a blocked call belongs to the generation seen at entry.
         let entry_gen = if ev.has(flags::RESUMED) {
             let t = self.table(table);
-            let pos = t.in_flight.iter().position(|(tid, b, _)| *tid == ev.tid && b.handle == ev.handle);
+            let pos = t
+                .in_flight
+                .iter()
+                .position(|(tid, b, _)| *tid == ev.tid && b.handle == ev.handle);
             pos.map(|p| t.in_flight.swap_remove(p).2)
         } else {
             None
@@ -878,7 +1068,10 @@ impl<'i> LifecycleBuilder<'i> {
             return;
         }
         match ev.outcome {
-            Outcome::Failed { class: ErrorClass::BadHandle, .. } => {
+            Outcome::Failed {
+                class: ErrorClass::BadHandle,
+                ..
+            } => {
                 if is_probe {
                     return; // "is it open?" — answered no. Not a bug.
                 }
@@ -886,7 +1079,14 @@ impl<'i> LifecycleBuilder<'i> {
             }
             Outcome::Ok | Outcome::Unknown if ev.handle >= 0 => {
                 // Working on a value we never saw opened: it existed before the trace.
-                let id = self.new_generation(table, ev.handle, Provenance::PreExisting, Some(*ev), ev.kind, ev.resource);
+                let id = self.new_generation(
+                    table,
+                    ev.handle,
+                    Provenance::PreExisting,
+                    Some(*ev),
+                    ev.kind,
+                    ev.resource,
+                );
                 self.record_use(id, ev);
             }
             _ => {}

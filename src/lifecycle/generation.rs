@@ -65,7 +65,10 @@ pub struct Capped<T> {
 
 impl<T> Default for Capped<T> {
     fn default() -> Self {
-        Capped { items: Vec::new(), dropped: 0 }
+        Capped {
+            items: Vec::new(),
+            dropped: 0,
+        }
     }
 }
 

@@ -50,7 +50,8 @@ impl HandleGraph {
     ) -> HandleGraph {
         let mut gens: Vec<Generation> = gens.into_values().collect();
         gens.sort_unstable_by_key(|g| g.id);
-        let index: FxHashMap<GenId, usize> = gens.iter().enumerate().map(|(i, g)| (g.id, i)).collect();
+        let index: FxHashMap<GenId, usize> =
+            gens.iter().enumerate().map(|(i, g)| (g.id, i)).collect();
         let mut links = DiGraph::new();
         let mut nodes = FxHashMap::default();
         for g in &gens {
@@ -77,7 +78,16 @@ impl HandleGraph {
         }
         let mut sites: Vec<(SiteKey, SiteStats)> = sites.into_iter().collect();
         sites.sort_unstable_by_key(|(k, s)| (k.table, s.first_open.seq));
-        HandleGraph { gens, index, tables, sites, gc_events, rpc_events, links, nodes }
+        HandleGraph {
+            gens,
+            index,
+            tables,
+            sites,
+            gc_events,
+            rpc_events,
+            links,
+            nodes,
+        }
     }
 
     pub fn gen_(&self, id: GenId) -> Option<&Generation> {
@@ -93,9 +103,24 @@ impl HandleGraph {
         g.prev.and_then(|p| self.gen_(p))
     }
 
+    /// Where an inherited generation really came from: follows inherit links
+    /// back to the generation that was opened.
+    pub fn linked_origin<'a>(&'a self, g: &'a Generation) -> Option<&'a Generation> {
+        let mut cur = g;
+        for _ in 0..64 {
+            match cur.provenance {
+                Provenance::Inherited { from } => cur = self.gen_(from)?,
+                _ => return Some(cur),
+            }
+        }
+        None
+    }
+
     /// Generations linked from `g` by `link`.
     pub fn linked(&self, g: &Generation, link: Link) -> Vec<&Generation> {
-        let Some(n) = self.nodes.get(&g.id) else { return Vec::new() };
+        let Some(n) = self.nodes.get(&g.id) else {
+            return Vec::new();
+        };
         self.links
             .edges(*n)
             .filter(|e| *e.weight() == link)

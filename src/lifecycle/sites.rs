@@ -64,7 +64,12 @@ impl SiteStats {
         }
         let q = self.samples.len() / 4;
         let at = |i: usize| self.samples.get(i).map(|s| s.1).unwrap_or(0);
-        let marks = [at(q - 1), at(2 * q - 1), at(3 * q - 1), at(self.samples.len() - 1)];
+        let marks = [
+            at(q - 1),
+            at(2 * q - 1),
+            at(3 * q - 1),
+            at(self.samples.len() - 1),
+        ];
         marks.windows(2).all(|w| w[1] > w[0])
     }
 }

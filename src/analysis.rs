@@ -1,0 +1,420 @@
+//! The pipeline: inputs → readers → lifecycle → rules → sorted, fingerprinted findings.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use crate::formats::{self, Format, InputError, ReadStats};
+use crate::input::{self, lines};
+use crate::lifecycle::LifecycleBuilder;
+use crate::model::{Finding, InputId, Interner, Origin};
+use crate::report::evidence::EvidenceSource;
+use crate::rules::{self, HandleStyle, Rule, RuleContext};
+
+/// Formats read into memory whole are refused above this size.
+const WHOLE_INPUT_LIMIT: u64 = 8 << 30;
+
+pub struct Options {
+    /// Overrides sniffing.
+    pub input_format: Option<Format>,
+    pub rules: Vec<&'static dyn Rule>,
+    /// Worker threads for the rules (None: rayon's default).
+    pub threads: Option<usize>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            input_format: None,
+            rules: rules::registry().to_vec(),
+            threads: None,
+        }
+    }
+}
+
+pub struct InputReport {
+    pub path: String,
+    pub format: Format,
+    pub stats: ReadStats,
+    pub evidence: EvidenceSource,
+}
+
+pub struct Analysis {
+    pub inputs: Vec<InputReport>,
+    pub findings: Vec<Finding>,
+    pub interner: Interner,
+}
+
+impl Analysis {
+    pub fn input(&self, id: InputId) -> Option<&InputReport> {
+        self.inputs.get(id as usize)
+    }
+}
+
+/// Inputs analysed together: one trace, or the per-task files of one `strace -ff` run.
+fn group_jobs(paths: &[String]) -> Vec<Vec<String>> {
+    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut jobs: Vec<Vec<String>> = Vec::new();
+    for p in paths {
+        if let Some(prefix) = ff_prefix(p) {
+            groups.entry(prefix).or_default().push(p.clone());
+        } else {
+            jobs.push(vec![p.clone()]);
+        }
+    }
+    for (_, mut members) in groups {
+        if members.len() == 1 {
+            jobs.push(members);
+        } else {
+            members.sort();
+            jobs.push(members);
+        }
+    }
+    // Keep the user's order for the first member of each job.
+    jobs.sort_by_key(|j| {
+        paths
+            .iter()
+            .position(|p| Some(p) == j.first())
+            .unwrap_or(usize::MAX)
+    });
+    jobs
+}
+
+/// `trace.1234` → `trace` (strace -ff names files PREFIX.TID).
+fn ff_prefix(path: &str) -> Option<String> {
+    let (prefix, tid) = path.rsplit_once('.')?;
+    (!tid.is_empty() && tid.len() <= 10 && tid.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| prefix.to_string())
+}
+
+fn ff_tid(path: &str) -> Option<u32> {
+    path.rsplit_once('.').and_then(|(_, t)| t.parse().ok())
+}
+
+pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, InputError> {
+    let mut interner = Interner::new();
+    let mut inputs: Vec<InputReport> = Vec::new();
+    let mut findings = Vec::new();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| InputError {
+            path: String::new(),
+            at: String::new(),
+            message: e.to_string(),
+            hint: None,
+        })?;
+    for job in group_jobs(paths) {
+        let first_input = inputs.len();
+        let mut builder = LifecycleBuilder::new(&mut interner);
+        let style = read_job(&job, options, &mut builder, &mut inputs)?;
+        let graph = builder.finish();
+        let cx = RuleContext {
+            graph: &graph,
+            interner: &interner,
+            style,
+        };
+        let mut job_findings = pool.install(|| rules::run(&cx, &options.rules));
+        for f in &mut job_findings {
+            f.labels.sort_by_key(|l| l.event.seq);
+        }
+        let _ = first_input;
+        findings.extend(job_findings);
+    }
+    finalize(&mut findings, &inputs, &interner);
+    Ok(Analysis {
+        inputs,
+        findings,
+        interner,
+    })
+}
+
+/// Reads every input of one job into `builder`; returns how handles are spelled.
+fn read_job(
+    job: &[String],
+    options: &Options,
+    builder: &mut LifecycleBuilder<'_>,
+    inputs: &mut Vec<InputReport>,
+) -> Result<HandleStyle, InputError> {
+    let mut opened = Vec::new();
+    for path in job {
+        let o = input::open(path)?;
+        let format = match options.input_format {
+            Some(f) => f,
+            None => formats::sniff(&o.head).ok_or_else(|| unknown_format(&o))?,
+        };
+        opened.push((o, format));
+    }
+    let style = match opened.first().map(|(_, f)| *f) {
+        Some(Format::Strace) | None => HandleStyle::Fd,
+        Some(Format::Jsonl) => HandleStyle::Fd,
+        Some(_) => HandleStyle::Windows,
+    };
+    if opened.len() > 1 && opened.iter().all(|(_, f)| *f == Format::Strace) {
+        read_strace_ff(opened, builder, inputs)?;
+        return Ok(style);
+    }
+    for (o, format) in opened {
+        let id = inputs.len() as InputId;
+        let display = o.display.clone();
+        let mut stats = ReadStats::default();
+        let evidence = match format {
+            Format::Strace => read_strace(o, id, builder, &mut stats)?,
+            other => {
+                let bytes = input::read_all(o, WHOLE_INPUT_LIMIT)?;
+                builder.with_context(id, &mut stats, |ctx| {
+                    formats::read_whole(other, &bytes, &display, ctx)
+                })?;
+                formats::evidence_for(other, bytes)
+            }
+        };
+        inputs.push(InputReport {
+            path: display,
+            format,
+            stats,
+            evidence,
+        });
+    }
+    Ok(style)
+}
+
+fn unknown_format(o: &input::Opened) -> InputError {
+    let hint = if o.head.is_empty() {
+        Some(
+            "the input is empty: with strace, did you forget `2>&1` or `-o /dev/stderr`?"
+                .to_string(),
+        )
+    } else {
+        Some(
+            "name the format with --input-format (strace, etl, htrace, appverif, mda, jsonl)"
+                .to_string(),
+        )
+    };
+    InputError {
+        path: o.display.clone(),
+        at: String::new(),
+        message: if o.head.is_empty() {
+            "empty input".into()
+        } else {
+            "not a trace format handlecheck knows".into()
+        },
+        hint,
+    }
+}
+
+fn read_strace(
+    o: input::Opened,
+    id: InputId,
+    builder: &mut LifecycleBuilder<'_>,
+    stats: &mut ReadStats,
+) -> Result<EvidenceSource, InputError> {
+    let display = o.display.clone();
+    let plain = o.plain_path.clone();
+    let mut spool = if plain.is_none() {
+        Some(tempfile::NamedTempFile::new().map_err(|e| input::io_error(&display, &e))?)
+    } else {
+        None
+    };
+    let empty = o.head.iter().all(|b| b.is_ascii_whitespace());
+    let mut reader = o.into_reader();
+    let mut parser = formats::strace::StraceParser::new();
+    let cut = {
+        let spool_writer: Option<&mut dyn std::io::Write> = spool
+            .as_mut()
+            .map(|s| s.as_file_mut() as &mut dyn std::io::Write);
+        let mut feed = |line: lines::Line<'_>| {
+            builder.with_context(id, stats, |ctx| {
+                parser.line(
+                    line.bytes,
+                    Origin::line(id, line.number, line.offset),
+                    None,
+                    ctx,
+                )
+            });
+        };
+        lines::for_each_line(&mut reader, spool_writer, &mut feed)
+            .map_err(|e| input::io_error(&display, &e))?
+    };
+    builder.with_context(id, stats, |ctx| parser.finish(ctx));
+    if cut > 0 {
+        stats.skipped += cut;
+        stats.skipped_by_reason.insert(
+            format!("line longer than {} MiB", lines::MAX_LINE >> 20),
+            formats::SkipCount {
+                count: cut,
+                first_at: 0,
+            },
+        );
+    }
+    if empty || stats.units == 0 {
+        return Err(InputError {
+            path: display,
+            at: String::new(),
+            message: "empty input: no strace lines".into(),
+            hint: Some("with strace, did you forget `2>&1` or `-o /dev/stderr`?".into()),
+        });
+    }
+    if stats.events == 0 && stats.skipped == stats.units {
+        return Err(InputError {
+            path: display,
+            at: "line 1".into(),
+            message: "no line could be read as strace output".into(),
+            hint: Some("name the format with --input-format if this is not strace".into()),
+        });
+    }
+    Ok(match (plain, spool) {
+        (Some(p), _) => EvidenceSource::file(&p).unwrap_or(EvidenceSource::Memory(Vec::new())),
+        (None, Some(s)) => EvidenceSource::Spool(std::sync::Mutex::new(s)),
+        (None, None) => EvidenceSource::Memory(Vec::new()),
+    })
+}
+
+/// `strace -ff` per-task files: merged by timestamp, each line's task from its file name.
+fn read_strace_ff(
+    opened: Vec<(input::Opened, Format)>,
+    builder: &mut LifecycleBuilder<'_>,
+    inputs: &mut Vec<InputReport>,
+) -> Result<(), InputError> {
+    struct Member {
+        id: InputId,
+        tid: Option<u32>,
+        lines: Vec<(u32, u64, Vec<u8>)>,
+        next: usize,
+    }
+    let mut members = Vec::new();
+    let mut stats_all: Vec<ReadStats> = Vec::new();
+    for (o, _) in opened {
+        let id = (inputs.len() + members.len()) as InputId;
+        let display = o.display.clone();
+        let tid = ff_tid(&display);
+        let plain = o.plain_path.clone();
+        let mut reader: Box<dyn Read + Send> = o.into_reader();
+        let mut lines_vec = Vec::new();
+        lines::for_each_line(&mut reader, None, |l| {
+            lines_vec.push((l.number, l.offset, l.bytes.to_vec()))
+        })
+        .map_err(|e| input::io_error(&display, &e))?;
+        let evidence = match &plain {
+            Some(p) => EvidenceSource::file(p).unwrap_or(EvidenceSource::Memory(Vec::new())),
+            None => {
+                let mut all = Vec::new();
+                for (_, _, l) in &lines_vec {
+                    all.extend_from_slice(l);
+                    all.push(b'\n');
+                }
+                EvidenceSource::Memory(all)
+            }
+        };
+        members.push(Member {
+            id,
+            tid,
+            lines: lines_vec,
+            next: 0,
+        });
+        stats_all.push(ReadStats::default());
+        inputs_push_placeholder(inputs, display, evidence);
+    }
+    let mut parser = formats::strace::StraceParser::new();
+    // A record is a call line plus the `-k` frame lines after it; merge records by time.
+    loop {
+        let mut best: Option<(usize, u64)> = None;
+        for (i, m) in members.iter().enumerate() {
+            let Some((_, _, l)) = m.lines.get(m.next) else {
+                continue;
+            };
+            let key = formats::strace::sort_key(l).unwrap_or(0);
+            if best.is_none_or(|(_, k)| key < k) {
+                best = Some((i, key));
+            }
+        }
+        let Some((i, _)) = best else { break };
+        let m = &mut members[i];
+        let stats = &mut stats_all[i];
+        loop {
+            let Some((number, offset, l)) = m.lines.get(m.next) else {
+                break;
+            };
+            let is_frame = l.starts_with(b" > ");
+            if m.next > 0 && !is_frame && m.next != usize::MAX {
+                // stop before the next call line of this member (handled on its own turn)
+                if m.lines.get(m.next.wrapping_sub(1)).is_some()
+                    && !first_of_record(m.next, &m.lines)
+                {
+                    break;
+                }
+            }
+            let origin = Origin::line(m.id, *number, *offset);
+            let tid = m.tid;
+            builder.with_context(m.id, stats, |ctx| parser.line(l, origin, tid, ctx));
+            m.next += 1;
+            if m.lines
+                .get(m.next)
+                .is_none_or(|(_, _, n)| !n.starts_with(b" > "))
+            {
+                break;
+            }
+        }
+    }
+    if let Some(m) = members.first() {
+        builder.with_context(m.id, &mut stats_all[0], |ctx| parser.finish(ctx));
+    }
+    for (m, stats) in members.iter().zip(stats_all) {
+        if let Some(input) = inputs.get_mut(m.id as usize) {
+            input.stats = stats;
+        }
+    }
+    Ok(())
+}
+
+fn first_of_record(idx: usize, lines: &[(u32, u64, Vec<u8>)]) -> bool {
+    lines
+        .get(idx)
+        .is_some_and(|(_, _, l)| !l.starts_with(b" > "))
+}
+
+fn inputs_push_placeholder(inputs: &mut Vec<InputReport>, path: String, evidence: EvidenceSource) {
+    inputs.push(InputReport {
+        path,
+        format: Format::Strace,
+        stats: ReadStats::default(),
+        evidence,
+    });
+}
+
+/// Fingerprints, stable order, unique fingerprints.
+fn finalize(findings: &mut [Finding], inputs: &[InputReport], interner: &Interner) {
+    let _ = interner;
+    for f in findings.iter_mut() {
+        f.fingerprint = fingerprint(f.code, &f.site);
+    }
+    findings.sort_by(|a, b| sort_key(a, inputs).cmp(&sort_key(b, inputs)));
+    let mut seen: BTreeMap<String, u32> = BTreeMap::new();
+    for f in findings.iter_mut() {
+        let n = seen.entry(f.fingerprint.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            f.fingerprint = format!("{}:{}", f.fingerprint, n);
+        }
+    }
+}
+
+fn sort_key(f: &Finding, _inputs: &[InputReport]) -> (u16, u64, u32, &'static str, String) {
+    let p = f.primary().map(|l| l.event.origin).unwrap_or_default();
+    (
+        p.input,
+        u64::from(p.line.max(p.record)),
+        p.record,
+        f.code,
+        f.message.clone(),
+    )
+}
+
+/// 64-bit FNV-1a of the rule code and site, as 16 hex digits: stable across
+/// runs, machines and versions (never from pids or handle values).
+pub fn fingerprint(code: &str, site: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in code.bytes().chain([0u8]).chain(site.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}

@@ -1,0 +1,115 @@
+//! The command line, defined once: help, completions and man pages come from here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::formats::Format;
+use crate::report::OutputFormat;
+
+/// Finds handle lifecycle bugs (double close, use after close, fd reuse, leaks)
+/// in strace, ETW, WinDbg and JSON-lines traces.
+#[derive(Parser, Debug)]
+#[command(name = "handlecheck", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Analyze traces and report handle bugs.
+    Analyze(AnalyzeArgs),
+    /// Record a command with the real strace, then analyze the trace.
+    Run(RunArgs),
+    /// Show a rule's documentation: what it finds, why, an example, how to fix.
+    Explain {
+        /// Rule code (HC001) or name (double-release).
+        rule: String,
+    },
+    /// List the rules.
+    Rules,
+}
+
+#[derive(Args, Debug)]
+pub struct AnalyzeArgs {
+    /// Trace files (`-` for stdin). strace `-ff` per-task files given together are merged.
+    #[arg(required = true, value_name = "TRACE")]
+    pub paths: Vec<String>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Keep the recorded trace at this path (default: a temporary file).
+    #[arg(long, value_name = "PATH")]
+    pub keep_trace: Option<PathBuf>,
+    /// Record stack traces (strace -k): slower, but makes ownership findings certain.
+    #[arg(long)]
+    pub stacks: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// The command to run, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CommonArgs {
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = OutputFormat::Human)]
+    pub format: OutputFormat,
+    /// Write the report here instead of stdout.
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Exit 1 when a finding at or above this level is reported.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// Lowest level to report.
+    #[arg(long, value_enum, default_value_t = MinLevel::Note)]
+    pub min_level: MinLevel,
+    /// Input format, instead of sniffing the content.
+    #[arg(long, value_enum)]
+    pub input_format: Option<Format>,
+    /// Only these rules (codes or names, comma separated).
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    pub select: Vec<String>,
+    /// Skip these rules (codes or names, comma separated).
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    pub ignore: Vec<String>,
+    /// Worker threads for the rules (default: one per core). Output is the same for any count.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Treat skipped (unparseable) input as an error (exit 2).
+    #[arg(long)]
+    pub strict: bool,
+    /// Print only the findings, no summary table.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Note,
+    Never,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MinLevel {
+    Error,
+    Warning,
+    Note,
+}

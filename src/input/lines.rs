@@ -1,0 +1,143 @@
+//! Streams a reader as lines in large blocks: one buffer, no allocation per line.
+
+use std::io::{Read, Write};
+
+/// Block size for reads; lines longer than `MAX_LINE` are cut (and reported).
+const BLOCK: usize = 4 << 20;
+pub const MAX_LINE: usize = 16 << 20;
+
+/// A line as handed to the callback.
+pub struct Line<'a> {
+    /// Without the `\n` (and without a trailing `\r`).
+    pub bytes: &'a [u8],
+    /// 1-based.
+    pub number: u32,
+    /// Byte offset of the line start in the stream.
+    pub offset: u64,
+}
+
+/// Calls `each` for every line of `reader`; copies every byte read into `spool`
+/// when given. Returns the number of lines cut because they exceeded `MAX_LINE`.
+pub fn for_each_line(
+    reader: &mut dyn Read,
+    mut spool: Option<&mut dyn Write>,
+    mut each: impl FnMut(Line<'_>),
+) -> std::io::Result<u64> {
+    let mut buf: Vec<u8> = vec![0u8; BLOCK];
+    // Bytes [start, end) of buf hold the unfinished line carried over.
+    let mut start = 0usize;
+    let mut end = 0usize;
+    let mut offset: u64 = 0; // stream offset of buf[start]
+    let mut number: u32 = 0;
+    let mut cut = 0u64;
+    let mut skipping_long_line = false;
+    loop {
+        if end == buf.len() {
+            if start > 0 {
+                buf.copy_within(start..end, 0);
+                end -= start;
+                start = 0;
+            } else if buf.len() < MAX_LINE {
+                let new_len = (buf.len() * 2).min(MAX_LINE);
+                buf.resize(new_len, 0);
+            } else {
+                // A line longer than MAX_LINE: drop what we have of it.
+                offset += (end - start) as u64;
+                start = 0;
+                end = 0;
+                if !skipping_long_line {
+                    cut += 1;
+                    number = number.saturating_add(1);
+                }
+                skipping_long_line = true;
+            }
+        }
+        let n = match reader.read(&mut buf[end..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if let Some(s) = spool.as_mut() {
+            s.write_all(&buf[end..end + n])?;
+        }
+        if n == 0 {
+            break;
+        }
+        let scan_from = end;
+        end += n;
+        let mut pos = scan_from;
+        while let Some(i) = memchr::memchr(b'\n', &buf[pos..end]) {
+            let nl = pos + i;
+            if skipping_long_line {
+                skipping_long_line = false;
+            } else {
+                number = number.saturating_add(1);
+                let mut line = &buf[start..nl];
+                if line.last() == Some(&b'\r') {
+                    line = &line[..line.len() - 1];
+                }
+                each(Line {
+                    bytes: line,
+                    number,
+                    offset,
+                });
+            }
+            offset += (nl + 1 - start) as u64;
+            start = nl + 1;
+            pos = nl + 1;
+        }
+    }
+    if start < end && !skipping_long_line {
+        number = number.saturating_add(1);
+        let mut line = &buf[start..end];
+        if line.last() == Some(&b'\r') {
+            line = &line[..line.len() - 1];
+        }
+        each(Line {
+            bytes: line,
+            number,
+            offset,
+        });
+    }
+    Ok(cut)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(data: &[u8]) -> Vec<(String, u32, u64)> {
+        let mut out = Vec::new();
+        for_each_line(&mut &data[..], None, |l| {
+            out.push((
+                String::from_utf8_lossy(l.bytes).into_owned(),
+                l.number,
+                l.offset,
+            ))
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn lines_numbers_and_offsets() {
+        let got = collect(b"a\nbc\r\n\nd");
+        assert_eq!(
+            got,
+            vec![
+                ("a".into(), 1, 0),
+                ("bc".into(), 2, 2),
+                ("".into(), 3, 6),
+                ("d".into(), 4, 7)
+            ]
+        );
+    }
+
+    #[test]
+    fn spool_gets_every_byte() {
+        let data = b"one\ntwo\nthree";
+        let mut spool = Vec::new();
+        for_each_line(&mut &data[..], Some(&mut spool), |_| {}).unwrap();
+        assert_eq!(spool, data);
+    }
+}

@@ -1,0 +1,141 @@
+//! Input: paths and stdin, transparently decompressed, read in large blocks.
+//!
+//! Text is streamed line by line with bounded memory; inputs that cannot be
+//! read twice (stdin, compressed files) are spooled to a temporary file as they
+//! are read so that diagnostics can show the evidence lines afterwards.
+
+pub mod lines;
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use crate::formats::InputError;
+
+/// How many bytes the format sniffer looks at.
+pub const SNIFF_LEN: usize = 64 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+/// An opened input: a byte stream plus what we know about where it came from.
+pub struct Opened {
+    /// As the user named it (`-` for stdin).
+    pub display: String,
+    /// The file on disk when the stream is that file's plain bytes.
+    pub plain_path: Option<PathBuf>,
+    pub compression: Compression,
+    /// The first bytes of the (decompressed) stream, already consumed from `rest`.
+    pub head: Vec<u8>,
+    pub rest: Box<dyn Read + Send>,
+}
+
+impl Opened {
+    /// A reader over the whole stream (head, then the rest).
+    pub fn into_reader(self) -> Box<dyn Read + Send> {
+        Box::new(io::Cursor::new(self.head).chain(self.rest))
+    }
+}
+
+pub fn io_error(display: &str, e: &io::Error) -> InputError {
+    InputError {
+        path: display.to_string(),
+        at: String::new(),
+        message: e.to_string(),
+        hint: None,
+    }
+}
+
+/// Opens `path` (`-` = stdin), detects gzip/zstd by magic bytes and reads the head.
+pub fn open(path: &str) -> Result<Opened, InputError> {
+    let (raw, plain_path): (Box<dyn Read + Send>, Option<PathBuf>) = if path == "-" {
+        (Box::new(io::stdin()), None)
+    } else {
+        let p = Path::new(path);
+        if p.is_dir() {
+            return Err(InputError {
+                path: path.to_string(),
+                at: String::new(),
+                message: "is a directory, not a trace file".into(),
+                hint: Some("name the trace files inside it (e.g. `dir/*.log`)".into()),
+            });
+        }
+        let f = File::open(p).map_err(|e| io_error(path, &e))?;
+        (Box::new(f), Some(p.to_path_buf()))
+    };
+    let mut raw = raw;
+    let mut magic = [0u8; 4];
+    let n = read_full(&mut raw, &mut magic).map_err(|e| io_error(path, &e))?;
+    let magic = &magic[..n];
+    let replay: Box<dyn Read + Send> = Box::new(io::Cursor::new(magic.to_vec()).chain(raw));
+    let (compression, mut stream): (Compression, Box<dyn Read + Send>) =
+        if magic.starts_with(&[0x1f, 0x8b]) {
+            (
+                Compression::Gzip,
+                Box::new(flate2::read::MultiGzDecoder::new(replay)),
+            )
+        } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            let dec = ruzstd::decoding::StreamingDecoder::new(replay).map_err(|e| InputError {
+                path: path.to_string(),
+                at: "byte 0".into(),
+                message: format!("broken zstd stream: {e}"),
+                hint: None,
+            })?;
+            (Compression::Zstd, Box::new(dec))
+        } else {
+            (Compression::None, replay)
+        };
+    let mut head = vec![0u8; SNIFF_LEN];
+    let n = read_full(&mut stream, &mut head).map_err(|e| io_error(path, &e))?;
+    head.truncate(n);
+    Ok(Opened {
+        display: path.to_string(),
+        plain_path: if compression == Compression::None {
+            plain_path
+        } else {
+            None
+        },
+        compression,
+        head,
+        rest: stream,
+    })
+}
+
+/// Reads until `buf` is full or the stream ends; returns the bytes read.
+pub fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Reads a whole input into memory (for formats read as one buffer).
+/// `limit` bounds it; beyond that the input is refused with a clear error.
+pub fn read_all(opened: Opened, limit: u64) -> Result<Vec<u8>, InputError> {
+    let display = opened.display.clone();
+    let mut out = Vec::new();
+    opened
+        .into_reader()
+        .take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| io_error(&display, &e))?;
+    if out.len() as u64 > limit {
+        return Err(InputError {
+            path: display,
+            at: String::new(),
+            message: format!("larger than {limit} bytes, the most this format is read into memory"),
+            hint: None,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,180 @@
+//! Helpers rules share: describing handles and building labels and sites.
+
+use crate::lifecycle::{Generation, Table};
+use crate::model::{Event, Finding, Handle, Label, Level, Role, Sym};
+
+use super::{RuleContext, RuleMeta};
+
+/// How handle values are spelled: `fd 3` (POSIX) or `handle 0x1a4` (Windows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandleStyle {
+    Fd,
+    Windows,
+}
+
+impl RuleContext<'_> {
+    pub fn handle_name(&self, h: Handle) -> String {
+        match self.style {
+            HandleStyle::Fd => format!("fd {h}"),
+            HandleStyle::Windows => {
+                if h < 0 {
+                    format!("handle {h}")
+                } else {
+                    format!("handle {h:#x}")
+                }
+            }
+        }
+    }
+
+    pub fn text(&self, sym: Sym) -> String {
+        crate::report::sanitize::for_terminal(self.interner.resolve(sym))
+    }
+
+    pub fn call(&self, ev: &Event) -> String {
+        self.text(ev.call)
+    }
+
+    /// `fd 3 (/etc/hostname)`, `handle 0x1a4 (Event)`.
+    pub fn describe(&self, g: &Generation) -> String {
+        let name = self.handle_name(g.handle);
+        match (g.resource, g.kind) {
+            (Some(r), _) => format!("{name} ({})", self.text(r)),
+            (None, crate::model::ResourceKind::Unknown) => name,
+            (None, k) => format!("{name} ({})", k.as_str()),
+        }
+    }
+
+    /// Short text for what a generation was: the resource, else its kind.
+    pub fn what(&self, g: &Generation) -> String {
+        match (g.resource, g.kind) {
+            (Some(r), _) => self.text(r),
+            (None, k) => k.as_str().to_string(),
+        }
+    }
+
+    pub fn table_of(&self, g: &Generation) -> &Table {
+        self.graph.table(g.table)
+    }
+
+    pub fn program(&self, t: &Table) -> String {
+        match t.program {
+            Some(p) => {
+                let full = self.text(p);
+                full.rsplit('/').next().unwrap_or(&full).to_string()
+            }
+            None => String::new(),
+        }
+    }
+
+    /// Stack frames without addresses, for fingerprints.
+    pub fn stack_site(&self, ev: &Event) -> String {
+        let Some(stack) = ev.stack else {
+            return String::new();
+        };
+        let frames = self.interner.frames(stack);
+        let mut out = String::new();
+        for f in frames.iter().take(6) {
+            let text = self.interner.resolve(*f);
+            // Drop " [0xaddr]" and absolute addresses; keep module(symbol+off).
+            let t = text.split(" [").next().unwrap_or(text);
+            out.push_str(t);
+            out.push(';');
+        }
+        out
+    }
+
+    /// The stable site of an event: program, call, normalised resource kind, frames.
+    pub fn site(&self, g: Option<&Generation>, ev: &Event) -> String {
+        let program = g
+            .map(|g| self.program(self.table_of(g)))
+            .unwrap_or_default();
+        let kind = g.map(|g| g.kind.as_str()).unwrap_or("");
+        let resource = g
+            .and_then(|g| g.resource)
+            .map(|r| fold_digits(&self.text(r)))
+            .unwrap_or_default();
+        format!(
+            "{program}|{}|{kind}|{resource}|{}",
+            self.call(ev),
+            self.stack_site(ev)
+        )
+    }
+
+    pub fn finding(&self, meta: &'static RuleMeta, level: Level, message: String) -> Finding {
+        Finding {
+            code: meta.code,
+            name: meta.name,
+            level,
+            confidence: crate::model::Confidence::High,
+            message,
+            labels: Vec::new(),
+            notes: Vec::new(),
+            pid: 0,
+            site: String::new(),
+            fingerprint: String::new(),
+        }
+    }
+}
+
+pub fn label(event: &Event, role: Role, text: impl Into<String>) -> Label {
+    Label {
+        event: *event,
+        role,
+        text: text.into(),
+    }
+}
+
+/// Folds digit runs so that `/tmp/x-123` and `/tmp/x-456` are one site.
+pub fn fold_digits(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_digits = false;
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            if !in_digits {
+                out.push('N');
+            }
+            in_digits = true;
+        } else {
+            in_digits = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Labels for how a generation began: its open (or first sighting).
+pub fn open_label(cx: &RuleContext<'_>, g: &Generation) -> Option<Label> {
+    let ev = g.open.as_ref()?;
+    let text = match g.provenance {
+        crate::lifecycle::Provenance::Opened => format!("{} opened here", cx.describe(g)),
+        crate::lifecycle::Provenance::Duplicated { .. } => {
+            format!("{} made here as a duplicate", cx.describe(g))
+        }
+        crate::lifecycle::Provenance::Received => format!("{} received here", cx.describe(g)),
+        crate::lifecycle::Provenance::Inherited { .. } => {
+            format!("{} inherited here", cx.describe(g))
+        }
+        crate::lifecycle::Provenance::PreExisting => format!(
+            "{} first seen here (opened before the trace)",
+            cx.describe(g)
+        ),
+    };
+    let role = match g.provenance {
+        crate::lifecycle::Provenance::Inherited { .. } => Role::Inherit,
+        crate::lifecycle::Provenance::Duplicated { .. } => Role::Duplicate,
+        _ => Role::Open,
+    };
+    Some(label(ev, role, text))
+}
+
+/// What would make an ownership call certain, when stacks are missing.
+pub fn stack_hint(events: &[&Event]) -> Option<String> {
+    if events.iter().all(|e| e.stack.is_none()) {
+        Some(
+            "record with `strace -k` (or ETW stack walks) to see which code path made each call"
+                .to_string(),
+        )
+    } else {
+        None
+    }
+}

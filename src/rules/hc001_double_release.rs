@@ -1,0 +1,119 @@
+use crate::lifecycle::ReleaseHow;
+use crate::model::{Confidence, Finding, Level, Op, Role, flags};
+
+use super::evidence::{label, open_label};
+use super::{Rule, RuleContext, RuleMeta, declare_rule};
+
+declare_rule! {
+    /// ## What it finds
+    /// A handle released again after its release, with no reopen of the value in
+    /// between: `close(fd)` answering `EBADF` right after a successful close,
+    /// `CloseHandle` twice, two SafeHandles owning one handle, or `close_range`
+    /// over fds it already closed (which returns 0 anyway).
+    ///
+    /// ## Why it matters
+    /// Handle values are recycled the moment they are released. In a program with
+    /// more than one thread, the value can be handed to another thread's new file,
+    /// socket or Event between the two releases: the second release then closes
+    /// somebody else's handle (see HC004). It is reported as an error when another
+    /// task shared the handle table, and as a note when the program was alone
+    /// with its table and nothing was recycled: harmless in this run, a latent bug.
+    ///
+    /// ## Example
+    /// ```text
+    /// 30 openat(AT_FDCWD, "/etc/hostname", O_RDONLY|O_CLOEXEC) = 3</etc/hostname>
+    /// 32 close(3</etc/hostname>) = 0
+    /// 33 close(3) = -1 EBADF (Bad file descriptor)
+    /// ```
+    ///
+    /// ## How to fix
+    /// Give every handle one owner and reset the stored value when it is released
+    /// (`fd = -1;` after `close(fd)`; `Dispose` the SafeHandle, never the raw
+    /// handle). Cleanup paths should check the reset value instead of closing again.
+    pub struct DoubleRelease;
+}
+
+static META: RuleMeta = RuleMeta {
+    code: "HC001",
+    name: "double-release",
+    level: Level::Error,
+    summary: "a handle released again after its release",
+};
+
+impl Rule for DoubleRelease {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+    fn doc(&self) -> &'static str {
+        Self::DOC
+    }
+    fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for g in &cx.graph.gens {
+            let Some(first) = g.release else { continue };
+            if first.how == ReleaseHow::Vanished || first.how == ReleaseHow::Superseded {
+                continue;
+            }
+            let again: Vec<_> = g
+                .after_release
+                .items
+                .iter()
+                .filter(|e| {
+                    !e.has(flags::SWEEP)
+                        && match e.op {
+                            Op::Close => e.outcome.is_bad_handle() || e.outcome.is_ok(),
+                            Op::CloseRange { .. } => true,
+                            _ => false,
+                        }
+                })
+                .collect();
+            let Some(second) = again.first() else {
+                continue;
+            };
+            let cross_task = second.tid != first.event.tid;
+            let shared = g.sharers_at_release > 1 || cross_task;
+            let level = if shared { Level::Error } else { Level::Note };
+            let how = if matches!(second.op, Op::CloseRange { .. }) {
+                "close_range"
+            } else {
+                "release"
+            };
+            let mut f = cx.finding(
+                &META,
+                level,
+                format!(
+                    "{} released twice: the {} at line {} finds it already closed",
+                    cx.describe(g),
+                    how,
+                    second.origin.line.max(second.origin.record)
+                ),
+            );
+            f.pid = cx.table_of(g).pid;
+            f.confidence = Confidence::High;
+            if let Some(l) = open_label(cx, g) {
+                f.labels.push(l);
+            }
+            f.labels.push(label(
+                &first.event,
+                Role::FirstRelease,
+                "first released here",
+            ));
+            for e in again.iter().take(4) {
+                f.labels
+                    .push(label(e, Role::BadRelease, "released again here"));
+            }
+            if shared {
+                f.notes.push(format!(
+                    "{} tasks shared the handle table: between the two releases another thread could have been handed {}, and the second release would have closed it",
+                    g.sharers_at_release.max(2),
+                    cx.handle_name(g.handle)
+                ));
+            } else {
+                f.notes.push("harmless in this run: no other task shared the handle table and the value was not reused in between; with threads, the second release would close whatever took the value".to_string());
+            }
+            f.site = cx.site(Some(g), second);
+            out.push(f);
+        }
+        out
+    }
+}

@@ -1,0 +1,120 @@
+use crate::lifecycle::ReleaseHow;
+use crate::model::{Confidence, Finding, Level, Op, Role, flags};
+
+use super::evidence::{label, open_label};
+use super::ownership::stale_release;
+use super::{Rule, RuleContext, RuleMeta, declare_rule};
+
+declare_rule! {
+    /// ## What it finds
+    /// An operation (read, write, send, ioctl, WaitForSingleObject...) on a handle
+    /// value that was released and not reused: the call fails with `EBADF` /
+    /// `ERROR_INVALID_HANDLE`.
+    ///
+    /// ## Why it matters
+    /// The operation silently did nothing: data meant for a file or socket is lost.
+    /// And the code still holds a stale value: had the value been recycled first,
+    /// the same call would have hit someone else's handle (HC003).
+    ///
+    /// ## Example
+    /// ```text
+    /// 32 close(3</tmp/uac.log>) = 0
+    /// 33 write(3, "late message\n", 13) = -1 EBADF (Bad file descriptor)
+    /// ```
+    ///
+    /// ## How to fix
+    /// Release a handle only after its last use, and reset the stored value when
+    /// releasing it so later code can tell it is gone. With threads, make the
+    /// release wait for users (reference count, join, or shutdown before close).
+    pub struct UseAfterClose;
+}
+
+static META: RuleMeta = RuleMeta {
+    code: "HC002",
+    name: "use-after-close",
+    level: Level::Error,
+    summary: "an operation on a handle that is closed and not reused",
+};
+
+impl Rule for UseAfterClose {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+    fn doc(&self) -> &'static str {
+        Self::DOC
+    }
+    fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for g in &cx.graph.gens {
+            let Some(rel) = g.release else { continue };
+            // When the release itself was a stale holder's, HC004 reports the chain.
+            if stale_release(cx, g).is_some() {
+                continue;
+            }
+            let bad: Vec<_> = g
+                .after_release
+                .items
+                .iter()
+                .filter(|e| e.op == Op::Use && e.outcome.is_bad_handle() && !e.has(flags::SWEEP))
+                .collect();
+            let Some(first_bad) = bad.first() else {
+                continue;
+            };
+            let mut f = cx.finding(
+                &META,
+                Level::Error,
+                format!(
+                    "{} used after it was closed: {} at line {} fails with EBADF",
+                    cx.describe(g),
+                    cx.call(first_bad),
+                    first_bad.origin.line.max(first_bad.origin.record)
+                ),
+            );
+            f.pid = cx.table_of(g).pid;
+            f.confidence = Confidence::High;
+            if let Some(l) = open_label(cx, g) {
+                f.labels.push(l);
+            }
+            let release_text = match rel.how {
+                ReleaseHow::Vanished => {
+                    "the kernel reports it closed here; no release of it appears in the trace"
+                        .to_string()
+                }
+                ReleaseHow::ReplacedByDup => "closed here by dup2 onto it".to_string(),
+                ReleaseHow::ExecCloexec => "closed here by exec (close-on-exec)".to_string(),
+                _ if rel.event.tid != first_bad.tid => {
+                    format!("closed here by task {}", rel.event.tid)
+                }
+                _ => "closed here".to_string(),
+            };
+            f.labels
+                .push(label(&rel.event, Role::Release, release_text));
+            for e in bad.iter().take(4) {
+                f.labels.push(label(
+                    e,
+                    Role::BadUse,
+                    format!("{} on the closed value", cx.call(e)),
+                ));
+            }
+            if bad.len() > 4 || g.after_release.dropped > 0 {
+                f.notes.push(format!(
+                    "{} more failing uses not shown",
+                    bad.len().saturating_sub(4) + g.after_release.dropped as usize
+                ));
+            }
+            if rel.how == ReleaseHow::Vanished {
+                f.confidence = Confidence::Medium;
+                f.notes.push("the trace shows no release: something it does not capture closed the value (an untraced thread or process sharing the table, or a filtered syscall)".to_string());
+            }
+            if rel.event.tid != first_bad.tid {
+                f.notes.push(format!(
+                    "task {} closed it while task {} still used it",
+                    rel.event.tid, first_bad.tid
+                ));
+            }
+            f.site = cx.site(Some(g), first_bad);
+            out.push(f);
+        }
+        out
+    }
+}

@@ -1,0 +1,187 @@
+use std::collections::BTreeMap;
+
+use crate::lifecycle::{Generation, SiteKey};
+use crate::model::{Confidence, Finding, Level, Role};
+
+use super::evidence::label;
+use super::{Rule, RuleContext, RuleMeta, declare_rule};
+
+declare_rule! {
+    /// ## What it finds
+    /// Event-like handles created while creating worker threads that outlive
+    /// their threads and pile up: eventfds, timerfds or pipes made per created
+    /// thread (POSIX), Event handles made by `clr!Thread::AllocHandles` under
+    /// `ThreadpoolMgr::CreateWorkerThread` (.NET Framework). The count keeps
+    /// growing even while the process is idle, until a GC (if any) reclaims them.
+    ///
+    /// A handle counts as made for a thread when its creator spawned the thread
+    /// right after making it, or the new thread made it right after starting
+    /// (or, with stacks, when its creation stack passes through thread-creation
+    /// frames). It is reported when two or more such handles from one site were
+    /// still open after their threads ended, or at exit.
+    ///
+    /// ## Why it matters
+    /// Every worker that comes and goes leaves a handle behind: handle counts
+    /// creep up in idle services, and a thread-pool churn eventually exhausts the
+    /// table (EMFILE) or the process handle quota.
+    ///
+    /// ## Example
+    /// ```text
+    /// 30 eventfd2(0, EFD_CLOEXEC) = 3<anon_inode:[eventfd]>
+    /// 39 clone3({flags=CLONE_VM|...|CLONE_THREAD...}) = 32445
+    /// ...                                   (thread exits; fd 3 is never closed)
+    /// ```
+    ///
+    /// ## How to fix
+    /// Close the per-thread object when its thread exits (a thread-exit hook, RAII
+    /// in the thread function), or share one object among the pool. For the .NET
+    /// Framework thread-pool Event leak: move to .NET Framework 4.5 or later;
+    /// `GC.Collect()` reclaims the handles as a workaround.
+    pub struct WorkerEventLeak;
+}
+
+static META: RuleMeta = RuleMeta {
+    code: "HC005",
+    name: "worker-event-leak",
+    level: Level::Warning,
+    summary: "event handles made per worker thread outlive their threads",
+};
+
+/// Frames that show a handle was made on the thread-creation path.
+const THREAD_CREATION_FRAMES: &[&str] = &[
+    "Thread::AllocHandles",
+    "Thread::CreateNewOSThread",
+    "Thread::CreateNewThread",
+    "ThreadpoolMgr::CreateWorkerThread",
+    "ThreadpoolMgr::CreateCompletionPortThread",
+    "SetupUnstartedThread",
+    "pthread_create",
+    "CreateThread",
+];
+
+impl WorkerEventLeak {
+    fn made_for_thread(cx: &RuleContext<'_>, g: &Generation) -> bool {
+        if g.thread_link.is_some() {
+            return true;
+        }
+        let Some(stack) = g.open.and_then(|o| o.stack) else {
+            return false;
+        };
+        cx.interner.frames(stack).iter().any(|f| {
+            let t = cx.interner.resolve(*f);
+            THREAD_CREATION_FRAMES.iter().any(|m| t.contains(m))
+        })
+    }
+}
+
+impl Rule for WorkerEventLeak {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+    fn doc(&self) -> &'static str {
+        Self::DOC
+    }
+    fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
+        let mut by_site: BTreeMap<SiteKey, Vec<&Generation>> = BTreeMap::new();
+        for g in &cx.graph.gens {
+            if !g.kind.is_signal_object() || g.release.is_some() || g.open.is_none() {
+                continue;
+            }
+            if g.outlived_thread.is_none() && g.open_at_exit.is_none() {
+                continue;
+            }
+            if !Self::made_for_thread(cx, g) {
+                continue;
+            }
+            if let Some(site) = g.site {
+                by_site.entry(site).or_default().push(g);
+            }
+        }
+        let mut out = Vec::new();
+        for (_, gens) in by_site {
+            if gens.len() < 2 {
+                continue;
+            }
+            let first = gens[0];
+            let Some(first_open) = first.open else {
+                continue;
+            };
+            let outlived = gens.iter().filter(|g| g.outlived_thread.is_some()).count();
+            let kind = first.kind.as_str();
+            let mut f = cx.finding(
+                &META,
+                Level::Warning,
+                format!(
+                    "{} {} handles made while creating worker threads were never closed ({} outlived their thread{})",
+                    gens.len(),
+                    kind,
+                    outlived,
+                    if outlived == 1 { "" } else { "s" }
+                ),
+            );
+            f.pid = cx.table_of(first).pid;
+            f.confidence = if outlived > 0 {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            };
+            let table = cx.table_of(first);
+            for g in gens.iter().take(6) {
+                let Some(open) = g.open else { continue };
+                let thread = g
+                    .thread_link
+                    .map(|t| format!(" for thread {t}"))
+                    .unwrap_or_default();
+                f.labels.push(label(
+                    &open,
+                    Role::Open,
+                    format!("{}{} created here", cx.describe(g), thread),
+                ));
+                if let Some(t) = g.thread_link {
+                    if let Some(rec) = table.threads.iter().find(|r| r.tid == t) {
+                        f.labels.push(label(
+                            &rec.spawn,
+                            Role::Spawn,
+                            format!("thread {t} created here"),
+                        ));
+                        if let Some(exit) = rec.exit {
+                            f.labels.push(label(
+                                &exit,
+                                Role::Exit,
+                                format!("thread {t} ends; {} still open", cx.handle_name(g.handle)),
+                            ));
+                        }
+                    }
+                }
+            }
+            if gens.len() > 6 {
+                f.notes.push(format!("{} more not shown", gens.len() - 6));
+            }
+            let live_trend: Vec<String> = gens
+                .iter()
+                .enumerate()
+                .map(|(i, _)| (i + 1).to_string())
+                .collect();
+            f.notes.push(format!(
+                "live count over the trace: {}",
+                live_trend.join(" → ")
+            ));
+            if !cx.graph.gc_events.is_empty() {
+                f.notes.push(format!(
+                    "{} garbage collection events in the trace; handles released after a GC start were reclaimed by finalizers, not by the pool",
+                    cx.graph.gc_events.len()
+                ));
+            }
+            if let Some(end) = table.ended {
+                if end.origin.line != 0 || end.origin.record != 0 {
+                    f.labels
+                        .push(label(&end, Role::Exit, "process ends with them open"));
+                }
+            }
+            f.labels.sort_by_key(|l| l.event.seq);
+            f.site = cx.site(Some(first), &first_open);
+            out.push(f);
+        }
+        out
+    }
+}

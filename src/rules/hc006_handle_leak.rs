@@ -1,0 +1,229 @@
+use std::collections::BTreeMap;
+
+use crate::lifecycle::{Generation, Provenance};
+use crate::model::{Confidence, Finding, Level, Role};
+
+use super::evidence::label;
+use super::{Rule, RuleContext, RuleMeta, declare_rule};
+
+declare_rule! {
+    /// ## What it finds
+    /// Handles from one allocation site that accumulate: the site's live count
+    /// keeps rising over the trace, or the table fills up (`EMFILE`, `ENFILE`).
+    /// Findings are grouped by site (the creating call, the resource with numbers
+    /// folded, and the stack when recorded) with the count trend. Handles merely
+    /// still open when the process exits are an info-level note.
+    ///
+    /// ## Why it matters
+    /// A leak that grows with work or time ends in "Too many open files" or a
+    /// handle quota, usually in production and far from the leaking code.
+    ///
+    /// ## Example
+    /// ```text
+    /// 33 openat(AT_FDCWD, "/dev/null", O_RDONLY) = 3</dev/null>
+    /// 35 openat(AT_FDCWD, "/dev/null", O_RDONLY) = 4</dev/null>
+    /// ...  (200 opens from the same site, none closed)
+    /// ```
+    ///
+    /// ## How to fix
+    /// Close the handle on every path out of the code that opens it (RAII,
+    /// `using`, `defer`, `try/finally`), including error paths.
+    pub struct HandleLeak;
+}
+
+static META: RuleMeta = RuleMeta {
+    code: "HC006",
+    name: "handle-leak",
+    level: Level::Warning,
+    summary: "handles from one site accumulate",
+};
+
+/// A site must have at least this many handles open at the end to count as growing.
+const GROWING_MIN: u64 = 8;
+
+impl Rule for HandleLeak {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+    fn doc(&self) -> &'static str {
+        Self::DOC
+    }
+    fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let mut growing_sites = Vec::new();
+        // Growing sites.
+        for (key, s) in &cx.graph.sites {
+            if s.open_at_exit + s.live < GROWING_MIN || !s.keeps_rising() {
+                continue;
+            }
+            growing_sites.push(*key);
+            let table = cx.graph.table(key.table);
+            let resource = key
+                .resource
+                .map(|r| cx.text(r))
+                .unwrap_or_else(|| key.kind.as_str().to_string());
+            let mut f = cx.finding(
+                &META,
+                Level::Warning,
+                format!(
+                    "{} of {} {} handles from {} were never released: the live count kept rising to {}",
+                    s.opened - s.released.min(s.opened),
+                    s.opened,
+                    resource,
+                    cx.text(key.call),
+                    s.peak_live
+                ),
+            );
+            f.pid = table.pid;
+            f.confidence = Confidence::High;
+            f.labels.push(label(
+                &s.first_open,
+                Role::Open,
+                "first handle from this site",
+            ));
+            if s.last_open.seq != s.first_open.seq {
+                f.labels.push(label(
+                    &s.last_open,
+                    Role::Open,
+                    format!("last one; {} live now", s.peak_live),
+                ));
+            }
+            let trend: Vec<String> = s
+                .samples
+                .iter()
+                .step_by((s.samples.len() / 8).max(1))
+                .map(|(_, live)| live.to_string())
+                .collect();
+            f.notes.push(format!(
+                "live count from this site over the trace: {}",
+                trend.join(" → ")
+            ));
+            f.site = format!(
+                "{}|{}|{}|{}",
+                cx.program(table),
+                cx.text(key.call),
+                crate::rules::evidence::fold_digits(&resource),
+                cx.stack_site(&s.first_open)
+            );
+            out.push(f);
+        }
+        // Full tables.
+        for table in &cx.graph.tables {
+            let Some((first_full, live)) = table.table_full.items.first() else {
+                continue;
+            };
+            let mut top: Vec<&(crate::lifecycle::SiteKey, crate::lifecycle::SiteStats)> = cx
+                .graph
+                .sites
+                .iter()
+                .filter(|(k, _)| k.table == table.id)
+                .collect();
+            top.sort_by_key(|(_, s)| std::cmp::Reverse(s.peak_live));
+            let culprit = top.first();
+            let mut f = cx.finding(
+                &META,
+                Level::Warning,
+                format!(
+                    "the handle table is full: {} fails with {} with {} handles open{}",
+                    cx.call(first_full),
+                    match first_full.outcome {
+                        crate::model::Outcome::Failed { name, .. } => cx.text(name),
+                        _ => "an error".into(),
+                    },
+                    live,
+                    culprit
+                        .map(|(k, s)| format!(
+                            ", {} of them from {} of {}",
+                            s.peak_live,
+                            cx.text(k.call),
+                            k.resource
+                                .map(|r| cx.text(r))
+                                .unwrap_or_else(|| k.kind.as_str().into())
+                        ))
+                        .unwrap_or_default()
+                ),
+            );
+            f.pid = table.pid;
+            f.confidence = Confidence::High;
+            if let Some((_, s)) = culprit {
+                f.labels.push(label(
+                    &s.first_open,
+                    Role::Open,
+                    "first handle from the top site",
+                ));
+                f.labels.push(label(
+                    &s.last_open,
+                    Role::Open,
+                    "last one before the table filled",
+                ));
+            }
+            f.labels
+                .push(label(first_full, Role::Failure, "table full here"));
+            if table.table_full.total() > 1 {
+                f.notes.push(format!(
+                    "{} calls failed for lack of handles",
+                    table.table_full.total()
+                ));
+            }
+            f.site = format!(
+                "{}|table-full|{}",
+                cx.program(table),
+                culprit.map(|(k, _)| cx.text(k.call)).unwrap_or_default()
+            );
+            out.push(f);
+        }
+        // Open at exit: a note per table.
+        let mut per_table: BTreeMap<u32, Vec<&Generation>> = BTreeMap::new();
+        for g in &cx.graph.gens {
+            if g.open_at_exit.is_none() || g.handle < 3 || g.thread_link.is_some() {
+                continue;
+            }
+            if !matches!(
+                g.provenance,
+                Provenance::Opened | Provenance::Duplicated { .. } | Provenance::Received
+            ) {
+                continue;
+            }
+            if g.site.is_some_and(|s| growing_sites.contains(&s)) {
+                continue;
+            }
+            per_table.entry(g.table.0).or_default().push(g);
+        }
+        for (_, gens) in per_table {
+            let first = gens[0];
+            let table = cx.table_of(first);
+            let names: Vec<String> = gens.iter().take(5).map(|g| cx.describe(g)).collect();
+            let mut f = cx.finding(
+                &META,
+                Level::Note,
+                format!(
+                    "{} handle{} still open at exit: {}{}",
+                    gens.len(),
+                    if gens.len() == 1 { "" } else { "s" },
+                    names.join(", "),
+                    if gens.len() > 5 { ", ..." } else { "" }
+                ),
+            );
+            f.pid = table.pid;
+            f.confidence = Confidence::High;
+            for g in gens.iter().take(5) {
+                if let Some(open) = g.open {
+                    f.labels.push(label(
+                        &open,
+                        Role::Open,
+                        format!("{} opened here, never closed", cx.describe(g)),
+                    ));
+                }
+            }
+            if let Some(end) = table.ended {
+                if end.origin.line != 0 || end.origin.record != 0 {
+                    f.labels.push(label(&end, Role::Exit, "process exits"));
+                }
+            }
+            f.notes.push("the OS closes them at exit; this matters only if the code also runs in a long-lived process".to_string());
+            f.site = format!("{}|open-at-exit", cx.program(table));
+            out.push(f);
+        }
+        out
+    }
+}

@@ -1,0 +1,110 @@
+use crate::model::{Confidence, Finding, Level, Op, Role, flags};
+
+use super::evidence::label;
+use super::{Rule, RuleContext, RuleMeta, declare_rule};
+
+declare_rule! {
+    /// ## What it finds
+    /// A release or use of a value that was never a valid handle: never opened in
+    /// the trace and not inherited, e.g. `close(-1)`, `write(10, ...) = -1 EBADF`
+    /// with no history of fd 10, `INVALID_HANDLE_VALUE`, Application Verifier stop
+    /// 0x300. Close-all sweeps, probes such as `fcntl(fd, F_GETFD)`, and fds
+    /// inherited from the launcher are not reported.
+    ///
+    /// ## Why it matters
+    /// The code works with a value it never got from the OS: an uninitialised
+    /// variable, a failed open whose -1 was not checked, a value from another
+    /// process. If that value happens to be open, the call hits an unrelated handle.
+    /// Negative values and 0/1/2 can never hit another component's handle and are
+    /// notes.
+    ///
+    /// ## Example
+    /// ```text
+    /// 34 write(10, "bad\n", 4) = -1 EBADF (Bad file descriptor)
+    /// ```
+    ///
+    /// ## How to fix
+    /// Check the result of every open before using it, initialise handle variables
+    /// to -1 / INVALID_HANDLE_VALUE and test for it, and pass handles between
+    /// processes only through the OS (inheritance, SCM_RIGHTS, DuplicateHandle).
+    pub struct InvalidHandle;
+}
+
+static META: RuleMeta = RuleMeta {
+    code: "HC008",
+    name: "invalid-handle",
+    level: Level::Warning,
+    summary: "release or use of a value that was never a valid handle",
+};
+
+impl Rule for InvalidHandle {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+    fn doc(&self) -> &'static str {
+        Self::DOC
+    }
+    fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for table in &cx.graph.tables {
+            for ev in &table.never_valid.items {
+                if ev.has(flags::SWEEP) || ev.op == Op::Probe {
+                    continue;
+                }
+                let closing = matches!(ev.op, Op::Close | Op::CloseRange { .. });
+                let rundown_close = ev.outcome.is_ok() && table.seeded;
+                let level = if ev.handle < 0 || (0..=2).contains(&ev.handle) {
+                    Level::Note
+                } else {
+                    Level::Warning
+                };
+                let what = if closing { "release" } else { "use" };
+                let mut f = cx.finding(
+                    &META,
+                    level,
+                    format!(
+                        "{} of {}, which was never open: {} at line {}",
+                        what,
+                        cx.handle_name(ev.handle),
+                        cx.call(ev),
+                        ev.origin.line.max(ev.origin.record)
+                    ),
+                );
+                f.pid = table.pid;
+                f.confidence = if rundown_close {
+                    Confidence::Medium
+                } else {
+                    Confidence::High
+                };
+                f.labels.push(label(
+                    ev,
+                    if closing {
+                        Role::BadRelease
+                    } else {
+                        Role::BadUse
+                    },
+                    format!(
+                        "{} was never opened or inherited",
+                        cx.handle_name(ev.handle)
+                    ),
+                ));
+                if ev.handle < 0 {
+                    f.notes.push("a negative value can never name a handle: usually an unchecked failed open".to_string());
+                } else if rundown_close {
+                    f.notes.push("the rundown at the start of the trace listed every open handle and this one was not among them".to_string());
+                } else if (0..=2).contains(&ev.handle) {
+                    f.notes.push("standard streams closed by the launcher: harmless unless the program opens files that then take these numbers".to_string());
+                }
+                f.site = format!(
+                    "{}|{}|{}|{}",
+                    cx.program(table),
+                    cx.call(ev),
+                    if ev.handle < 0 { "negative" } else { "value" },
+                    cx.stack_site(ev)
+                );
+                out.push(f);
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,92 @@
+//! Rules: one file per rule; the doc comment on each rule struct is its
+//! `handlecheck explain` text (What it finds / Why it matters / Example / How to fix).
+//! A rule is a pure function from the [`HandleGraph`] to findings.
+
+mod evidence;
+mod ownership;
+
+pub mod hc001_double_release;
+pub mod hc002_use_after_close;
+pub mod hc003_reuse_after_close;
+pub mod hc004_namespace_collision;
+pub mod hc005_worker_event_leak;
+pub mod hc006_handle_leak;
+pub mod hc007_release_failed;
+pub mod hc008_invalid_handle;
+pub mod hc009_close_while_in_use;
+pub mod hc010_leaked_across_exec;
+pub mod hc011_context_handle_mismatch;
+
+use rayon::prelude::*;
+
+use crate::lifecycle::HandleGraph;
+use crate::model::{Finding, Interner, Level};
+
+pub use evidence::HandleStyle;
+
+/// Declares a rule struct whose doc comment is also its `DOC` text (ruff's shape).
+macro_rules! declare_rule {
+    ($(#[doc = $doc:literal])* pub struct $name:ident;) => {
+        $(#[doc = $doc])*
+        pub struct $name;
+        impl $name {
+            /// The doc comment above, as text.
+            pub const DOC: &'static str = concat!($($doc, "\n"),*);
+        }
+    };
+}
+pub(crate) use declare_rule;
+
+/// A rule's identity and defaults.
+pub struct RuleMeta {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub level: Level,
+    /// One line for tables and SARIF `shortDescription`.
+    pub summary: &'static str,
+}
+
+/// What a rule sees.
+pub struct RuleContext<'a> {
+    pub graph: &'a HandleGraph,
+    pub interner: &'a Interner,
+    pub style: HandleStyle,
+}
+
+pub trait Rule: Sync {
+    fn meta(&self) -> &'static RuleMeta;
+    /// The explain text: the doc comment of the rule struct.
+    fn doc(&self) -> &'static str;
+    fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding>;
+}
+
+/// Every rule, in code order. A new rule adds one line here.
+pub fn registry() -> &'static [&'static dyn Rule] {
+    &[
+        &hc001_double_release::DoubleRelease,
+        &hc002_use_after_close::UseAfterClose,
+        &hc003_reuse_after_close::ReuseAfterClose,
+        &hc004_namespace_collision::NamespaceCollision,
+        &hc005_worker_event_leak::WorkerEventLeak,
+        &hc006_handle_leak::HandleLeak,
+        &hc007_release_failed::ReleaseFailed,
+        &hc008_invalid_handle::InvalidHandle,
+        &hc009_close_while_in_use::CloseWhileInUse,
+        &hc010_leaked_across_exec::LeakedAcrossExec,
+        &hc011_context_handle_mismatch::ContextHandleMismatch,
+    ]
+}
+
+pub fn find(code_or_name: &str) -> Option<&'static dyn Rule> {
+    registry()
+        .iter()
+        .copied()
+        .find(|r| r.meta().code.eq_ignore_ascii_case(code_or_name) || r.meta().name == code_or_name)
+}
+
+/// Runs the selected rules in parallel. The result is in rule order, each
+/// rule's findings in its own order; the engine sorts afterwards.
+pub fn run(cx: &RuleContext<'_>, rules: &[&'static dyn Rule]) -> Vec<Finding> {
+    let per_rule: Vec<Vec<Finding>> = rules.par_iter().map(|r| r.check(cx)).collect();
+    per_rule.into_iter().flatten().collect()
+}

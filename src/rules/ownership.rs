@@ -1,0 +1,219 @@
+//! Ownership evidence shared by HC002, HC003 and HC004: did an operation on a
+//! recycled value come from the value's previous holder?
+//!
+//! Strength, strongest first: stacks (the call site touched the old generation),
+//! resource type (the op fits only the old kind), the victim's own later
+//! failure, the thread.
+
+use crate::lifecycle::{Generation, Provenance, ReleaseHow};
+use crate::model::{Confidence, ErrorClass, Event, Op, ResourceKind, flags};
+
+use super::RuleContext;
+
+/// Why we think the release of a recycled generation came from the old holder.
+pub struct StaleRelease<'g> {
+    pub old: &'g Generation,
+    pub new: &'g Generation,
+    pub release: Event,
+    /// The rightful owner failing afterwards (EBADF), if seen.
+    pub victim: Option<Event>,
+    pub confidence: Confidence,
+    pub evidence: Vec<String>,
+}
+
+/// First failing use or release of a generation's value after its release.
+pub fn victim_failure(g: &Generation) -> Option<Event> {
+    g.after_release
+        .items
+        .iter()
+        .find(|e| e.outcome.is_bad_handle() && !e.has(flags::SWEEP) && e.op != Op::Probe)
+        .copied()
+}
+
+fn kinds_differ(a: ResourceKind, b: ResourceKind) -> bool {
+    a != ResourceKind::Unknown && b != ResourceKind::Unknown && a != b
+}
+
+/// Classifies the release of `new` (a recycled value) as the old holder's.
+pub fn stale_release<'g>(cx: &RuleContext<'g>, new: &'g Generation) -> Option<StaleRelease<'g>> {
+    if !matches!(
+        new.provenance,
+        Provenance::Opened | Provenance::Duplicated { .. } | Provenance::Received
+    ) {
+        return None;
+    }
+    let old = cx.graph.previous(new)?;
+    let old_release = old.release?;
+    let release = new.release?;
+    if release.how != ReleaseHow::Close
+        || !matches!(release.event.outcome, crate::model::Outcome::Ok)
+    {
+        return None;
+    }
+    let victim = victim_failure(new);
+    let mut evidence = Vec::new();
+    let mut confidence = None;
+
+    let same_close_path =
+        release.event.stack.is_some() && release.event.stack == old_release.event.stack;
+    let close_at_old_site = release.event.stack.is_some()
+        && old
+            .use_sites
+            .items
+            .iter()
+            .any(|u| u.stack == release.event.stack);
+    if same_close_path {
+        evidence.push(format!(
+            "the same code path (stack) released the previous {} at line {}",
+            cx.handle_name(old.handle),
+            old_release
+                .event
+                .origin
+                .line
+                .max(old_release.event.origin.record)
+        ));
+        confidence = Some(Confidence::High);
+    } else if close_at_old_site {
+        evidence.push("the releasing call site had used the previous generation".to_string());
+        confidence = Some(Confidence::High);
+    }
+    let types_differ = kinds_differ(old.kind, new.kind);
+    if types_differ {
+        evidence.push(format!(
+            "the value had been recycled from a {} to a {}",
+            old.kind.as_str(),
+            new.kind.as_str()
+        ));
+    }
+    let new_owner_tid = new.open.map(|e| e.tid);
+    let thread_evidence =
+        release.event.tid == old_release.event.tid && Some(release.event.tid) != new_owner_tid;
+    if thread_evidence {
+        evidence.push(format!(
+            "task {} released both generations but task {} created the new one",
+            release.event.tid,
+            new_owner_tid.unwrap_or(0)
+        ));
+    }
+    if let Some(v) = &victim {
+        evidence.push(format!(
+            "the new owner's {} failed with {} afterwards",
+            cx.call(v),
+            match v.outcome {
+                crate::model::Outcome::Failed { name, .. } => cx.text(name),
+                _ => "an error".to_string(),
+            }
+        ));
+    }
+    let confidence = match (
+        confidence,
+        victim.is_some(),
+        types_differ || thread_evidence,
+    ) {
+        (Some(c), _, _) if victim.is_some() || types_differ => c,
+        (Some(_), false, false) => return None,
+        (None, true, true) => Confidence::Medium,
+        _ => return None,
+    };
+    Some(StaleRelease {
+        old,
+        new,
+        release: release.event,
+        victim,
+        confidence,
+        evidence,
+    })
+}
+
+/// Uses of a recycled generation that look like the old holder's.
+pub struct StaleUses<'g> {
+    pub old: &'g Generation,
+    pub new: &'g Generation,
+    pub uses: Vec<Event>,
+    pub confidence: Confidence,
+    pub evidence: Vec<String>,
+}
+
+pub fn stale_uses<'g>(cx: &RuleContext<'g>, new: &'g Generation) -> Option<StaleUses<'g>> {
+    if !matches!(
+        new.provenance,
+        Provenance::Opened | Provenance::Duplicated { .. } | Provenance::Received
+    ) {
+        return None;
+    }
+    let old = cx.graph.previous(new)?;
+    old.release?;
+    let mut uses: Vec<Event> = Vec::new();
+    let mut evidence = Vec::new();
+    let mut confidence = Confidence::Low;
+
+    // Stack evidence: a call site that used the old generation.
+    for e in &new.stale_use_candidates.items {
+        uses.push(*e);
+        confidence = Confidence::High;
+    }
+    if !uses.is_empty() {
+        evidence.push("the same call site (stack) had used the previous generation".to_string());
+    }
+    // Type evidence: an op that failed because it fits only the old kind.
+    if kinds_differ(old.kind, new.kind) {
+        for e in &new.failed_uses.items {
+            if e.outcome.failed_class() == Some(ErrorClass::WrongType)
+                && !uses.iter().any(|u| u.seq == e.seq)
+            {
+                uses.push(*e);
+                confidence = confidence.max(Confidence::Medium);
+                evidence.push(format!(
+                    "{} failed on the {} with a wrong-type error: it was meant for the previous {}",
+                    cx.call(e),
+                    new.kind.as_str(),
+                    old.kind.as_str()
+                ));
+            }
+        }
+    }
+    // The stale releaser's own earlier uses of the new generation.
+    if let Some(sr) = stale_release(cx, new) {
+        confidence = confidence.max(sr.confidence.min(Confidence::Medium));
+        let old_calls: Vec<_> = old.use_sites.items.iter().map(|u| u.call).collect();
+        for e in &new.use_sites.items {
+            if e.tid == sr.release.tid
+                && e.seq < sr.release.seq
+                && old_calls.contains(&e.call)
+                && !uses.iter().any(|u| u.seq == e.seq)
+            {
+                uses.push(*e);
+            }
+        }
+        if !uses.is_empty() {
+            evidence.push(format!(
+                "the same task later released the value as if it still held the previous {}",
+                old.kind.as_str()
+            ));
+        }
+    }
+    if uses.is_empty() || confidence == Confidence::Low {
+        return None;
+    }
+    // Uses by the stale tasks that match old calls, beyond the first strong one.
+    let stale_tids: Vec<u32> = uses.iter().map(|u| u.tid).collect();
+    let owner_tid = new.open.map(|e| e.tid);
+    let old_calls: Vec<_> = old.use_sites.items.iter().map(|u| u.call).collect();
+    for e in &new.use_sites.items {
+        if stale_tids.contains(&e.tid)
+            && Some(e.tid) != owner_tid
+            && old_calls.contains(&e.call)
+            && !uses.iter().any(|u| u.seq == e.seq)
+        {
+            uses.push(*e);
+        }
+    }
+    uses.sort_by_key(|e| e.seq);
+    Some(StaleUses {
+        old,
+        new,
+        uses,
+        confidence,
+        evidence,
+    })
+}
