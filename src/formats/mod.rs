@@ -7,6 +7,10 @@ use std::fmt;
 
 use crate::model::{Event, InputId, Interner};
 
+pub mod appverif;
+pub mod htrace;
+pub mod jsonl;
+pub mod mda;
 pub mod strace;
 
 /// Where readers send events (ripgrep's "sink"). The lifecycle builder is one.

@@ -1,0 +1,2 @@
+//! stub
+pub fn sniff(_h: &[u8]) -> bool { false }
