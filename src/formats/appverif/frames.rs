@@ -35,13 +35,16 @@ pub(crate) fn k_row(line: &[u8]) -> Option<&[u8]> {
         None => {
             // Columns are hex (with optional backtick); the call site is the first token with '!'.
             let bang = memchr::memchr(b'!', line)?;
-            let start = line.get(..bang)?.iter().rposition(|b| *b == b' ').map(|i| i + 1).unwrap_or(0);
+            let start = line
+                .get(..bang)?
+                .iter()
+                .rposition(|b| *b == b' ')
+                .map(|i| i + 1)
+                .unwrap_or(0);
             line.get(start..)?
         }
     };
-    if memchr::memchr(b'!', site).is_none() {
-        return None;
-    }
+    memchr::memchr(b'!', site)?;
     // Strip a trailing source location " [file @ line]".
     let site = match memchr::memmem::rfind(site, b" [") {
         Some(i) if site.ends_with(b"]") => trim(site.get(..i)?),
@@ -61,13 +64,19 @@ mod tests {
         assert_eq!(s, "KERNELBASE!GetHandleInformation+0x40");
         xml_trace("vfbasics!+7ffa194a2c50 ( @ 0)", &mut s);
         assert_eq!(s, "vfbasics!+0x7ffa194a2c50");
-        xml_trace("trip!impl$7::drop+12 (C:\\Program Files (x86)\\a.rs @ 15)", &mut s);
+        xml_trace(
+            "trip!impl$7::drop+12 (C:\\Program Files (x86)\\a.rs @ 15)",
+            &mut s,
+        );
         assert_eq!(s, "trip!impl$7::drop+0x12");
     }
 
     #[test]
     fn k_rows() {
-        assert_eq!(k_row(b"00 0eabf8f4 759b272d 0eabf948 80100080 0eabf980 vfbasics!AVrfpNtCreateFile"), Some(&b"vfbasics!AVrfpNtCreateFile"[..]));
+        assert_eq!(
+            k_row(b"00 0eabf8f4 759b272d 0eabf948 80100080 0eabf980 vfbasics!AVrfpNtCreateFile"),
+            Some(&b"vfbasics!AVrfpNtCreateFile"[..])
+        );
         assert_eq!(
             k_row(b"01 00007ffc`e583e7e8 : ffffffff`ffffffff 000014c0`b9613433 : WindowDemo!WndProc+0x1a0 [c:\\w.cpp @ 159] "),
             Some(&b"WindowDemo!WndProc+0x1a0"[..])

@@ -12,7 +12,8 @@ use super::{InputError, ReadContext};
 
 fn is_xml(body: &[u8]) -> bool {
     let t = trim(body.get(..body.len().min(4096)).unwrap_or(body));
-    t.starts_with(b"<?xml") && find(t, b"Application Verifier").is_some() || find(t, b":logfile").is_some() && find(t, b"Application Verifier").is_some()
+    t.starts_with(b"<?xml") && find(t, b"Application Verifier").is_some()
+        || find(t, b":logfile").is_some() && find(t, b"Application Verifier").is_some()
 }
 
 /// True for verifier XML logs, or text with a `VERIFIER STOP` / `APPLICATION_VERIFIER_` line
@@ -27,7 +28,8 @@ pub fn sniff(head: &[u8]) -> bool {
     }
     Lines::new(head).any(|(_, _, l)| {
         let l = trim(l);
-        l.starts_with(b"VERIFIER STOP ") || (l.starts_with(b"APPLICATION_VERIFIER_") && l.ends_with(b")"))
+        l.starts_with(b"VERIFIER STOP ")
+            || (l.starts_with(b"APPLICATION_VERIFIER_") && l.ends_with(b")"))
     })
 }
 

@@ -22,15 +22,22 @@ fn api_frames(frames: &[&str]) -> usize {
         .iter()
         .rposition(|f| {
             frame_parts(f).is_some_and(|(_, func)| {
-                func == "KiUserExceptionDispatcher" || func == "KiRaiseUserExceptionDispatcher" || func == "RtlRaiseStatus"
-            }) || f.starts_with("vrfcore!") || f.starts_with("vfbasics!AVrfpHandleSanityChecks")
+                func == "KiUserExceptionDispatcher"
+                    || func == "KiRaiseUserExceptionDispatcher"
+                    || func == "RtlRaiseStatus"
+            }) || f.starts_with("vrfcore!")
+                || f.starts_with("vfbasics!AVrfpHandleSanityChecks")
         })
         .map(|i| i + 1)
         .unwrap_or(0)
 }
 
 pub(crate) fn emit(stop: &Stop, ctx: &mut ReadContext<'_>) {
-    let names: Vec<String> = stop.frames.iter().map(|s| ctx.interner.resolve(*s).to_string()).collect();
+    let names: Vec<String> = stop
+        .frames
+        .iter()
+        .map(|s| ctx.interner.resolve(*s).to_string())
+        .collect();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let from = api_frames(&refs);
     let rest = refs.get(from..).unwrap_or(&[]);
@@ -38,7 +45,10 @@ pub(crate) fn emit(stop: &Stop, ctx: &mut ReadContext<'_>) {
         // First non-verifier resolved frame, whatever it is.
         rest.iter().find_map(|f| {
             let (m, func) = frame_parts(f)?;
-            (!is_verifier_module(m)).then_some(crate::formats::htrace::Api { name: func, role: None })
+            (!is_verifier_module(m)).then_some(crate::formats::htrace::Api {
+                name: func,
+                role: None,
+            })
         })
     });
     // A close API anywhere in the two frames after the failing call counts (NtClose ← CloseHandle).
@@ -55,32 +65,85 @@ pub(crate) fn emit(stop: &Stop, ctx: &mut ReadContext<'_>) {
     let code_name = format!("VERIFIER_STOP_0x{:X}", stop.code);
     let p1 = stop.params[0];
     let (op, handle, class, kind, flag) = match stop.code {
-        0x300 => (if closes { Op::Close } else { Op::Use }, -1, ErrorClass::BadHandle, use_kind, 0),
-        0x303 => (if closes { Op::Close } else { Op::Use }, 0, ErrorClass::BadHandle, use_kind, 0),
+        0x300 => (
+            if closes { Op::Close } else { Op::Use },
+            -1,
+            ErrorClass::BadHandle,
+            use_kind,
+            0,
+        ),
+        0x303 => (
+            if closes { Op::Close } else { Op::Use },
+            0,
+            ErrorClass::BadHandle,
+            use_kind,
+            0,
+        ),
         0x305 => match p1 {
-            Some(h) => (if closes { Op::Close } else { Op::Use }, h as i64, ErrorClass::WrongType, use_kind, 0),
+            Some(h) => (
+                if closes { Op::Close } else { Op::Use },
+                h as i64,
+                ErrorClass::WrongType,
+                use_kind,
+                0,
+            ),
             None => {
-                ctx.stats.skip("appverif: stop 0x305 without a handle value", u64::from(stop.line));
+                ctx.stats.skip(
+                    "appverif: stop 0x305 without a handle value",
+                    u64::from(stop.line),
+                );
                 return;
             }
         },
         0x901 => match p1 {
-            Some(h) => (Op::Open { cloexec: false }, h as i64, ErrorClass::Other, ResourceKind::Unknown, flags::RUNDOWN),
+            Some(h) => (
+                Op::Open { cloexec: false },
+                h as i64,
+                ErrorClass::Other,
+                ResourceKind::Unknown,
+                flags::RUNDOWN,
+            ),
             None => {
-                ctx.stats.skip("appverif: stop 0x901 without a handle value", u64::from(stop.line));
+                ctx.stats.skip(
+                    "appverif: stop 0x901 without a handle value",
+                    u64::from(stop.line),
+                );
                 return;
             }
         },
         0xE101 => match p1 {
-            Some(h) => (Op::Use, h as i64, ErrorClass::BadHandle, ResourceKind::Socket, 0),
+            Some(h) => (
+                Op::Use,
+                h as i64,
+                ErrorClass::BadHandle,
+                ResourceKind::Socket,
+                0,
+            ),
             None => {
-                ctx.stats.skip("appverif: stop 0xE101 without a socket value", u64::from(stop.line));
+                ctx.stats.skip(
+                    "appverif: stop 0xE101 without a socket value",
+                    u64::from(stop.line),
+                );
                 return;
             }
         },
-        0x301 => return ctx.stats.bump("appverif: stop 0x301 INVALID_TLS_VALUE (not a handle)", 1),
-        0x302 => return ctx.stats.bump("appverif: stop 0x302 INCORRECT_WAIT_CALL (bad wait parameters)", 1),
-        0x304 => return ctx.stats.bump("appverif: stop 0x304 WAIT_IN_DLLMAIN (not a lifecycle event)", 1),
+        0x301 => {
+            return ctx
+                .stats
+                .bump("appverif: stop 0x301 INVALID_TLS_VALUE (not a handle)", 1);
+        }
+        0x302 => {
+            return ctx.stats.bump(
+                "appverif: stop 0x302 INCORRECT_WAIT_CALL (bad wait parameters)",
+                1,
+            );
+        }
+        0x304 => {
+            return ctx.stats.bump(
+                "appverif: stop 0x304 WAIT_IN_DLLMAIN (not a lifecycle event)",
+                1,
+            );
+        }
         _ => return ctx.stats.bump("appverif: stops of other layers", 1),
     };
     let call = match &api_name {
@@ -93,13 +156,19 @@ pub(crate) fn emit(stop: &Stop, ctx: &mut ReadContext<'_>) {
     ev.kind = kind;
     ev.flags = flag;
     if !matches!(op, Op::Open { .. }) {
-        ev.outcome = Outcome::Failed { class, name: ctx.interner.intern(&code_name) };
+        ev.outcome = Outcome::Failed {
+            class,
+            name: ctx.interner.intern(&code_name),
+        };
     }
     if !stop.frames.is_empty() {
         ev.stack = Some(ctx.interner.intern_stack(&stop.frames));
     }
     if stop.code == 0x300 {
-        ctx.stats.bump("appverif: stop 0x300 (handle value not in the stop; use !htrace)", 1);
+        ctx.stats.bump(
+            "appverif: stop 0x300 (handle value not in the stop; use !htrace)",
+            1,
+        );
     }
     ctx.stats.events += 1;
     ctx.sink.event(ev);

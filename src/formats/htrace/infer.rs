@@ -28,7 +28,12 @@ pub(crate) struct Api<'a> {
 /// Modules of Application Verifier that wrap the real API (skipped).
 pub(crate) fn is_verifier_module(module: &str) -> bool {
     let m = module.to_ascii_lowercase();
-    m == "vfbasics" || m == "verifier" || m == "vrfcore" || m.starts_with("vfcompat") || m == "vfnet" || m == "vfprint"
+    m == "vfbasics"
+        || m == "verifier"
+        || m == "vrfcore"
+        || m.starts_with("vfcompat")
+        || m == "vfnet"
+        || m == "vfprint"
 }
 
 /// Native API core names (after the `Nt`/`Zw` prefix).
@@ -40,40 +45,95 @@ fn native(core: &str) -> Option<ApiRole> {
         "CreateFile" | "OpenFile" | "CreateNamedPipeFile" | "CreateMailslotFile" => Create(K::File),
         "CreateMutant" | "OpenMutant" => Create(K::Mutant),
         "CreateSemaphore" | "OpenSemaphore" => Create(K::Semaphore),
-        "CreateKey" | "CreateKeyTransacted" | "OpenKey" | "OpenKeyEx" | "OpenKeyTransacted" | "OpenKeyTransactedEx" => {
-            Create(K::Key)
-        }
+        "CreateKey"
+        | "CreateKeyTransacted"
+        | "OpenKey"
+        | "OpenKeyEx"
+        | "OpenKeyTransacted"
+        | "OpenKeyTransactedEx" => Create(K::Key),
         "CreateSection" | "CreateSectionEx" | "OpenSection" => Create(K::Section),
-        "OpenProcess" | "CreateProcess" | "CreateProcessEx" | "CreateUserProcess" => Create(K::Process),
+        "OpenProcess" | "CreateProcess" | "CreateProcessEx" | "CreateUserProcess" => {
+            Create(K::Process)
+        }
         "CreateThread" | "CreateThreadEx" | "OpenThread" => Create(K::Thread),
-        "OpenProcessToken" | "OpenProcessTokenEx" | "OpenThreadToken" | "OpenThreadTokenEx" | "DuplicateToken"
-        | "CreateToken" | "CreateTokenEx" | "CreateLowBoxToken" | "FilterToken" => Create(K::Token),
+        "OpenProcessToken" | "OpenProcessTokenEx" | "OpenThreadToken" | "OpenThreadTokenEx"
+        | "DuplicateToken" | "CreateToken" | "CreateTokenEx" | "CreateLowBoxToken"
+        | "FilterToken" => Create(K::Token),
         "CreateIoCompletion" | "OpenIoCompletion" => Create(K::IoCompletion),
         "CreateWaitCompletionPacket" => Create(K::WaitCompletionPacket),
         "CreateWorkerFactory" => Create(K::TpWorkerFactory),
-        "CreateDirectoryObject" | "CreateDirectoryObjectEx" | "OpenDirectoryObject" => Create(K::Directory),
-        "CreateTimer" | "CreateTimer2" | "OpenTimer" | "CreateIRTimer" | "CreateKeyedEvent" | "OpenKeyedEvent"
-        | "CreateJobObject" | "OpenJobObject" | "CreateSymbolicLinkObject" | "OpenSymbolicLinkObject"
-        | "AlpcConnectPort" | "AlpcConnectPortEx" | "AlpcCreatePort" | "AlpcAcceptConnectPort" | "CreatePort"
-        | "ConnectPort" | "SecureConnectPort" | "CreateDebugObject" | "CreateTransaction" | "OpenTransaction"
-        | "CreateEnlistment" | "CreateResourceManager" | "CreateTransactionManager" | "CreatePartition"
-        | "OpenPartition" | "CreateProfile" | "CreateEventPair" | "OpenEventPair" => Create(K::OtherWindows),
+        "CreateDirectoryObject" | "CreateDirectoryObjectEx" | "OpenDirectoryObject" => {
+            Create(K::Directory)
+        }
+        "CreateTimer"
+        | "CreateTimer2"
+        | "OpenTimer"
+        | "CreateIRTimer"
+        | "CreateKeyedEvent"
+        | "OpenKeyedEvent"
+        | "CreateJobObject"
+        | "OpenJobObject"
+        | "CreateSymbolicLinkObject"
+        | "OpenSymbolicLinkObject"
+        | "AlpcConnectPort"
+        | "AlpcConnectPortEx"
+        | "AlpcCreatePort"
+        | "AlpcAcceptConnectPort"
+        | "CreatePort"
+        | "ConnectPort"
+        | "SecureConnectPort"
+        | "CreateDebugObject"
+        | "CreateTransaction"
+        | "OpenTransaction"
+        | "CreateEnlistment"
+        | "CreateResourceManager"
+        | "CreateTransactionManager"
+        | "CreatePartition"
+        | "OpenPartition"
+        | "CreateProfile"
+        | "CreateEventPair"
+        | "OpenEventPair" => Create(K::OtherWindows),
         "DuplicateObject" => Duplicate,
         "Close" => Close,
-        "SetEvent" | "ResetEvent" | "PulseEvent" | "ClearEvent" | "QueryEvent" | "SetEventBoostPriority" => {
-            Use(K::Event)
-        }
+        "SetEvent"
+        | "ResetEvent"
+        | "PulseEvent"
+        | "ClearEvent"
+        | "QueryEvent"
+        | "SetEventBoostPriority" => Use(K::Event),
         "ReleaseMutant" | "QueryMutant" => Use(K::Mutant),
         "ReleaseSemaphore" | "QuerySemaphore" => Use(K::Semaphore),
-        "ReadFile" | "WriteFile" | "DeviceIoControlFile" | "FsControlFile" | "QueryInformationFile"
-        | "SetInformationFile" | "FlushBuffersFile" | "LockFile" | "UnlockFile" | "QueryDirectoryFile"
-        | "QueryVolumeInformationFile" | "CancelIoFile" | "CancelIoFileEx" => Use(K::File),
-        "QueryValueKey" | "SetValueKey" | "EnumerateKey" | "EnumerateValueKey" | "DeleteKey" | "DeleteValueKey"
-        | "QueryKey" | "FlushKey" | "NotifyChangeKey" => Use(K::Key),
-        "MapViewOfSection" | "MapViewOfSectionEx" | "QuerySection" | "ExtendSection" => Use(K::Section),
-        "ResumeThread" | "SuspendThread" | "TerminateThread" | "QueryInformationThread" | "SetInformationThread"
-        | "GetContextThread" | "SetContextThread" | "QueueApcThread" | "QueueApcThreadEx" => Use(K::Thread),
-        "TerminateProcess" | "QueryInformationProcess" | "SetInformationProcess" | "SuspendProcess"
+        "ReadFile"
+        | "WriteFile"
+        | "DeviceIoControlFile"
+        | "FsControlFile"
+        | "QueryInformationFile"
+        | "SetInformationFile"
+        | "FlushBuffersFile"
+        | "LockFile"
+        | "UnlockFile"
+        | "QueryDirectoryFile"
+        | "QueryVolumeInformationFile"
+        | "CancelIoFile"
+        | "CancelIoFileEx" => Use(K::File),
+        "QueryValueKey" | "SetValueKey" | "EnumerateKey" | "EnumerateValueKey" | "DeleteKey"
+        | "DeleteValueKey" | "QueryKey" | "FlushKey" | "NotifyChangeKey" => Use(K::Key),
+        "MapViewOfSection" | "MapViewOfSectionEx" | "QuerySection" | "ExtendSection" => {
+            Use(K::Section)
+        }
+        "ResumeThread"
+        | "SuspendThread"
+        | "TerminateThread"
+        | "QueryInformationThread"
+        | "SetInformationThread"
+        | "GetContextThread"
+        | "SetContextThread"
+        | "QueueApcThread"
+        | "QueueApcThreadEx" => Use(K::Thread),
+        "TerminateProcess"
+        | "QueryInformationProcess"
+        | "SetInformationProcess"
+        | "SuspendProcess"
         | "ResumeProcess" => Use(K::Process),
         "QueryInformationToken" | "SetInformationToken" | "AdjustPrivilegesToken" => Use(K::Token),
         "SetIoCompletion" | "RemoveIoCompletion" | "RemoveIoCompletionEx" => Use(K::IoCompletion),
@@ -87,16 +147,26 @@ fn win32(core: &str) -> Option<ApiRole> {
     use ResourceKind as K;
     Some(match core {
         "CreateEvent" | "CreateEventEx" | "OpenEvent" => Create(K::Event),
-        "CreateFile" | "CreateFile2" | "CreateFileInternal" | "CreateNamedPipe" | "CreateMailslot" => Create(K::File),
+        "CreateFile" | "CreateFile2" | "CreateFileInternal" | "CreateNamedPipe"
+        | "CreateMailslot" => Create(K::File),
         "CreateMutex" | "CreateMutexEx" | "OpenMutex" => Create(K::Mutant),
         "CreateSemaphore" | "CreateSemaphoreEx" | "OpenSemaphore" => Create(K::Semaphore),
-        "RegOpenKey" | "RegOpenKeyEx" | "RegCreateKey" | "RegCreateKeyEx" | "RegOpenKeyExInternal"
-        | "RegCreateKeyExInternal" | "RegOpenCurrentUser" => Create(K::Key),
+        "RegOpenKey"
+        | "RegOpenKeyEx"
+        | "RegCreateKey"
+        | "RegCreateKeyEx"
+        | "RegOpenKeyExInternal"
+        | "RegCreateKeyExInternal"
+        | "RegOpenCurrentUser" => Create(K::Key),
         "CreateFileMapping" | "CreateFileMappingNuma" | "OpenFileMapping" => Create(K::Section),
-        "OpenProcess" | "CreateProcess" | "CreateProcessInternal" | "CreateProcessAsUser" => Create(K::Process),
-        "CreateThread" | "CreateRemoteThread" | "CreateRemoteThreadEx" | "OpenThread" | "_beginthreadex" => {
-            Create(K::Thread)
+        "OpenProcess" | "CreateProcess" | "CreateProcessInternal" | "CreateProcessAsUser" => {
+            Create(K::Process)
         }
+        "CreateThread"
+        | "CreateRemoteThread"
+        | "CreateRemoteThreadEx"
+        | "OpenThread"
+        | "_beginthreadex" => Create(K::Thread),
         "OpenProcessToken" | "OpenThreadToken" | "DuplicateTokenEx" => Create(K::Token),
         "CreateIoCompletionPort" => Create(K::IoCompletion),
         "WSASocket" | "socket" | "accept" | "WSAAccept" => Create(K::Socket),
@@ -105,8 +175,10 @@ fn win32(core: &str) -> Option<ApiRole> {
         "SetEvent" | "ResetEvent" | "PulseEvent" => Use(K::Event),
         "ReleaseMutex" => Use(K::Mutant),
         "ReleaseSemaphore" => Use(K::Semaphore),
-        "ReadFile" | "WriteFile" | "DeviceIoControl" | "GetFileSize" | "GetFileSizeEx" | "SetFilePointer"
-        | "SetFilePointerEx" | "FlushFileBuffers" | "GetFileType" => Use(K::File),
+        "ReadFile" | "WriteFile" | "DeviceIoControl" | "GetFileSize" | "GetFileSizeEx"
+        | "SetFilePointer" | "SetFilePointerEx" | "FlushFileBuffers" | "GetFileType" => {
+            Use(K::File)
+        }
         "RegQueryValueEx" | "RegSetValueEx" | "RegEnumKeyEx" | "RegEnumValue" => Use(K::Key),
         "MapViewOfFile" | "MapViewOfFileEx" => Use(K::Section),
         "ResumeThread" | "SuspendThread" | "TerminateThread" | "GetThreadId" => Use(K::Thread),
@@ -117,17 +189,18 @@ fn win32(core: &str) -> Option<ApiRole> {
 
 /// Role of one function name (`NtCreateEvent`, `ZwClose`, `CreateEventExW`, `CreateFileWStub`).
 pub(crate) fn role_of(func: &str) -> Option<ApiRole> {
-    if let Some(core) = func.strip_prefix("Nt").or_else(|| func.strip_prefix("Zw")) {
-        if core.starts_with(|c: char| c.is_ascii_uppercase()) {
-            if let Some(r) = native(core) {
-                return Some(r);
-            }
-        }
+    if let Some(core) = func.strip_prefix("Nt").or_else(|| func.strip_prefix("Zw"))
+        && core.starts_with(|c: char| c.is_ascii_uppercase())
+        && let Some(r) = native(core)
+    {
+        return Some(r);
     }
     let core = func.strip_suffix("Stub").unwrap_or(func);
     let bytes = core.as_bytes();
     let core = match bytes {
-        [.., prev, b'A' | b'W'] if prev.is_ascii_lowercase() || *prev == b'x' || prev.is_ascii_digit() => {
+        [.., prev, b'A' | b'W']
+            if prev.is_ascii_lowercase() || *prev == b'x' || prev.is_ascii_digit() =>
+        {
             core.get(..core.len() - 1).unwrap_or(core)
         }
         _ => core,
@@ -148,7 +221,9 @@ fn is_native_name(func: &str) -> bool {
 /// the first function with a known role.
 pub(crate) fn innermost_api<'a>(frames: impl IntoIterator<Item = &'a str>) -> Option<Api<'a>> {
     for frame in frames {
-        let Some((module, func)) = frame_parts(frame) else { continue };
+        let Some((module, func)) = frame_parts(frame) else {
+            continue;
+        };
         if is_verifier_module(module) {
             continue;
         }
@@ -166,23 +241,52 @@ mod tests {
 
     #[test]
     fn roles() {
-        assert_eq!(role_of("ZwCreateEvent"), Some(ApiRole::Create(ResourceKind::Event)));
-        assert_eq!(role_of("CreateEventExW"), Some(ApiRole::Create(ResourceKind::Event)));
-        assert_eq!(role_of("CreateFileWStub"), Some(ApiRole::Create(ResourceKind::File)));
+        assert_eq!(
+            role_of("ZwCreateEvent"),
+            Some(ApiRole::Create(ResourceKind::Event))
+        );
+        assert_eq!(
+            role_of("CreateEventExW"),
+            Some(ApiRole::Create(ResourceKind::Event))
+        );
+        assert_eq!(
+            role_of("CreateFileWStub"),
+            Some(ApiRole::Create(ResourceKind::File))
+        );
         assert_eq!(role_of("NtClose"), Some(ApiRole::Close));
-        assert_eq!(role_of("OpenThread"), Some(ApiRole::Create(ResourceKind::Thread)));
+        assert_eq!(
+            role_of("OpenThread"),
+            Some(ApiRole::Create(ResourceKind::Thread))
+        );
         assert_eq!(role_of("NtdllDefWindowProc_W"), None);
     }
 
     #[test]
     fn innermost_skips_wrappers_and_kernel_helpers() {
-        let frames = ["+0x4aa4fe76", "vfbasics!AVrfpNtCreateFile+0x97", "ntdll!NtCreateFile+0xc"];
+        let frames = [
+            "+0x4aa4fe76",
+            "vfbasics!AVrfpNtCreateFile+0x97",
+            "ntdll!NtCreateFile+0xc",
+        ];
         let api = innermost_api(frames).unwrap();
         assert_eq!(api.name, "NtCreateFile");
-        let kernel = ["ntoskrnl!ExCreateHandle+0x94", "ntoskrnl!ObInsertObject+0xc3", "KERNEL32!CreateEventA+0x66"];
+        let kernel = [
+            "ntoskrnl!ExCreateHandle+0x94",
+            "ntoskrnl!ObInsertObject+0xc3",
+            "KERNEL32!CreateEventA+0x66",
+        ];
         let api = innermost_api(kernel).unwrap();
-        assert_eq!((api.name, api.role), ("CreateEventA", Some(ApiRole::Create(ResourceKind::Event))));
-        let badref = ["ntoskrnl!ExMapHandleToPointerEx+0xea", "ntoskrnl!NtSetEvent+0x6c"];
-        assert_eq!(innermost_api(badref).unwrap().role, Some(ApiRole::Use(ResourceKind::Event)));
+        assert_eq!(
+            (api.name, api.role),
+            ("CreateEventA", Some(ApiRole::Create(ResourceKind::Event)))
+        );
+        let badref = [
+            "ntoskrnl!ExMapHandleToPointerEx+0xea",
+            "ntoskrnl!NtSetEvent+0x6c",
+        ];
+        assert_eq!(
+            innermost_api(badref).unwrap().role,
+            Some(ApiRole::Use(ResourceKind::Event))
+        );
     }
 }

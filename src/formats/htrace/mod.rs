@@ -40,7 +40,10 @@ pub fn read(bytes: &[u8], path: &str, ctx: &mut ReadContext<'_>) -> Result<(), I
             path: path.to_string(),
             at: String::new(),
             message: "the debugger log is UTF-16 text".to_string(),
-            hint: Some("convert it to UTF-8 first (or open the log with `.logopen` without /u)".to_string()),
+            hint: Some(
+                "convert it to UTF-8 first (or open the log with `.logopen` without /u)"
+                    .to_string(),
+            ),
         });
     }
     if read_records(bytes, ctx) == 0 {
@@ -79,7 +82,10 @@ fn main_pid(parsed: &Parsed) -> Option<u32> {
             order += 1;
         }
     }
-    counts.into_iter().max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.1.1.cmp(&a.1.1))).map(|(pid, _)| pid)
+    counts
+        .into_iter()
+        .max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.1.1.cmp(&a.1.1)))
+        .map(|(pid, _)| pid)
 }
 
 fn frames_of<'p>(parsed: &'p Parsed, r: &Record) -> &'p [crate::model::Sym] {
@@ -104,33 +110,46 @@ fn emit(parsed: &Parsed, ctx: &mut ReadContext<'_>) {
     let mut extra: HashMap<u64, usize> = HashMap::new();
     let mut seen: HashSet<u64> = HashSet::new();
     for dump in &parsed.dumps {
-        let chrono: Vec<(&Record, u64)> = dump.records.iter().rev().map(|r| (r, key(parsed, r))).collect();
+        let chrono: Vec<(&Record, u64)> = dump
+            .records
+            .iter()
+            .rev()
+            .map(|r| (r, key(parsed, r)))
+            .collect();
         let keys: Vec<u64> = chrono.iter().map(|(_, k)| *k).collect();
         let mut new_keys: Vec<u64> = Vec::new();
         match dump.mode {
             DumpMode::Full { filter: None } => {
                 let tail: Vec<u64> = history.iter().map(|(k, _)| *k).collect();
                 let k = dedupe::overlap(&keys, &tail);
-                ctx.stats.bump("htrace: records repeated from an earlier dump", k as u64);
+                ctx.stats
+                    .bump("htrace: records repeated from an earlier dump", k as u64);
                 for (r, key) in chrono.iter().skip(k) {
                     history.push((*key, r.handle));
                     new_keys.push(*key);
                     match extra.get_mut(key) {
                         Some(n) if *n > 0 => {
                             *n -= 1;
-                            ctx.stats.bump("htrace: records repeated from an earlier dump", 1);
+                            ctx.stats
+                                .bump("htrace: records repeated from an earlier dump", 1);
                         }
                         _ => emit_record(parsed, r, false, main, ctx),
                     }
                 }
             }
             DumpMode::Full { filter: Some(h) } => {
-                let tail: Vec<u64> = history.iter().filter(|(_, hv)| *hv == h).map(|(k, _)| *k).collect();
+                let tail: Vec<u64> = history
+                    .iter()
+                    .filter(|(_, hv)| *hv == h)
+                    .map(|(k, _)| *k)
+                    .collect();
                 let k = dedupe::overlap(&keys, &tail);
-                ctx.stats.bump("htrace: records repeated from an earlier dump", k as u64);
+                ctx.stats
+                    .bump("htrace: records repeated from an earlier dump", k as u64);
                 for (r, key) in chrono.iter().skip(k) {
                     if seen.contains(key) {
-                        ctx.stats.bump("htrace: records repeated from an earlier dump", 1);
+                        ctx.stats
+                            .bump("htrace: records repeated from an earlier dump", 1);
                         continue;
                     }
                     new_keys.push(*key);
@@ -141,7 +160,8 @@ fn emit(parsed: &Parsed, ctx: &mut ReadContext<'_>) {
             DumpMode::Diff => {
                 for (r, key) in &chrono {
                     if seen.contains(key) {
-                        ctx.stats.bump("htrace: records repeated from an earlier dump", 1);
+                        ctx.stats
+                            .bump("htrace: records repeated from an earlier dump", 1);
                         continue;
                     }
                     new_keys.push(*key);
@@ -154,7 +174,13 @@ fn emit(parsed: &Parsed, ctx: &mut ReadContext<'_>) {
     }
 }
 
-fn emit_record(parsed: &Parsed, r: &Record, diff: bool, main: Option<u32>, ctx: &mut ReadContext<'_>) {
+fn emit_record(
+    parsed: &Parsed,
+    r: &Record,
+    diff: bool,
+    main: Option<u32>,
+    ctx: &mut ReadContext<'_>,
+) {
     let frames = frames_of(parsed, r);
     let api: Option<Api<'_>> = {
         let names = frames.iter().map(|s| ctx.interner.resolve(*s));
@@ -180,7 +206,14 @@ fn emit_record(parsed: &Parsed, r: &Record, diff: bool, main: Option<u32>, ctx: 
                 Some(ApiRole::Use(k)) => k,
                 _ => ResourceKind::Unknown,
             };
-            (Op::Use, Outcome::Failed { class: ErrorClass::BadHandle, name }, kind)
+            (
+                Op::Use,
+                Outcome::Failed {
+                    class: ErrorClass::BadHandle,
+                    name,
+                },
+                kind,
+            )
         }
     };
     let mut ev = Event::new(op, call, origin);
@@ -191,7 +224,10 @@ fn emit_record(parsed: &Parsed, r: &Record, diff: bool, main: Option<u32>, ctx: 
         ev.pid = pid;
         ev.tid = tid;
         if main.is_some_and(|m| m != pid) {
-            ctx.stats.bump("htrace: records with another Process ID (handle injected by another process)", 1);
+            ctx.stats.bump(
+                "htrace: records with another Process ID (handle injected by another process)",
+                1,
+            );
         }
     }
     if !frames.is_empty() {

@@ -3,7 +3,10 @@
 use crate::formats::ReadStats;
 use crate::model::{Interner, Sym};
 
-use super::text::{Lines, find, parse_hex, prompt_command, split_offset, take_0x, take_hex, trim, trim_start, write_frame};
+use super::text::{
+    Lines, find, parse_hex, prompt_command, split_offset, take_0x, take_hex, trim, trim_start,
+    write_frame,
+};
 
 /// `PROCESS_HANDLE_TRACE_TYPE_*`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -78,7 +81,9 @@ fn trace_type(label: &[u8]) -> Option<TraceType> {
     match label {
         b"OPEN" => Some(TraceType::Open),
         b"CLOSE" => Some(TraceType::Close),
-        b"BAD REFERENCE" | b"BAD_REF" | b"BADREF" | b"BAD REF" | b"BAD_REFERENCE" => Some(TraceType::BadRef),
+        b"BAD REFERENCE" | b"BAD_REF" | b"BADREF" | b"BAD REF" | b"BAD_REFERENCE" => {
+            Some(TraceType::BadRef)
+        }
         _ => None,
     }
 }
@@ -91,7 +96,9 @@ fn header(line: &[u8]) -> Option<(i64, TraceType)> {
         None => (rest, true),
     };
     let (digits_rest, after) = {
-        let r = rest.strip_prefix(b"0x").or_else(|| rest.strip_prefix(b"0X"))?;
+        let r = rest
+            .strip_prefix(b"0x")
+            .or_else(|| rest.strip_prefix(b"0X"))?;
         take_hex(r)
     };
     if digits_rest.len() > 16 {
@@ -136,7 +143,9 @@ fn classify(raw: &[u8]) -> Line<'_> {
     if line.len() >= 20 && line.iter().all(|&b| b == b'-') {
         return Line::Separator;
     }
-    if line.starts_with(b"Handle") && (line.starts_with(b"Handle = ") || line.starts_with(b"Handle 0x")) {
+    if line.starts_with(b"Handle")
+        && (line.starts_with(b"Handle = ") || line.starts_with(b"Handle 0x"))
+    {
         return match header(line) {
             Some((h, t)) => Line::Header(h, t),
             None => Line::BadHeader,
@@ -148,12 +157,14 @@ fn classify(raw: &[u8]) -> Line<'_> {
             None => Line::Other,
         };
     }
-    if line.starts_with(b"0x") {
-        if let Some((sym, off)) = frame(line) {
-            return Line::Frame(sym, off);
-        }
+    if line.starts_with(b"0x")
+        && let Some((sym, off)) = frame(line)
+    {
+        return Line::Frame(sym, off);
     }
-    if (line.starts_with(b"Parsed 0x") || line.starts_with(b"Dumped 0x") || line.starts_with(b"Displayed 0x"))
+    if (line.starts_with(b"Parsed 0x")
+        || line.starts_with(b"Dumped 0x")
+        || line.starts_with(b"Displayed 0x"))
         && find(line, b"stack traces").is_some()
     {
         return Line::Summary;
@@ -178,9 +189,19 @@ fn command_mode(cmd: &[u8]) -> Option<Option<DumpMode>> {
         // -enable, -snapshot, -disable, -?: no records follow.
         return Some(None);
     }
-    let first = args.split(|b| b.is_ascii_whitespace()).next().unwrap_or(b"");
-    let digits = first.strip_prefix(b"0x").or_else(|| first.strip_prefix(b"0X")).unwrap_or(first);
-    let filter = if digits.is_empty() || digits.len() > 16 { None } else { parse_hex(digits).map(|v| v as i64) };
+    let first = args
+        .split(|b| b.is_ascii_whitespace())
+        .next()
+        .unwrap_or(b"");
+    let digits = first
+        .strip_prefix(b"0x")
+        .or_else(|| first.strip_prefix(b"0X"))
+        .unwrap_or(first);
+    let filter = if digits.is_empty() || digits.len() > 16 {
+        None
+    } else {
+        parse_hex(digits).map(|v| v as i64)
+    };
     Some(Some(DumpMode::Full { filter }))
 }
 
@@ -204,7 +225,10 @@ impl Builder {
         if !self.open_dump {
             let mode = self.mode.unwrap_or(DumpMode::Full { filter: None });
             self.mode = Some(mode);
-            self.parsed.dumps.push(Dump { mode, records: Vec::new() });
+            self.parsed.dumps.push(Dump {
+                mode,
+                records: Vec::new(),
+            });
             self.open_dump = true;
         }
         self.parsed.dumps.last_mut()
@@ -212,8 +236,18 @@ impl Builder {
 }
 
 /// Parses every dump in `bytes`; `base` is added to byte offsets (BOM).
-pub(crate) fn parse(bytes: &[u8], base: u64, interner: &mut Interner, stats: &mut ReadStats) -> Parsed {
-    let mut b = Builder { parsed: Parsed::default(), mode: None, open_dump: false, in_record: false };
+pub(crate) fn parse(
+    bytes: &[u8],
+    base: u64,
+    interner: &mut Interner,
+    stats: &mut ReadStats,
+) -> Parsed {
+    let mut b = Builder {
+        parsed: Parsed::default(),
+        mode: None,
+        open_dump: false,
+        in_record: false,
+    };
     let mut buf = String::new();
     for (line_no, offset, raw) in Lines::new(bytes) {
         stats.units += 1;
@@ -264,7 +298,9 @@ pub(crate) fn parse(bytes: &[u8], base: u64, interner: &mut Interner, stats: &mu
                 None => b.end_dump(None),
             },
             Line::Blank => {}
-            Line::Ids(..) | Line::Frame(..) => stats.bump("htrace: record-like lines outside a record", 1),
+            Line::Ids(..) | Line::Frame(..) => {
+                stats.bump("htrace: record-like lines outside a record", 1)
+            }
             Line::Other => {
                 if b.in_record {
                     stats.bump("htrace: debugger noise lines inside records", 1);
@@ -282,21 +318,48 @@ mod tests {
 
     #[test]
     fn headers() {
-        assert_eq!(header(b"Handle = 0x0000003c - OPEN"), Some((0x3c, TraceType::Open)));
-        assert_eq!(header(b"Handle = 0x0000000000003300 - CLOSE"), Some((0x3300, TraceType::Close)));
-        assert_eq!(header(b"Handle = 0x3c - BAD_REF"), Some((0x3c, TraceType::BadRef)));
-        assert_eq!(header(b"Handle 0x7DC - BAD REFERENCE:"), Some((0x7dc, TraceType::BadRef)));
-        assert_eq!(header(b"Handle 0x7CC - CLOSE:"), Some((0x7cc, TraceType::Close)));
+        assert_eq!(
+            header(b"Handle = 0x0000003c - OPEN"),
+            Some((0x3c, TraceType::Open))
+        );
+        assert_eq!(
+            header(b"Handle = 0x0000000000003300 - CLOSE"),
+            Some((0x3300, TraceType::Close))
+        );
+        assert_eq!(
+            header(b"Handle = 0x3c - BAD_REF"),
+            Some((0x3c, TraceType::BadRef))
+        );
+        assert_eq!(
+            header(b"Handle 0x7DC - BAD REFERENCE:"),
+            Some((0x7dc, TraceType::BadRef))
+        );
+        assert_eq!(
+            header(b"Handle 0x7CC - CLOSE:"),
+            Some((0x7cc, TraceType::Close))
+        );
         assert_eq!(header(b"Handle = 0x3c - SOMETHING"), None);
         assert_eq!(header(b"Handle = 0x11111111111111111 - OPEN"), None);
     }
 
     #[test]
     fn frames() {
-        assert_eq!(frame(b"0x77ca310c: ntdll!ZwDuplicateObject+0x0000000c"), Some((&b"ntdll!ZwDuplicateObject"[..], Some(12))));
-        assert_eq!(frame(b"0x4aa4fe76: +0x4aa4fe76"), Some((&b""[..], Some(0x4aa4fe76))));
-        assert_eq!(frame(b"0x7704979c : ntdll!NtCreateWaitCompletionPacket + 0x0000000c"), Some((&b"ntdll!NtCreateWaitCompletionPacket"[..], Some(12))));
-        assert_eq!(ids(b"Thread ID = 0x000017ec, Process ID = 0x000017e8"), Some((0x17ec, 0x17e8)));
+        assert_eq!(
+            frame(b"0x77ca310c: ntdll!ZwDuplicateObject+0x0000000c"),
+            Some((&b"ntdll!ZwDuplicateObject"[..], Some(12)))
+        );
+        assert_eq!(
+            frame(b"0x4aa4fe76: +0x4aa4fe76"),
+            Some((&b""[..], Some(0x4aa4fe76)))
+        );
+        assert_eq!(
+            frame(b"0x7704979c : ntdll!NtCreateWaitCompletionPacket + 0x0000000c"),
+            Some((&b"ntdll!NtCreateWaitCompletionPacket"[..], Some(12)))
+        );
+        assert_eq!(
+            ids(b"Thread ID = 0x000017ec, Process ID = 0x000017e8"),
+            Some((0x17ec, 0x17e8))
+        );
         assert_eq!(ids(b"Thread ID = 0x1ffffffff, Process ID = 0x1"), None);
     }
 }

@@ -11,7 +11,11 @@ pub(crate) struct Lines<'a> {
 
 impl<'a> Lines<'a> {
     pub(crate) fn new(bytes: &'a [u8]) -> Lines<'a> {
-        Lines { bytes, pos: 0, line_no: 0 }
+        Lines {
+            bytes,
+            pos: 0,
+            line_no: 0,
+        }
     }
 }
 
@@ -125,17 +129,21 @@ pub(crate) fn split_offset(s: &[u8], hex_without_0x: bool) -> (&[u8], Option<u64
     let s = trim(s);
     if let Some(plus) = memchr::memrchr(b'+', s) {
         let after = trim_start(s.get(plus + 1..).unwrap_or(b""));
-        let digits = match after.strip_prefix(b"0x").or_else(|| after.strip_prefix(b"0X")) {
+        let digits = match after
+            .strip_prefix(b"0x")
+            .or_else(|| after.strip_prefix(b"0X"))
+        {
             Some(d) => Some(d),
             None if hex_without_0x => Some(after),
             None => None,
         };
         if let Some(d) = digits {
             let d = trim(d);
-            if !d.is_empty() && d.iter().all(u8::is_ascii_hexdigit) {
-                if let Some(v) = parse_hex(d) {
-                    return (trim(s.get(..plus).unwrap_or(b"")), Some(v));
-                }
+            if !d.is_empty()
+                && d.iter().all(u8::is_ascii_hexdigit)
+                && let Some(v) = parse_hex(d)
+            {
+                return (trim(s.get(..plus).unwrap_or(b"")), Some(v));
             }
         }
     }
@@ -207,18 +215,26 @@ pub(crate) fn looks_like_strace(line: &[u8]) -> bool {
     }
     // Leading numeric tokens (pid, timestamps like 12:00:01.123 or 1700000000.1).
     loop {
-        let n = s.iter().take_while(|b| b.is_ascii_digit() || **b == b':' || **b == b'.').count();
+        let n = s
+            .iter()
+            .take_while(|b| b.is_ascii_digit() || **b == b':' || **b == b'.')
+            .count();
         if n > 0 && s.get(n).is_some_and(|b| *b == b' ') {
             s = trim_start(s.get(n..).unwrap_or(b""));
         } else {
             break;
         }
     }
-    let name = s.iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count();
+    let name = s
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+        .count();
     if name == 0 || s.get(name) != Some(&b'(') {
         return false;
     }
-    find(s, b") = ").is_some() || find(s, b"<unfinished ...>").is_some() || find(s, b"resumed>").is_some()
+    find(s, b") = ").is_some()
+        || find(s, b"<unfinished ...>").is_some()
+        || find(s, b"resumed>").is_some()
 }
 
 #[cfg(test)]
@@ -227,9 +243,15 @@ mod tests {
 
     #[test]
     fn prompts() {
-        assert_eq!(prompt_command(b"0:000> !htrace -diff"), Some(&b"!htrace -diff"[..]));
+        assert_eq!(
+            prompt_command(b"0:000> !htrace -diff"),
+            Some(&b"!htrace -diff"[..])
+        );
         assert_eq!(prompt_command(b"0:000:x86> k"), Some(&b"k"[..]));
-        assert_eq!(prompt_command(b"kd> !htrace  7DC"), Some(&b"!htrace  7DC"[..]));
+        assert_eq!(
+            prompt_command(b"kd> !htrace  7DC"),
+            Some(&b"!htrace  7DC"[..])
+        );
         assert_eq!(prompt_command(b"1: kd> g"), Some(&b"g"[..]));
         assert_eq!(prompt_command(b"a -> b"), None);
         assert_eq!(prompt_command(b"<avrf:x>"), None);
@@ -237,10 +259,22 @@ mod tests {
 
     #[test]
     fn offsets() {
-        assert_eq!(split_offset(b"ntdll!NtClose+0x0000000c", false), (&b"ntdll!NtClose"[..], Some(12)));
-        assert_eq!(split_offset(b"ntdll!X + 0x0000000c", false), (&b"ntdll!X"[..], Some(12)));
-        assert_eq!(split_offset(b"KERNELBASE!GetHandleInformation+40", true), (&b"KERNELBASE!GetHandleInformation"[..], Some(0x40)));
-        assert_eq!(split_offset(b"vfbasics!AVrfpNtCreateFile", false), (&b"vfbasics!AVrfpNtCreateFile"[..], None));
+        assert_eq!(
+            split_offset(b"ntdll!NtClose+0x0000000c", false),
+            (&b"ntdll!NtClose"[..], Some(12))
+        );
+        assert_eq!(
+            split_offset(b"ntdll!X + 0x0000000c", false),
+            (&b"ntdll!X"[..], Some(12))
+        );
+        assert_eq!(
+            split_offset(b"KERNELBASE!GetHandleInformation+40", true),
+            (&b"KERNELBASE!GetHandleInformation"[..], Some(0x40))
+        );
+        assert_eq!(
+            split_offset(b"vfbasics!AVrfpNtCreateFile", false),
+            (&b"vfbasics!AVrfpNtCreateFile"[..], None)
+        );
         assert_eq!(frame_parts("a!b+0x1"), Some(("a", "b")));
         assert_eq!(frame_parts("+0x1"), None);
     }
@@ -248,9 +282,15 @@ mod tests {
     #[test]
     fn strace_lines() {
         assert!(looks_like_strace(b"close(3) = 0"));
-        assert!(looks_like_strace(b"[pid  123] 12:00:00.123 read(3, \"x\", 1) = 1"));
-        assert!(looks_like_strace(b"123 openat(AT_FDCWD, \"/x\", O_RDONLY <unfinished ...>"));
+        assert!(looks_like_strace(
+            b"[pid  123] 12:00:00.123 read(3, \"x\", 1) = 1"
+        ));
+        assert!(looks_like_strace(
+            b"123 openat(AT_FDCWD, \"/x\", O_RDONLY <unfinished ...>"
+        ));
         assert!(!looks_like_strace(b"Handle = 0x0000003c - OPEN"));
-        assert!(!looks_like_strace(b"0x77ca310c: ntdll!ZwDuplicateObject+0x0000000c"));
+        assert!(!looks_like_strace(
+            b"0x77ca310c: ntdll!ZwDuplicateObject+0x0000000c"
+        ));
     }
 }

@@ -63,7 +63,9 @@ struct Line<'a> {
 /// True when the first non-blank line is a JSON object with `"v"` and `"op"`.
 pub fn sniff(head: &[u8]) -> bool {
     let (head, _) = strip_bom(head);
-    let Some((_, _, first)) = Lines::new(head).find(|(_, _, l)| !trim(l).is_empty()) else { return false };
+    let Some((_, _, first)) = Lines::new(head).find(|(_, _, l)| !trim(l).is_empty()) else {
+        return false;
+    };
     let first = trim(first);
     first.starts_with(b"{")
         && memchr::memmem::find(first, b"\"v\"").is_some()
@@ -73,7 +75,12 @@ pub fn sniff(head: &[u8]) -> bool {
 /// Reads JSON-lines events.
 pub fn read(bytes: &[u8], path: &str, ctx: &mut ReadContext<'_>) -> Result<(), InputError> {
     let (body, base) = strip_bom(bytes);
-    let mut reader = Reader { stack_buf: Vec::new(), last_ts: None, records: 0, version_skips: 0 };
+    let mut reader = Reader {
+        stack_buf: Vec::new(),
+        last_ts: None,
+        records: 0,
+        version_skips: 0,
+    };
     for (line_no, offset, raw) in Lines::new(body) {
         ctx.stats.units += 1;
         if trim(raw).is_empty() {
@@ -114,7 +121,11 @@ fn to_handle(s: &Scalar<'_>) -> Option<Handle> {
         return None;
     }
     // Values above i64::MAX wrap: 0xFFFFFFFFFFFFFFFF is INVALID_HANDLE_VALUE (-1).
-    Some(if v > i128::from(i64::MAX) { (v as u64) as i64 } else { v as i64 })
+    Some(if v > i128::from(i64::MAX) {
+        (v as u64) as i64
+    } else {
+        v as i64
+    })
 }
 
 fn to_u32(s: &Scalar<'_>) -> Option<u32> {
@@ -140,7 +151,12 @@ fn kind_of(ty: &str) -> ResourceKind {
 }
 
 impl Reader {
-    fn line(&mut self, raw: &[u8], origin: Origin, ctx: &mut ReadContext<'_>) -> Result<(), &'static str> {
+    fn line(
+        &mut self,
+        raw: &[u8],
+        origin: Origin,
+        ctx: &mut ReadContext<'_>,
+    ) -> Result<(), &'static str> {
         let line: Line<'_> = serde_json::from_slice(raw).map_err(|_| "jsonl: malformed JSON")?;
         match line.v.as_ref().map(Scalar::as_int) {
             None => return Err("jsonl: missing \"v\""),
@@ -151,7 +167,11 @@ impl Reader {
             }
         }
         let op_name = line.op.as_deref().ok_or("jsonl: missing \"op\"")?;
-        let pid = line.pid.as_ref().and_then(to_u32).ok_or("jsonl: missing or invalid \"pid\"")?;
+        let pid = line
+            .pid
+            .as_ref()
+            .and_then(to_u32)
+            .ok_or("jsonl: missing or invalid \"pid\"")?;
         let tid = match &line.tid {
             Some(t) => to_u32(t).ok_or("jsonl: invalid \"tid\"")?,
             None => pid,
@@ -159,12 +179,19 @@ impl Reader {
         let time = match &line.ts {
             None => None,
             Some(Scalar::Int(n)) => Some(i64::try_from(*n).map_err(|_| "jsonl: invalid \"ts\"")?),
-            Some(Scalar::Str(s)) => {
-                Some(time::parse_rfc3339(s).or_else(|| scalar::parse_int(s).and_then(|n| i64::try_from(n).ok())).ok_or("jsonl: invalid \"ts\"")?)
-            }
+            Some(Scalar::Str(s)) => Some(
+                time::parse_rfc3339(s)
+                    .or_else(|| scalar::parse_int(s).and_then(|n| i64::try_from(n).ok()))
+                    .ok_or("jsonl: invalid \"ts\"")?,
+            ),
             Some(_) => return Err("jsonl: invalid \"ts\""),
         };
-        let handle = || line.handle.as_ref().and_then(to_handle).ok_or("jsonl: missing or invalid \"handle\"");
+        let handle = || {
+            line.handle
+                .as_ref()
+                .and_then(to_handle)
+                .ok_or("jsonl: missing or invalid \"handle\"")
+        };
         let interner = &mut *ctx.interner;
         let mut resource = None;
         let mut kind = ResourceKind::Unknown;
@@ -173,18 +200,36 @@ impl Reader {
         let (op, h, outcome) = match op_name {
             "open" => {
                 kind = line.ty.as_deref().map(kind_of).unwrap_or_default();
-                resource = line.name.as_deref().or(line.object.as_deref()).map(|s| interner.intern(s));
-                (Op::Open { cloexec: line.cloexec.unwrap_or(false) }, handle()?, Outcome::Ok)
+                resource = line
+                    .name
+                    .as_deref()
+                    .or(line.object.as_deref())
+                    .map(|s| interner.intern(s));
+                (
+                    Op::Open {
+                        cloexec: line.cloexec.unwrap_or(false),
+                    },
+                    handle()?,
+                    Outcome::Ok,
+                )
             }
             "close" => (Op::Close, handle()?, Outcome::Ok),
             "close-failed" => {
-                let unknown = Outcome::Failed { class: ErrorClass::Other, name: interner.intern("close-failed") };
-                let out = status::outcome(line.status.as_ref(), false, unknown, interner).ok_or("jsonl: invalid \"status\"")?;
+                let unknown = Outcome::Failed {
+                    class: ErrorClass::Other,
+                    name: interner.intern("close-failed"),
+                };
+                let out = status::outcome(line.status.as_ref(), false, unknown, interner)
+                    .ok_or("jsonl: invalid \"status\"")?;
                 let out = if out.is_ok() { unknown } else { out };
                 (Op::Close, handle()?, out)
             }
             "dup" => {
-                let source = line.source_handle.as_ref().and_then(to_handle).ok_or("jsonl: missing or invalid \"source_handle\"")?;
+                let source = line
+                    .source_handle
+                    .as_ref()
+                    .and_then(to_handle)
+                    .ok_or("jsonl: missing or invalid \"source_handle\"")?;
                 let spid = match &line.source_pid {
                     Some(s) => to_u32(s).ok_or("jsonl: invalid \"source_pid\"")?,
                     None => pid,
@@ -194,21 +239,47 @@ impl Reader {
                     None => pid,
                 };
                 let source_pid = (spid != emit_pid).then_some(spid);
-                (Op::Dup { source, cloexec: false, replaces: false, source_pid }, handle()?, Outcome::Ok)
+                (
+                    Op::Dup {
+                        source,
+                        cloexec: false,
+                        replaces: false,
+                        source_pid,
+                    },
+                    handle()?,
+                    Outcome::Ok,
+                )
             }
             "use" => {
-                let out = status::outcome(line.status.as_ref(), false, Outcome::Unknown, interner).ok_or("jsonl: invalid \"status\"")?;
+                let out = status::outcome(line.status.as_ref(), false, Outcome::Unknown, interner)
+                    .ok_or("jsonl: invalid \"status\"")?;
                 (Op::Use, handle()?, out)
             }
             "thread-start" => {
-                let child = line.thread.as_ref().and_then(to_u32).ok_or("jsonl: missing or invalid \"thread\"")?;
-                (Op::Spawn { child, shares_table: true, thread: true }, -1, Outcome::Ok)
+                let child = line
+                    .thread
+                    .as_ref()
+                    .and_then(to_u32)
+                    .ok_or("jsonl: missing or invalid \"thread\"")?;
+                (
+                    Op::Spawn {
+                        child,
+                        shares_table: true,
+                        thread: true,
+                    },
+                    -1,
+                    Outcome::Ok,
+                )
             }
             "thread-exit" => (Op::TaskExit, -1, Outcome::Ok),
             "process-exit" => (Op::ProcessExit, -1, Outcome::Ok),
             "gc-start" => (Op::GcStart, -1, Outcome::Ok),
             "gc-end" => (Op::GcEnd, -1, Outcome::Ok),
-            "rpc-ctx-create" | "rpc-ctx-close" | "rpc-ctx-rundown" | "rpc-call" | "rpc-destroy-client-context" => {
+            "rpc-ctx-create"
+            | "rpc-ctx-close"
+            | "rpc-ctx-rundown"
+            | "rpc-call"
+            | "rpc-destroy-client-context" => {
                 let id = match line.ctx.as_ref().ok_or("jsonl: missing \"ctx\"")? {
                     Scalar::Str(s) if scalar::parse_int(s).is_none() => {
                         let sym = interner.intern(s);
@@ -225,13 +296,20 @@ impl Reader {
                 };
                 let need_side = || server.ok_or("jsonl: missing \"side\"");
                 let rpc_op = match op_name {
-                    "rpc-ctx-create" => RpcOp::Create { server: need_side()? },
-                    "rpc-ctx-close" => RpcOp::Close { server: need_side()? },
+                    "rpc-ctx-create" => RpcOp::Create {
+                        server: need_side()?,
+                    },
+                    "rpc-ctx-close" => RpcOp::Close {
+                        server: need_side()?,
+                    },
                     "rpc-ctx-rundown" => RpcOp::Rundown,
-                    "rpc-call" => RpcOp::Call { server: need_side()? },
+                    "rpc-call" => RpcOp::Call {
+                        server: need_side()?,
+                    },
                     _ => RpcOp::DestroyClientContext,
                 };
-                let out = status::outcome(line.status.as_ref(), rpc, Outcome::Ok, interner).ok_or("jsonl: invalid \"status\"")?;
+                let out = status::outcome(line.status.as_ref(), rpc, Outcome::Ok, interner)
+                    .ok_or("jsonl: invalid \"status\"")?;
                 (Op::Rpc(rpc_op), id, out)
             }
             _ => return Err("jsonl: unknown \"op\""),
@@ -245,19 +323,20 @@ impl Reader {
         ev.kind = kind;
         ev.outcome = outcome;
         ev.resource = resource;
-        if let Some(frames) = &line.stack {
-            if !frames.is_empty() {
-                self.stack_buf.clear();
-                for f in frames {
-                    self.stack_buf.push(interner.intern(f));
-                }
-                ev.stack = Some(interner.intern_stack(&self.stack_buf));
+        if let Some(frames) = &line.stack
+            && !frames.is_empty()
+        {
+            self.stack_buf.clear();
+            for f in frames {
+                self.stack_buf.push(interner.intern(f));
             }
+            ev.stack = Some(interner.intern_stack(&self.stack_buf));
         }
-        if let (Some(t), Some(last)) = (time, self.last_ts) {
-            if t < last {
-                ctx.stats.bump("jsonl: ts went backwards (lines are used in file order)", 1);
-            }
+        if let (Some(t), Some(last)) = (time, self.last_ts)
+            && t < last
+        {
+            ctx.stats
+                .bump("jsonl: ts went backwards (lines are used in file order)", 1);
         }
         if time.is_some() {
             self.last_ts = time;

@@ -32,9 +32,14 @@ pub(crate) fn parse_int(s: &str) -> Option<i128> {
         None => (false, s),
     };
     let v = match body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
-        Some(hex) if !hex.is_empty() && hex.len() <= 16 => i128::from(u64::from_str_radix(hex, 16).ok()?),
+        Some(hex) if !hex.is_empty() && hex.len() <= 16 => {
+            i128::from(u64::from_str_radix(hex, 16).ok()?)
+        }
         Some(_) => return None,
-        None if !body.is_empty() && body.len() <= 20 && body.bytes().all(|b| b.is_ascii_digit()) => {
+        None if !body.is_empty()
+            && body.len() <= 20
+            && body.bytes().all(|b| b.is_ascii_digit()) =>
+        {
             i128::from(body.parse::<u64>().ok()?)
         }
         None => return None,

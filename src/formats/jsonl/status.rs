@@ -9,13 +9,17 @@ use super::scalar::Scalar;
 fn class_of_name(name: &str) -> ErrorClass {
     match name {
         "EBADF" | "ERROR_INVALID_HANDLE" | "STATUS_INVALID_HANDLE" => ErrorClass::BadHandle,
-        "EMFILE" | "ENFILE" | "ERROR_TOO_MANY_OPEN_FILES" | "STATUS_TOO_MANY_OPENED_FILES" => ErrorClass::TableFull,
+        "EMFILE" | "ENFILE" | "ERROR_TOO_MANY_OPEN_FILES" | "STATUS_TOO_MANY_OPENED_FILES" => {
+            ErrorClass::TableFull
+        }
         "EINTR" | "ERESTARTSYS" | "ERESTARTNOINTR" | "ERESTARTNOHAND" | "ERESTART_RESTARTBLOCK" => {
             ErrorClass::Interrupted
         }
-        "ENOTSOCK" | "ENOTDIR" | "ESPIPE" | "STATUS_OBJECT_TYPE_MISMATCH" | "ERROR_INVALID_FUNCTION" => {
-            ErrorClass::WrongType
-        }
+        "ENOTSOCK"
+        | "ENOTDIR"
+        | "ESPIPE"
+        | "STATUS_OBJECT_TYPE_MISMATCH"
+        | "ERROR_INVALID_FUNCTION" => ErrorClass::WrongType,
         "RPC_X_SS_CONTEXT_MISMATCH" | "RPC_NT_SS_CONTEXT_MISMATCH" => ErrorClass::ContextMismatch,
         _ => ErrorClass::Other,
     }
@@ -36,11 +40,24 @@ fn name_of_number(n: i128) -> Option<&'static str> {
     })
 }
 
-const SUCCESS_NAMES: [&str; 5] = ["OK", "SUCCESS", "ERROR_SUCCESS", "STATUS_SUCCESS", "RPC_S_OK"];
+const SUCCESS_NAMES: [&str; 5] = [
+    "OK",
+    "SUCCESS",
+    "ERROR_SUCCESS",
+    "STATUS_SUCCESS",
+    "RPC_S_OK",
+];
 
 /// Outcome of a `status` field. `None` (absent) is `absent`.
-pub(crate) fn outcome(status: Option<&Scalar<'_>>, rpc: bool, absent: Outcome, interner: &mut Interner) -> Option<Outcome> {
-    let Some(status) = status else { return Some(absent) };
+pub(crate) fn outcome(
+    status: Option<&Scalar<'_>>,
+    rpc: bool,
+    absent: Outcome,
+    interner: &mut Interner,
+) -> Option<Outcome> {
+    let Some(status) = status else {
+        return Some(absent);
+    };
     let number = status.as_int();
     let text = match status {
         Scalar::Str(s) => Some(s.trim()),
@@ -53,10 +70,20 @@ pub(crate) fn outcome(status: Option<&Scalar<'_>>, rpc: bool, absent: Outcome, i
     let number = number.map(|n| if n < 0 { -n } else { n });
     if rpc {
         let mismatch = matches!(number, Some(6 | 0xC003_0005 | 0x1C00_001A))
-            || matches!(text, Some("RPC_X_SS_CONTEXT_MISMATCH" | "RPC_NT_SS_CONTEXT_MISMATCH" | "ERROR_INVALID_HANDLE"));
+            || matches!(
+                text,
+                Some(
+                    "RPC_X_SS_CONTEXT_MISMATCH"
+                        | "RPC_NT_SS_CONTEXT_MISMATCH"
+                        | "ERROR_INVALID_HANDLE"
+                )
+            );
         if mismatch {
             let name = interner.intern("RPC_X_SS_CONTEXT_MISMATCH");
-            return Some(Outcome::Failed { class: ErrorClass::ContextMismatch, name });
+            return Some(Outcome::Failed {
+                class: ErrorClass::ContextMismatch,
+                name,
+            });
         }
     }
     let (class, name) = match (number, text) {

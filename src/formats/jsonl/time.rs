@@ -22,7 +22,12 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 
 pub(crate) fn parse_rfc3339(s: &str) -> Option<Nanos> {
     let b = s.as_bytes();
-    if b.len() < 20 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
+    if b.len() < 20
+        || b.get(4) != Some(&b'-')
+        || b.get(7) != Some(&b'-')
+        || b.get(13) != Some(&b':')
+        || b.get(16) != Some(&b':')
+    {
         return None;
     }
     if !matches!(b.get(10), Some(b'T' | b't' | b' ')) {
@@ -82,9 +87,18 @@ mod tests {
     #[test]
     fn parses() {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(parse_rfc3339("2024-05-01T12:00:00.5Z"), Some(1_714_564_800_500_000_000));
-        assert_eq!(parse_rfc3339("2024-05-01T14:00:00+02:00"), Some(1_714_564_800_000_000_000));
-        assert_eq!(parse_rfc3339("2024-05-01T12:00:00.123456789123Z"), Some(1_714_564_800_123_456_789));
+        assert_eq!(
+            parse_rfc3339("2024-05-01T12:00:00.5Z"),
+            Some(1_714_564_800_500_000_000)
+        );
+        assert_eq!(
+            parse_rfc3339("2024-05-01T14:00:00+02:00"),
+            Some(1_714_564_800_000_000_000)
+        );
+        assert_eq!(
+            parse_rfc3339("2024-05-01T12:00:00.123456789123Z"),
+            Some(1_714_564_800_123_456_789)
+        );
         assert_eq!(parse_rfc3339("2024-13-01T12:00:00Z"), None);
         assert_eq!(parse_rfc3339("yesterday"), None);
     }

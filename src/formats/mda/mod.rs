@@ -4,7 +4,9 @@
 
 use crate::model::{ErrorClass, Event, Op, Origin, Outcome};
 
-use super::htrace::text::{Lines, event_ids, find, looks_like_strace, parse_hex, strip_bom, take_hex};
+use super::htrace::text::{
+    Lines, event_ids, find, looks_like_strace, parse_hex, strip_bom, take_hex,
+};
 use super::{InputError, ReadContext};
 
 const ANCHOR: &[u8] = b"CriticalHandle";
@@ -52,7 +54,16 @@ fn match_message(s: &[u8]) -> Option<(&[u8], u64)> {
         return None;
     }
     rest = r.get(end + 1..)?;
-    for word in [&b"failed"[..], b"to", b"properly", b"release", b"the", b"handle", b"with", b"value"] {
+    for word in [
+        &b"failed"[..],
+        b"to",
+        b"properly",
+        b"release",
+        b"the",
+        b"handle",
+        b"with",
+        b"value",
+    ] {
         let (r, ws) = skip_ws(rest);
         if !ws {
             return None;
@@ -95,8 +106,12 @@ pub fn read_records(bytes: &[u8], ctx: &mut ReadContext<'_>) -> u64 {
         if let Some(p) = event_ids(line) {
             ids = Some(p);
         }
-        let Some(at) = find(line, ANCHOR) else { continue };
-        let Some(from) = body.get(offset + at..) else { continue };
+        let Some(at) = find(line, ANCHOR) else {
+            continue;
+        };
+        let Some(from) = body.get(offset + at..) else {
+            continue;
+        };
         match match_message(from) {
             Some((ty, value)) => {
                 let call = ctx.interner.intern("ReleaseHandle");
@@ -105,7 +120,10 @@ pub fn read_records(bytes: &[u8], ctx: &mut ReadContext<'_>) -> u64 {
                 let mut ev = Event::new(Op::Close, call, origin);
                 ev.handle = value as i64;
                 ev.resource = Some(ctx.interner.intern_bytes(ty));
-                ev.outcome = Outcome::Failed { class: ErrorClass::Other, name };
+                ev.outcome = Outcome::Failed {
+                    class: ErrorClass::Other,
+                    name,
+                };
                 if let Some((pid, tid)) = ids {
                     ev.pid = pid;
                     ev.tid = tid;
@@ -116,7 +134,10 @@ pub fn read_records(bytes: &[u8], ctx: &mut ReadContext<'_>) -> u64 {
             }
             None => {
                 if find(line, b"CriticalHandle of type").is_some() {
-                    ctx.stats.skip("mda: incomplete releaseHandleFailed message", u64::from(line_no));
+                    ctx.stats.skip(
+                        "mda: incomplete releaseHandleFailed message",
+                        u64::from(line_no),
+                    );
                 }
             }
         }
@@ -132,7 +153,15 @@ mod tests {
     fn wrapped_message() {
         let m = b"CriticalHandle of type 'MyBrokenSafeHandle'   \nfailed to properly release the handle with value 0x0000BEEF. This";
         assert_eq!(match_message(m), Some((&b"MyBrokenSafeHandle"[..], 0xBEEF)));
-        assert_eq!(match_message(b"CriticalHandle of type 'X' failed to properly release"), None);
-        assert_eq!(match_message(b"CriticalHandle of type '' failed to properly release the handle with value 0x1"), None);
+        assert_eq!(
+            match_message(b"CriticalHandle of type 'X' failed to properly release"),
+            None
+        );
+        assert_eq!(
+            match_message(
+                b"CriticalHandle of type '' failed to properly release the handle with value 0x1"
+            ),
+            None
+        );
     }
 }
