@@ -7,6 +7,10 @@ use std::fmt;
 
 use crate::model::{Event, InputId, Interner};
 
+pub mod appverif;
+pub mod htrace;
+pub mod jsonl;
+pub mod mda;
 pub mod strace;
 
 /// Where readers send events (ripgrep's "sink"). The lifecycle builder is one.
@@ -131,7 +135,20 @@ impl Format {
 /// Guesses the format from the first bytes of the (decompressed) input.
 /// Content decides, never the file name.
 pub fn sniff(head: &[u8]) -> Option<Format> {
-    strace::sniff(head).then_some(Format::Strace)
+    // Most specific first: structured formats, then debugger text, then strace.
+    if jsonl::sniff(head) {
+        Some(Format::Jsonl)
+    } else if appverif::sniff(head) {
+        Some(Format::Appverif)
+    } else if htrace::sniff(head) {
+        Some(Format::Htrace)
+    } else if mda::sniff(head) {
+        Some(Format::Mda)
+    } else if strace::sniff(head) {
+        Some(Format::Strace)
+    } else {
+        None
+    }
 }
 
 /// Reads a format that is parsed from one buffer (everything but strace).
@@ -141,13 +158,18 @@ pub fn read_whole(
     path: &str,
     ctx: &mut ReadContext<'_>,
 ) -> Result<(), InputError> {
-    let _ = (bytes, ctx);
-    Err(InputError {
-        path: path.to_string(),
-        at: String::new(),
-        message: format!("the {} reader is not part of this build", format.as_str()),
-        hint: None,
-    })
+    match format {
+        Format::Htrace => htrace::read(bytes, path, ctx),
+        Format::Appverif => appverif::read(bytes, path, ctx),
+        Format::Mda => mda::read(bytes, path, ctx),
+        Format::Jsonl => jsonl::read(bytes, path, ctx),
+        Format::Strace | Format::Etl => Err(InputError {
+            path: path.to_string(),
+            at: String::new(),
+            message: format!("the {} reader is not part of this build", format.as_str()),
+            hint: None,
+        }),
+    }
 }
 
 /// How diagnostics get the text of an event of this format back.

@@ -1,0 +1,251 @@
+//! WinDbg/CDB `!htrace` dumps: user-mode (ntsdexts, `Handle = 0x.. - OPEN`),
+//! kernel-mode (kdexts, `Handle 0x.. - CLOSE:`) and `-diff` output, alone or
+//! inside a pasted debugger session (see shared research windbg.md §1).
+//!
+//! Records are printed newest first with no timestamps: each dump is reversed
+//! into chronological order. A later dump of the same ring buffer repeats the
+//! older records: only the records after the overlap are new events.
+
+mod dedupe;
+mod infer;
+mod parse;
+pub(crate) mod text;
+
+pub(crate) use infer::{Api, ApiRole, innermost_api, is_verifier_module, role_of};
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use crate::model::{ErrorClass, Event, Op, Origin, Outcome, ResourceKind, flags};
+
+use super::{InputError, ReadContext};
+use parse::{DumpMode, Parsed, Record, TraceType};
+
+/// True when the head of an input contains an `!htrace` record header.
+pub fn sniff(head: &[u8]) -> bool {
+    let (head, _) = text::strip_bom(head);
+    text::Lines::new(head).any(|(_, _, line)| {
+        let line = text::trim(line);
+        (line.starts_with(b"Handle = 0x") || line.starts_with(b"Handle 0x"))
+            && (text::find(line, b" - OPEN").is_some()
+                || text::find(line, b" - CLOSE").is_some()
+                || text::find(line, b" - BAD").is_some())
+    })
+}
+
+/// Reads every `!htrace` dump in `bytes` and emits its events.
+pub fn read(bytes: &[u8], path: &str, ctx: &mut ReadContext<'_>) -> Result<(), InputError> {
+    if text::is_utf16(bytes) {
+        return Err(InputError {
+            path: path.to_string(),
+            at: String::new(),
+            message: "the debugger log is UTF-16 text".to_string(),
+            hint: Some(
+                "convert it to UTF-8 first (or open the log with `.logopen` without /u)"
+                    .to_string(),
+            ),
+        });
+    }
+    if read_records(bytes, ctx) == 0 {
+        return Err(InputError {
+            path: path.to_string(),
+            at: String::new(),
+            message: "no !htrace records found".to_string(),
+            hint: Some(
+                "expected WinDbg `!htrace` output: records starting with `Handle = 0x... - OPEN|CLOSE|BAD REFERENCE` \
+                 (user mode) or `Handle 0x... - CLOSE:` (kernel mode)"
+                    .to_string(),
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Like [`read`] but never fails: returns the number of records found (0 when
+/// the text has none). For composing readers over one debugger session.
+pub fn read_records(bytes: &[u8], ctx: &mut ReadContext<'_>) -> u64 {
+    let (body, base) = text::strip_bom(bytes);
+    let parsed = parse::parse(body, base as u64, ctx.interner, ctx.stats);
+    let total: usize = parsed.dumps.iter().map(|d| d.records.len()).sum();
+    emit(&parsed, ctx);
+    total as u64
+}
+
+/// The process the dumps are about: the most frequent `Process ID` (first seen wins ties).
+fn main_pid(parsed: &Parsed) -> Option<u32> {
+    let mut counts: HashMap<u32, (usize, usize)> = HashMap::new();
+    let mut order = 0usize;
+    for r in parsed.dumps.iter().flat_map(|d| d.records.iter()) {
+        if let Some((_, pid)) = r.ids {
+            let e = counts.entry(pid).or_insert((0, order));
+            e.0 += 1;
+            order += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.1.1.cmp(&a.1.1)))
+        .map(|(pid, _)| pid)
+}
+
+fn frames_of<'p>(parsed: &'p Parsed, r: &Record) -> &'p [crate::model::Sym] {
+    parsed.frames.get(r.frames.0..r.frames.1).unwrap_or(&[])
+}
+
+/// Identity of a record for dedupe across dumps.
+fn key(parsed: &Parsed, r: &Record) -> u64 {
+    let mut h = DefaultHasher::new();
+    r.handle.hash(&mut h);
+    r.ty.hash(&mut h);
+    r.ids.hash(&mut h);
+    frames_of(parsed, r).hash(&mut h);
+    h.finish()
+}
+
+fn emit(parsed: &Parsed, ctx: &mut ReadContext<'_>) {
+    let main = main_pid(parsed);
+    // Chronological keys of unfiltered full dumps (the ring buffer as last seen).
+    let mut history: Vec<(u64, i64)> = Vec::new();
+    // Records emitted from filtered or -diff dumps: a later full dump repeats them.
+    let mut extra: HashMap<u64, usize> = HashMap::new();
+    let mut seen: HashSet<u64> = HashSet::new();
+    for dump in &parsed.dumps {
+        let chrono: Vec<(&Record, u64)> = dump
+            .records
+            .iter()
+            .rev()
+            .map(|r| (r, key(parsed, r)))
+            .collect();
+        let keys: Vec<u64> = chrono.iter().map(|(_, k)| *k).collect();
+        let mut new_keys: Vec<u64> = Vec::new();
+        match dump.mode {
+            DumpMode::Full { filter: None } => {
+                let tail: Vec<u64> = history.iter().map(|(k, _)| *k).collect();
+                let k = dedupe::overlap(&keys, &tail);
+                ctx.stats
+                    .bump("htrace: records repeated from an earlier dump", k as u64);
+                for (r, key) in chrono.iter().skip(k) {
+                    history.push((*key, r.handle));
+                    new_keys.push(*key);
+                    match extra.get_mut(key) {
+                        Some(n) if *n > 0 => {
+                            *n -= 1;
+                            ctx.stats
+                                .bump("htrace: records repeated from an earlier dump", 1);
+                        }
+                        _ => emit_record(parsed, r, false, main, ctx),
+                    }
+                }
+            }
+            DumpMode::Full { filter: Some(h) } => {
+                let tail: Vec<u64> = history
+                    .iter()
+                    .filter(|(_, hv)| *hv == h)
+                    .map(|(k, _)| *k)
+                    .collect();
+                let k = dedupe::overlap(&keys, &tail);
+                ctx.stats
+                    .bump("htrace: records repeated from an earlier dump", k as u64);
+                for (r, key) in chrono.iter().skip(k) {
+                    if seen.contains(key) {
+                        ctx.stats
+                            .bump("htrace: records repeated from an earlier dump", 1);
+                        continue;
+                    }
+                    new_keys.push(*key);
+                    *extra.entry(*key).or_insert(0) += 1;
+                    emit_record(parsed, r, false, main, ctx);
+                }
+            }
+            DumpMode::Diff => {
+                for (r, key) in &chrono {
+                    if seen.contains(key) {
+                        ctx.stats
+                            .bump("htrace: records repeated from an earlier dump", 1);
+                        continue;
+                    }
+                    new_keys.push(*key);
+                    *extra.entry(*key).or_insert(0) += 1;
+                    emit_record(parsed, r, true, main, ctx);
+                }
+            }
+        }
+        seen.extend(new_keys);
+    }
+}
+
+fn emit_record(
+    parsed: &Parsed,
+    r: &Record,
+    diff: bool,
+    main: Option<u32>,
+    ctx: &mut ReadContext<'_>,
+) {
+    let frames = frames_of(parsed, r);
+    let api: Option<Api<'_>> = {
+        let names = frames.iter().map(|s| ctx.interner.resolve(*s));
+        innermost_api(names)
+    };
+    let (api_name, role) = match api {
+        Some(a) => (Some(a.name.to_string()), a.role),
+        None => (None, None),
+    };
+    let call = match &api_name {
+        Some(name) => ctx.interner.intern(name),
+        None => ctx.interner.intern(r.ty.label()),
+    };
+    let origin = Origin::line(ctx.input, r.line, r.offset);
+    let (op, outcome, kind) = match r.ty {
+        // -diff lists outstanding handles: open at the end whatever the label.
+        _ if diff => (Op::Open { cloexec: false }, Outcome::Ok, created_kind(role)),
+        TraceType::Open => (Op::Open { cloexec: false }, Outcome::Ok, created_kind(role)),
+        TraceType::Close => (Op::Close, Outcome::Ok, ResourceKind::Unknown),
+        TraceType::BadRef => {
+            let name = ctx.interner.intern("STATUS_INVALID_HANDLE");
+            let kind = match role {
+                Some(ApiRole::Use(k)) => k,
+                _ => ResourceKind::Unknown,
+            };
+            (
+                Op::Use,
+                Outcome::Failed {
+                    class: ErrorClass::BadHandle,
+                    name,
+                },
+                kind,
+            )
+        }
+    };
+    let mut ev = Event::new(op, call, origin);
+    ev.handle = r.handle;
+    ev.kind = kind;
+    ev.outcome = outcome;
+    if let Some((tid, pid)) = r.ids {
+        ev.pid = pid;
+        ev.tid = tid;
+        if main.is_some_and(|m| m != pid) {
+            ctx.stats.bump(
+                "htrace: records with another Process ID (handle injected by another process)",
+                1,
+            );
+        }
+    }
+    if !frames.is_empty() {
+        ev.stack = Some(ctx.interner.intern_stack(frames));
+    } else {
+        ctx.stats.bump("htrace: records without stack frames", 1);
+    }
+    if diff {
+        ev.flags |= flags::RUNDOWN;
+        ctx.stats.bump("htrace: outstanding handles from -diff", 1);
+    }
+    ctx.stats.events += 1;
+    ctx.sink.event(ev);
+}
+
+fn created_kind(role: Option<ApiRole>) -> ResourceKind {
+    match role {
+        Some(ApiRole::Create(k)) => k,
+        _ => ResourceKind::Unknown,
+    }
+}

@@ -1,0 +1,374 @@
+//! !htrace reader on real captures (and synthetic dumps in the same layouts).
+
+use handlecheck::formats::{ReadContext, ReadStats, htrace};
+use handlecheck::model::{ErrorClass, Event, Interner, Op, Outcome, ResourceKind, flags};
+
+struct Out {
+    events: Vec<Event>,
+    interner: Interner,
+    stats: ReadStats,
+}
+
+fn read(path: &str) -> Out {
+    let bytes = std::fs::read(path).unwrap();
+    read_bytes(&bytes)
+}
+
+fn read_bytes(bytes: &[u8]) -> Out {
+    let mut events: Vec<Event> = Vec::new();
+    let mut interner = Interner::new();
+    let mut stats = ReadStats::default();
+    let mut ctx = ReadContext {
+        input: 3,
+        interner: &mut interner,
+        sink: &mut events,
+        stats: &mut stats,
+    };
+    htrace::read(bytes, "t", &mut ctx).unwrap();
+    Out {
+        events,
+        interner,
+        stats,
+    }
+}
+
+fn line_of(path: &str, needle: &str, nth: usize) -> (u32, u64) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut offset = 0u64;
+    let mut seen = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        if line.trim_end() == needle {
+            if seen == nth {
+                return (i as u32 + 1, offset);
+            }
+            seen += 1;
+        }
+        offset += line.len() as u64;
+    }
+    panic!("{needle} not found");
+}
+
+impl Out {
+    fn call(&self, e: &Event) -> &str {
+        self.interner.resolve(e.call)
+    }
+    fn frames(&self, e: &Event) -> Vec<&str> {
+        self.interner
+            .frames(e.stack.unwrap())
+            .iter()
+            .map(|s| self.interner.resolve(*s))
+            .collect()
+    }
+    fn counter(&self, name: &str) -> u64 {
+        self.stats.counters.get(name).copied().unwrap_or(0)
+    }
+}
+
+const CPP: &str = "fixtures/htrace/cppresourceleaks_x86_session.txt";
+
+#[test]
+fn cppresourceleaks_full_dump_is_reversed_and_diff_deduped() {
+    let out = read(CPP);
+    let got: Vec<(i64, Op)> = out.events.iter().map(|e| (e.handle, e.op)).collect();
+    let open = Op::Open { cloexec: false };
+    // Full dump (newest first: 3c 38 34C 34O 24 20) reversed; the first -diff repeats
+    // 3c/38/24/20 (deduped); the second -diff adds the injected 0x114.
+    assert_eq!(
+        got,
+        vec![
+            (0x20, open),
+            (0x24, open),
+            (0x34, open),
+            (0x34, Op::Close),
+            (0x38, open),
+            (0x3c, open),
+            (0x114, open)
+        ]
+    );
+    assert_eq!(
+        out.counter("htrace: records repeated from an earlier dump"),
+        4
+    );
+    let e34 = &out.events[2];
+    assert_eq!((e34.pid, e34.tid), (0x17e8, 0x17ec));
+    assert_eq!(e34.kind, ResourceKind::File);
+    assert_eq!(out.call(e34), "ZwCreateFile");
+    assert_eq!(
+        out.frames(e34)[..3],
+        [
+            "ntdll!ZwCreateFile+0xc",
+            "KERNELBASE!CreateFileW+0x35e",
+            "KERNELBASE!GetTempFileNameW+0x208"
+        ]
+    );
+    let close = &out.events[3];
+    assert_eq!(out.call(close), "NtClose");
+    assert!(close.outcome.is_ok());
+    // The *** WARNING line inside the record is noise, not a frame.
+    let dup = &out.events[5];
+    assert_eq!(out.call(dup), "ZwDuplicateObject");
+    assert_eq!(dup.kind, ResourceKind::Unknown);
+    assert_eq!(out.frames(dup).len(), 10);
+    assert_eq!(out.frames(dup)[3], "CppResourceLeaks!LeakFileHandle+0x207");
+    assert!(out.counter("htrace: debugger noise lines inside records") >= 1);
+    // Elided records ("...") have no stack.
+    assert!(out.events[0].stack.is_none());
+    // Origin: the `Handle = ` line of the record.
+    let (line, offset) = line_of(CPP, "Handle = 0x00000020 - OPEN", 0);
+    assert_eq!(
+        (
+            out.events[0].origin.line,
+            out.events[0].origin.offset,
+            out.events[0].origin.input
+        ),
+        (line, offset, 3)
+    );
+    // The injected handle: other pid, unresolved frames, -diff → rundown flag.
+    let inj = &out.events[6];
+    assert_eq!((inj.pid, inj.tid), (0xd30, 0x1700));
+    assert!(inj.has(flags::RUNDOWN));
+    assert!(out.frames(inj).contains(&"+0x101991"));
+    assert_eq!(
+        out.counter("htrace: records with another Process ID (handle injected by another process)"),
+        1
+    );
+    assert!(out.events[..6].iter().all(|e| !e.has(flags::RUNDOWN)));
+}
+
+#[test]
+fn repeated_ring_buffer_dump_only_adds_new_records() {
+    let out = read("fixtures/htrace/repeated_dumps_x64.txt");
+    let got: Vec<(i64, Op, ResourceKind, &str)> = out
+        .events
+        .iter()
+        .map(|e| (e.handle, e.op, e.kind, out.call(e)))
+        .collect();
+    let open = Op::Open { cloexec: false };
+    assert_eq!(
+        got,
+        vec![
+            (0x30, Op::Close, ResourceKind::Unknown, "NtClose"),
+            (0x3c, open, ResourceKind::Key, "NtOpenKeyEx"),
+            (0x200, open, ResourceKind::Unknown, "NtDuplicateObject"),
+            (0x40, open, ResourceKind::Event, "NtCreateEvent"),
+            (0x40, Op::Close, ResourceKind::Unknown, "NtClose"),
+            (0x44, open, ResourceKind::Mutant, "NtCreateMutant"),
+            (0x40, Op::Use, ResourceKind::Event, "NtSetEvent"),
+        ]
+    );
+    let bad = &out.events[6];
+    match bad.outcome {
+        Outcome::Failed { class, name } => {
+            assert_eq!(class, ErrorClass::BadHandle);
+            assert_eq!(out.interner.resolve(name), "STATUS_INVALID_HANDLE");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        out.counter("htrace: records repeated from an earlier dump"),
+        3
+    );
+    // Verifier wrapper frames stay in the stack but do not decide the API.
+    assert_eq!(
+        out.frames(&out.events[3])[1],
+        "vfbasics!AVrfpNtCreateEvent+0x60"
+    );
+    assert_eq!(
+        out.frames(&out.events[1])[2],
+        "demo!Managed.Type.Load(System.String, Int32)+0x10"
+    );
+    assert_eq!((out.events[2].pid, out.events[2].tid), (0xabc, 0xe88));
+    assert_eq!(
+        out.counter("htrace: records with another Process ID (handle injected by another process)"),
+        1
+    );
+    // Same stack text → same interned stack.
+    assert!(out.events[0].stack.is_some());
+    assert_eq!(out.events[4].stack, {
+        let closes: Vec<_> = out
+            .events
+            .iter()
+            .filter(|e| e.handle == 0x40 && e.op == Op::Close)
+            .collect();
+        closes[0].stack
+    });
+}
+
+#[test]
+fn issue_excerpts_x64_kernel_and_spaced_layouts() {
+    let out = read("fixtures/htrace/x64_and_x86_issue_excerpts.txt");
+    let handles: Vec<i64> = out.events.iter().map(|e| e.handle).collect();
+    // [1] x64 dump reversed (printed 3300 then 32fc). The excerpt of the x86 `-diff` [3]
+    // is cut before its summary line, so the spaced record [4] lands in the same dump
+    // and, newest first, comes before it.
+    assert_eq!(
+        handles,
+        vec![0x32fc, 0x3300, 0x2ea84, 0x780, 0x3ac, 0x7dc, 0x7dc, 0x7dc]
+    );
+    assert_eq!(out.events[0].kind, ResourceKind::Event);
+    assert_eq!(out.events[1].kind, ResourceKind::Thread);
+    assert_eq!(out.call(&out.events[1]), "ZwCreateThreadEx");
+    assert_eq!(
+        out.frames(&out.events[1])[3],
+        "clr!ClrCreateManagedInstance+0x1ae0a"
+    );
+    assert_eq!((out.events[1].pid, out.events[1].tid), (0x414c, 0x4dbc));
+    // Managed frame with spaces, commas and parentheses.
+    assert_eq!(out.events[2].kind, ResourceKind::Key);
+    assert!(out.frames(&out.events[2]).contains(
+        &"System_Net_Http!DomainBoundILStubClass.IL_STUB_PInvoke(IntPtr, UInt32, System.String, System.String, Int32)+0x10d"
+    ));
+    // x86 -diff: outstanding → open with the rundown flag.
+    assert!(out.events[4].has(flags::RUNDOWN));
+    assert_eq!(out.events[4].kind, ResourceKind::Event);
+    assert_eq!(out.call(&out.events[4]), "NtCreateEvent");
+    assert!(!out.events[2].has(flags::RUNDOWN));
+    // Spaced variant.
+    assert_eq!(out.events[3].kind, ResourceKind::WaitCompletionPacket);
+    assert_eq!(
+        out.frames(&out.events[3])[2],
+        "ntdll!NtCreateWaitCompletionPacket+0xc"
+    );
+    assert_eq!(out.frames(&out.events[3])[0], "+0xeb39cf6d");
+    // Kernel layout: OPEN, CLOSE, BAD REFERENCE after reversal; no pid/tid.
+    let k: Vec<(Op, ResourceKind, &str)> = out.events[5..]
+        .iter()
+        .map(|e| (e.op, e.kind, out.call(e)))
+        .collect();
+    assert_eq!(
+        k,
+        vec![
+            (
+                Op::Open { cloexec: false },
+                ResourceKind::Event,
+                "CreateEventA"
+            ),
+            (Op::Close, ResourceKind::Unknown, "NtClose"),
+            (Op::Use, ResourceKind::Event, "NtSetEvent"),
+        ]
+    );
+    assert!(out.events[7].outcome.is_bad_handle());
+    assert_eq!((out.events[7].pid, out.events[7].tid), (0, 0));
+    assert_eq!(
+        out.frames(&out.events[5])[0],
+        "ntoskrnl!ExCreateHandle+0x94"
+    );
+}
+
+#[test]
+fn wow64_diff_under_verifier_infers_file_past_unresolved_frames() {
+    let out = read("fixtures/htrace/diff_wow64_appverif_windowdemo.txt");
+    let handles: Vec<i64> = out.events.iter().map(|e| e.handle).collect();
+    assert_eq!(handles, vec![0x558, 0x59c, 0x5a0, 0x5a4]);
+    for e in &out.events {
+        assert_eq!(e.kind, ResourceKind::File);
+        assert_eq!(out.call(e), "NtCreateFile");
+        assert!(e.has(flags::RUNDOWN));
+        assert_eq!(out.frames(e).len(), 16);
+        assert_eq!((e.pid, e.tid), (0x2068, 0x5e40));
+    }
+    // Identical stacks are interned once.
+    assert_eq!(out.events[0].stack, out.events[3].stack);
+}
+
+#[test]
+fn malformed_input_is_skipped_and_counted() {
+    let out = read("fixtures/htrace/malformed.txt");
+    let got: Vec<(i64, Op, u32, u32)> = out
+        .events
+        .iter()
+        .map(|e| (e.handle, e.op, e.pid, e.tid))
+        .collect();
+    let open = Op::Open { cloexec: false };
+    // Newest first → the last printed (0x18) comes first.
+    assert_eq!(
+        got,
+        vec![
+            (0x18, open, 0, 0),
+            (0x14, Op::Close, 0, 0),
+            (0x10, open, 2, 1)
+        ]
+    );
+    assert_eq!(
+        out.stats.skipped_by_reason["htrace: malformed record header"].count,
+        2
+    );
+    assert_eq!(
+        out.stats.skipped_by_reason["htrace: malformed record header"].first_at,
+        2
+    );
+    assert_eq!(
+        out.stats.skipped_by_reason["htrace: Thread ID line out of place"].count,
+        1
+    );
+    assert_eq!(out.stats.skipped, 3);
+    assert_eq!(out.counter("htrace: record-like lines outside a record"), 1);
+    assert_eq!(out.events[2].kind, ResourceKind::Event);
+}
+
+#[test]
+fn truncated_and_garbage_bytes_never_panic() {
+    let bytes = std::fs::read(CPP).unwrap();
+    for cut in (0..bytes.len()).step_by(97) {
+        let mut events: Vec<Event> = Vec::new();
+        let mut interner = Interner::new();
+        let mut stats = ReadStats::default();
+        let mut ctx = ReadContext {
+            input: 0,
+            interner: &mut interner,
+            sink: &mut events,
+            stats: &mut stats,
+        };
+        let _ = htrace::read(&bytes[..cut], "t", &mut ctx);
+    }
+    let garbage: Vec<u8> = (0..5000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    let mut events: Vec<Event> = Vec::new();
+    let mut interner = Interner::new();
+    let mut stats = ReadStats::default();
+    let mut ctx = ReadContext {
+        input: 0,
+        interner: &mut interner,
+        sink: &mut events,
+        stats: &mut stats,
+    };
+    assert!(htrace::read(&garbage, "g", &mut ctx).is_err());
+}
+
+#[test]
+fn no_records_is_an_input_error_with_hint() {
+    let mut events: Vec<Event> = Vec::new();
+    let mut interner = Interner::new();
+    let mut stats = ReadStats::default();
+    let mut ctx = ReadContext {
+        input: 0,
+        interner: &mut interner,
+        sink: &mut events,
+        stats: &mut stats,
+    };
+    let err = htrace::read(
+        b"0:000> !htrace -enable\nHandle tracing enabled.\n",
+        "x.txt",
+        &mut ctx,
+    )
+    .unwrap_err();
+    assert_eq!(err.path, "x.txt");
+    assert!(err.message.contains("no !htrace records"));
+    assert!(err.hint.unwrap().contains("Handle = 0x"));
+    let err = htrace::read(b"\xFF\xFEH\0", "u.txt", &mut ctx).unwrap_err();
+    assert!(err.message.contains("UTF-16"));
+}
+
+#[test]
+fn crlf_and_bom_are_tolerated() {
+    let text = "\u{feff}Handle = 0x00000010 - OPEN\r\nThread ID = 0x00000001, Process ID = 0x00000002\r\n\r\n0x1: ntdll!NtCreateSemaphore+0x0000000c\r\n";
+    let out = read_bytes(text.as_bytes());
+    assert_eq!(out.events.len(), 1);
+    assert_eq!(out.events[0].kind, ResourceKind::Semaphore);
+    assert_eq!(out.events[0].origin.offset, 3);
+    assert_eq!(
+        out.frames(&out.events[0]),
+        vec!["ntdll!NtCreateSemaphore+0xc"]
+    );
+}
