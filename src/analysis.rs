@@ -144,11 +144,15 @@ fn read_job(
         };
         opened.push((o, format));
     }
-    let style = match opened.first().map(|(_, f)| *f) {
+    let first_format = opened.first().map(|(_, f)| *f);
+    let style = match first_format {
         Some(Format::Strace) | None => HandleStyle::Fd,
-        Some(Format::Jsonl) => HandleStyle::Fd,
         Some(_) => HandleStyle::Windows,
     };
+    builder.set_complete_history(matches!(
+        first_format,
+        Some(Format::Htrace | Format::Jsonl | Format::Mda | Format::Appverif)
+    ));
     if opened.len() > 1 && opened.iter().all(|(_, f)| *f == Format::Strace) {
         read_strace_ff(opened, builder, inputs)?;
         return Ok(style);

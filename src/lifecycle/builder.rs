@@ -42,6 +42,9 @@ pub struct LifecycleBuilder<'i> {
     norm_cache: FxHashMap<Sym, Sym>,
     /// Events of the reader call in progress (see `with_context`).
     pending: Vec<Event>,
+    /// The format records every open (htrace, JSON-lines): a successful close of
+    /// a released value is a second release, not a missed open.
+    complete_history: bool,
 }
 
 #[derive(Default)]
@@ -74,7 +77,13 @@ impl<'i> LifecycleBuilder<'i> {
             sweeps: FxHashMap::default(),
             norm_cache: FxHashMap::default(),
             pending: Vec::new(),
+            complete_history: false,
         }
+    }
+
+    /// See `complete_history`: set for formats that record every open.
+    pub fn set_complete_history(&mut self, yes: bool) {
+        self.complete_history = yes;
     }
 
     /// Lends a reader the interner and a sink at once: the reader's events are
@@ -146,6 +155,15 @@ impl<'i> LifecycleBuilder<'i> {
                 return task.table;
             }
             // A dead task speaking again: a recycled tid. Give it a fresh table.
+        }
+        // A thread we were not told about, of a process we know (Windows
+        // formats give pid and tid): it uses its process's table.
+        if pid != 0 && pid != tid {
+            if let Some(t) = self.tables.iter().rev().find(|t| t.pid == pid && t.ended.is_none()) {
+                let table = t.id;
+                self.attach_task(tid, pid, table, None);
+                return table;
+            }
         }
         let table = self.new_table(if pid != 0 { pid } else { tid });
         self.attach_task(tid, if pid != 0 { pid } else { tid }, table, None);
@@ -966,6 +984,12 @@ impl<'i> LifecycleBuilder<'i> {
                     if let Some(t) = self.tasks.get_mut(&ev.tid) {
                         t.pending_close = Some(None);
                     }
+                    return;
+                }
+                let released_before = self.tables[table.0 as usize].last.contains_key(&ev.handle);
+                if self.complete_history && released_before {
+                    let a = self.not_open(table, ev);
+                    self.sweep_step(ev, a);
                     return;
                 }
                 // Closed something we never saw opened: pre-existing (inherited,

@@ -51,6 +51,10 @@ impl Rule for DoubleRelease {
         let mut out = Vec::new();
         for g in &cx.graph.gens {
             let Some(first) = g.release else { continue };
+            // The victim's own failing release after a stale one: HC004 reports the chain.
+            if super::ownership::stale_release(cx, g).is_some() {
+                continue;
+            }
             if first.how == ReleaseHow::Vanished || first.how == ReleaseHow::Superseded {
                 continue;
             }

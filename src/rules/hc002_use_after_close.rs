@@ -64,10 +64,14 @@ impl Rule for UseAfterClose {
                 &META,
                 Level::Error,
                 format!(
-                    "{} used after it was closed: {} at line {} fails with EBADF",
+                    "{} used after it was closed: {} at line {} fails with {}",
                     cx.describe(g),
                     cx.call(first_bad),
-                    first_bad.origin.line.max(first_bad.origin.record)
+                    first_bad.origin.line.max(first_bad.origin.record),
+                    match first_bad.outcome {
+                        crate::model::Outcome::Failed { name, .. } => cx.text(name),
+                        _ => "an error".to_string(),
+                    }
                 ),
             );
             f.pid = cx.table_of(g).pid;

@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use crate::lifecycle::{Generation, SiteKey};
+use crate::lifecycle::Generation;
 use crate::model::{Confidence, Finding, Level, Role};
 
 use super::evidence::label;
@@ -82,20 +82,21 @@ impl Rule for WorkerEventLeak {
         Self::DOC
     }
     fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
-        let mut by_site: BTreeMap<SiteKey, Vec<&Generation>> = BTreeMap::new();
+        // Grouped per table and kind: one finding per process and object type.
+        let mut by_site: BTreeMap<(u32, crate::model::ResourceKind), Vec<&Generation>> = BTreeMap::new();
         for g in &cx.graph.gens {
-            if !g.kind.is_signal_object() || g.release.is_some() || g.open.is_none() {
+            if !g.kind.is_signal_object() || g.open.is_none() {
                 continue;
             }
-            if g.outlived_thread.is_none() && g.open_at_exit.is_none() {
+            // Outlived its thread (even if a GC reclaimed it later), or never released.
+            let leaked = g.outlived_thread.is_some() || (g.release.is_none() && g.open_at_exit.is_some());
+            if !leaked {
                 continue;
             }
             if !Self::made_for_thread(cx, g) {
                 continue;
             }
-            if let Some(site) = g.site {
-                by_site.entry(site).or_default().push(g);
-            }
+            by_site.entry((g.table.0, g.kind)).or_default().push(g);
         }
         let mut out = Vec::new();
         for (_, gens) in by_site {
@@ -112,7 +113,7 @@ impl Rule for WorkerEventLeak {
                 &META,
                 Level::Warning,
                 format!(
-                    "{} {} handles made while creating worker threads were never closed ({} outlived their thread{})",
+                    "{} {} handles made while creating worker threads outlived their purpose ({} outlived their thread{})",
                     gens.len(),
                     kind,
                     outlived,
@@ -166,11 +167,17 @@ impl Rule for WorkerEventLeak {
                 "live count over the trace: {}",
                 live_trend.join(" → ")
             ));
-            if !cx.graph.gc_events.is_empty() {
-                f.notes.push(format!(
-                    "{} garbage collection events in the trace; handles released after a GC start were reclaimed by finalizers, not by the pool",
-                    cx.graph.gc_events.len()
-                ));
+            let reclaimed: Vec<&&Generation> = gens.iter().filter(|g| g.release.is_some()).collect();
+            if let Some(gc) = cx.graph.gc_events.iter().find(|e| e.op == crate::model::Op::GcStart) {
+                f.labels.push(label(gc, Role::Use, "garbage collection starts"));
+                if !reclaimed.is_empty() {
+                    f.notes.push(format!(
+                        "{} of them were released only after a garbage collection: reclaimed by finalizers, not by the thread pool",
+                        reclaimed.len()
+                    ));
+                }
+            } else if !reclaimed.is_empty() {
+                f.notes.push(format!("{} of them were released long after their thread ended", reclaimed.len()));
             }
             if let Some(end) = table.ended {
                 if end.origin.line != 0 || end.origin.record != 0 {
