@@ -325,7 +325,7 @@ fn read_strace_ff(
             let Some((_, _, l)) = m.lines.get(m.next) else {
                 continue;
             };
-            let key = formats::strace::sort_key(l).unwrap_or(0);
+            let key = ff_time_key(l).unwrap_or(0);
             if best.is_none_or(|(_, k)| key < k) {
                 best = Some((i, key));
             }
@@ -367,6 +367,34 @@ fn read_strace_ff(
         }
     }
     Ok(())
+}
+
+/// Merge key of an `-ff` line: its timestamp in microseconds (`-t`, `-tt`,
+/// `-ttt`); frame lines and untimed lines sort with their predecessor.
+fn ff_time_key(line: &[u8]) -> Option<u64> {
+    let end = line.iter().position(|b| *b == b' ')?;
+    let stamp = std::str::from_utf8(line.get(..end)?).ok()?;
+    let (whole, frac) = match stamp.split_once('.') {
+        Some((w, f)) => (w, f),
+        None => (stamp, ""),
+    };
+    let mut micros: u64 = 0;
+    for (i, c) in frac.bytes().take(6).enumerate() {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        micros += u64::from(c - b'0') * 10u64.pow(5 - i as u32);
+    }
+    let secs: u64 = if whole.contains(':') {
+        let mut s = 0u64;
+        for part in whole.split(':') {
+            s = s * 60 + part.parse::<u64>().ok()?;
+        }
+        s
+    } else {
+        whole.parse().ok()?
+    };
+    Some(secs * 1_000_000 + micros)
 }
 
 fn first_of_record(idx: usize, lines: &[(u32, u64, Vec<u8>)]) -> bool {

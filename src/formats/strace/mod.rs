@@ -32,8 +32,3 @@ impl StraceParser {
     pub fn finish(&mut self, _ctx: &mut ReadContext<'_>) {}
 }
 
-/// Merge key of a line for `-ff` inputs: its timestamp in microseconds, if any.
-pub fn sort_key(line: &[u8]) -> Option<u64> {
-    let _ = line;
-    None
-}
