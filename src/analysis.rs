@@ -331,31 +331,19 @@ fn read_strace_ff(
             }
         }
         let Some((i, _)) = best else { break };
+        // Feed the record: its call line and the `-k` frame lines after it.
         let m = &mut members[i];
         let stats = &mut stats_all[i];
-        loop {
-            let Some((number, offset, l)) = m.lines.get(m.next) else {
+        let mut first = true;
+        while let Some((number, offset, l)) = m.lines.get(m.next) {
+            if !first && !l.starts_with(b" > ") {
                 break;
-            };
-            let is_frame = l.starts_with(b" > ");
-            if m.next > 0 && !is_frame && m.next != usize::MAX {
-                // stop before the next call line of this member (handled on its own turn)
-                if m.lines.get(m.next.wrapping_sub(1)).is_some()
-                    && !first_of_record(m.next, &m.lines)
-                {
-                    break;
-                }
             }
+            first = false;
             let origin = Origin::line(m.id, *number, *offset);
             let tid = m.tid;
             builder.with_context(m.id, stats, |ctx| parser.line(l, origin, tid, ctx));
             m.next += 1;
-            if m.lines
-                .get(m.next)
-                .is_none_or(|(_, _, n)| !n.starts_with(b" > "))
-            {
-                break;
-            }
         }
     }
     if let Some(m) = members.first() {
@@ -395,12 +383,6 @@ fn ff_time_key(line: &[u8]) -> Option<u64> {
         whole.parse().ok()?
     };
     Some(secs * 1_000_000 + micros)
-}
-
-fn first_of_record(idx: usize, lines: &[(u32, u64, Vec<u8>)]) -> bool {
-    lines
-        .get(idx)
-        .is_some_and(|(_, _, l)| !l.starts_with(b" > "))
 }
 
 fn inputs_push_placeholder(inputs: &mut Vec<InputReport>, path: String, evidence: EvidenceSource) {
