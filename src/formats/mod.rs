@@ -7,6 +7,7 @@ use std::fmt;
 
 use crate::model::{Event, InputId, Interner};
 
+pub mod etl;
 pub mod strace;
 
 /// Where readers send events (ripgrep's "sink"). The lifecycle builder is one.
