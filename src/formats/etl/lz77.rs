@@ -56,7 +56,8 @@ pub fn decompress_into(input: &[u8], out: &mut Vec<u8>, max_out: usize) -> Resul
 pub fn decompress_append(input: &[u8], out: &mut Vec<u8>, max_out: usize) -> Result<(), Lz77Error> {
     let base = out.len();
     let max_out = base.saturating_add(max_out);
-    out.reserve(max_out - base);
+    // Do not trust the declared size for the allocation: grow as data arrives.
+    out.reserve((max_out - base).min(input.len().saturating_mul(4).saturating_add(4096)));
     let mut ip = 0usize;
     let mut flags: u32 = 0;
     let mut flag_count: u32 = 0;
