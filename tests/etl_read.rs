@@ -19,13 +19,26 @@ fn read_all(bytes: &[u8]) -> (Vec<Event>, Interner, ReadStats) {
     let mut interner = Interner::new();
     let mut sink: Vec<Event> = Vec::new();
     let mut stats = ReadStats::default();
-    let mut ctx = ReadContext { input: 3, interner: &mut interner, sink: &mut sink, stats: &mut stats };
+    let mut ctx = ReadContext {
+        input: 3,
+        interner: &mut interner,
+        sink: &mut sink,
+        stats: &mut stats,
+    };
     etl::read(bytes, "synthetic.etl", &mut ctx).expect("readable");
     (sink, interner, stats)
 }
 
 fn stack_text(ev: &Event, interner: &Interner) -> Vec<String> {
-    ev.stack.map(|s| interner.frames(s).iter().map(|f| interner.resolve(*f).to_string()).collect()).unwrap_or_default()
+    ev.stack
+        .map(|s| {
+            interner
+                .frames(s)
+                .iter()
+                .map(|f| interner.resolve(*f).to_string())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// One scenario over 3 CPUs: type rundown, module loads, an Event created on
@@ -33,30 +46,80 @@ fn stack_text(ev: &Event, interner: &Interner) -> Vec<String> {
 fn scenario(ptr: usize, kind: Kind, compressed: bool) -> Vec<u8> {
     let ptr_mask = if ptr == 4 { 0xFFFF_FFFF } else { u64::MAX };
     let (exe, k32) = (EXE_BASE & ptr_mask, K32_BASE & ptr_mask);
-    let mut b = EtlBuilder::new(ptr).kind(kind).compressed(compressed).buffer_size(0x200);
+    let mut b = EtlBuilder::new(ptr)
+        .kind(kind)
+        .compressed(compressed)
+        .buffer_size(0x200);
     b.type_dc_start(0, 1, 16, "Event");
     b.type_dc_start(0, 2, 37, "File");
-    b.image_load(0, 3, PID, exe, 0x10000, "\\Device\\HarddiskVolume2\\app\\app.exe");
-    b.image_load(0, 4, PID, k32, 0x20000, "\\Device\\HarddiskVolume2\\Windows\\System32\\kernel32.dll");
+    b.image_load(
+        0,
+        3,
+        PID,
+        exe,
+        0x10000,
+        "\\Device\\HarddiskVolume2\\app\\app.exe",
+    );
+    b.image_load(
+        0,
+        4,
+        PID,
+        k32,
+        0x20000,
+        "\\Device\\HarddiskVolume2\\Windows\\System32\\kernel32.dll",
+    );
     // Plenty of filler so each CPU has several buffers.
     for i in 0..20 {
-        b.image_load(1, 5 + i, 999, 0x1000_0000 + i * 0x10000, 0x1000, "\\filler.dll");
+        b.image_load(
+            1,
+            5 + i,
+            999,
+            0x1000_0000 + i * 0x10000,
+            0x1000,
+            "\\filler.dll",
+        );
     }
     b.create_handle(2, 100, PID, 11, 0xffff_c283_aee8_cd60, 0x3a78, 16);
     b.stack(2, 101, 100, PID, 11, &[exe + 0x1234, k32 + 0x50]);
-    b.duplicate_handle(1, 200, PID, 12, 0xffff_c283_aee8_cd60, 0x3a78, 0x3a80, 4321, 16);
-    b.close_handle(0, 300, PID, 13, 0xffff_c283_aee8_cd60, 0x3a78, 16, "\\BaseNamedObjects\\Ready");
+    b.duplicate_handle(
+        1,
+        200,
+        PID,
+        12,
+        0xffff_c283_aee8_cd60,
+        0x3a78,
+        0x3a80,
+        4321,
+        16,
+    );
+    b.close_handle(
+        0,
+        300,
+        PID,
+        13,
+        0xffff_c283_aee8_cd60,
+        0x3a78,
+        16,
+        "\\BaseNamedObjects\\Ready",
+    );
     b.build()
 }
 
 #[test]
 fn create_duplicate_close_decode_with_types_names_and_stacks() {
-    for (ptr, kind, compressed) in
-        [(8, Kind::System, false), (8, Kind::Compact, true), (4, Kind::System, true), (4, Kind::Compact, false)]
-    {
+    for (ptr, kind, compressed) in [
+        (8, Kind::System, false),
+        (8, Kind::Compact, true),
+        (4, Kind::System, true),
+        (4, Kind::Compact, false),
+    ] {
         let (evs, interner, stats) = read_all(&scenario(ptr, kind, compressed));
         assert_eq!(evs.len(), 3, "ptr {ptr} compressed {compressed}: {evs:?}");
-        assert!(stats.skipped_by_reason.is_empty(), "{:?}", stats.skipped_by_reason);
+        assert!(
+            stats.skipped_by_reason.is_empty(),
+            "{:?}",
+            stats.skipped_by_reason
+        );
 
         let open = &evs[0];
         assert_eq!(open.op, Op::Open { cloexec: false });
@@ -65,18 +128,35 @@ fn create_duplicate_close_decode_with_types_names_and_stacks() {
         assert_eq!(open.resource, None);
         assert_eq!(interner.resolve(open.call), "Object/CreateHandle");
         assert_eq!(open.time, Some(START_UNIX_NS + 100 * 100));
-        assert_eq!(stack_text(open, &interner), ["app.exe+0x1234", "kernel32.dll+0x50"]);
+        assert_eq!(
+            stack_text(open, &interner),
+            ["app.exe+0x1234", "kernel32.dll+0x50"]
+        );
 
         let dup = &evs[1];
-        assert_eq!(dup.op, Op::Dup { source: 0x3a78, cloexec: false, replaces: false, source_pid: Some(PID) });
-        assert_eq!((dup.pid, dup.tid, dup.handle, dup.kind), (4321, 12, 0x3a80, ResourceKind::Event));
+        assert_eq!(
+            dup.op,
+            Op::Dup {
+                source: 0x3a78,
+                cloexec: false,
+                replaces: false,
+                source_pid: Some(PID)
+            }
+        );
+        assert_eq!(
+            (dup.pid, dup.tid, dup.handle, dup.kind),
+            (4321, 12, 0x3a80, ResourceKind::Event)
+        );
         assert_eq!(dup.stack, None);
 
         let close = &evs[2];
         assert_eq!(close.op, Op::Close);
         assert!(close.outcome.is_ok());
         assert_eq!((close.pid, close.tid, close.handle), (PID, 13, 0x3a78));
-        assert_eq!(interner.resolve(close.resource.expect("name")), "\\BaseNamedObjects\\Ready");
+        assert_eq!(
+            interner.resolve(close.resource.expect("name")),
+            "\\BaseNamedObjects\\Ready"
+        );
     }
 }
 
@@ -87,11 +167,23 @@ fn compressed_and_plain_files_give_the_same_events() {
     assert!(packed.len() < plain.len());
     let (a, ia, _) = read_all(&plain);
     let (b, ib, sb) = read_all(&packed);
-    assert_eq!(sb.counters.get("etl compressed buffers").copied().unwrap_or(0) as usize, sb.counters["etl buffers"] as usize - 1);
+    assert_eq!(
+        sb.counters
+            .get("etl compressed buffers")
+            .copied()
+            .unwrap_or(0) as usize,
+        sb.counters["etl buffers"] as usize - 1
+    );
     assert_eq!(a.len(), b.len());
     for (x, y) in a.iter().zip(&b) {
-        assert_eq!((x.op, x.pid, x.tid, x.handle, x.time, x.kind), (y.op, y.pid, y.tid, y.handle, y.time, y.kind));
-        assert_eq!(x.origin.record, y.origin.record, "record numbers do not depend on compression");
+        assert_eq!(
+            (x.op, x.pid, x.tid, x.handle, x.time, x.kind),
+            (y.op, y.pid, y.tid, y.handle, y.time, y.kind)
+        );
+        assert_eq!(
+            x.origin.record, y.origin.record,
+            "record numbers do not depend on compression"
+        );
         assert_eq!(stack_text(x, &ia), stack_text(y, &ib));
     }
 }
@@ -102,7 +194,15 @@ fn events_come_out_in_time_order_across_cpus_with_stable_ties() {
     let mut b = EtlBuilder::new(8).buffer_size(0x100);
     for i in 0..40u64 {
         let cpu = (i % 4) as u16;
-        b.create_handle(cpu, 1000 + i * 10, PID, 100 + cpu as u32, 0xffff_0000_0000_0000 + i, 4 + 4 * i as u32, 16);
+        b.create_handle(
+            cpu,
+            1000 + i * 10,
+            PID,
+            100 + cpu as u32,
+            0xffff_0000_0000_0000 + i,
+            4 + 4 * i as u32,
+            16,
+        );
     }
     // Two events with the same timestamp on CPUs 2 and 1: CPU 2's buffer comes first in the file.
     b.close_handle(1, 5000, PID, 101, 1, 8, 16, "");
@@ -111,7 +211,12 @@ fn events_come_out_in_time_order_across_cpus_with_stable_ties() {
     let (evs, _, _) = read_all(&bytes);
     assert_eq!(evs.len(), 42);
     for w in evs.windows(2) {
-        assert!(w[0].time <= w[1].time, "{:?} after {:?}", w[1].time, w[0].time);
+        assert!(
+            w[0].time <= w[1].time,
+            "{:?} after {:?}",
+            w[1].time,
+            w[0].time
+        );
     }
     let handles: Vec<i64> = evs.iter().take(40).map(|e| e.handle).collect();
     assert_eq!(handles, (0..40).map(|i| 4 + 4 * i).collect::<Vec<i64>>());
@@ -127,7 +232,16 @@ fn events_come_out_in_time_order_across_cpus_with_stable_ties() {
 fn rundown_seeds_open_handles_and_kernel_handles_go_to_system() {
     let mut b = EtlBuilder::new(8);
     b.type_dc_start(0, 1, 37, "File");
-    b.handle_rundown(false, 0, 2, PID, 0xffff_0000_0000_1000, 0x44, 37, "\\Device\\HarddiskVolume2\\log.txt");
+    b.handle_rundown(
+        false,
+        0,
+        2,
+        PID,
+        0xffff_0000_0000_1000,
+        0x44,
+        37,
+        "\\Device\\HarddiskVolume2\\log.txt",
+    );
     b.handle_rundown(false, 0, 3, PID, 0xffff_0000_0000_2000, 0x8000_0044, 99, "");
     b.handle_rundown(true, 0, 400, PID, 0xffff_0000_0000_1000, 0x44, 37, "");
     b.close_handle(0, 10, PID, 7, 0, 0x8000_0100, 37, "");
@@ -135,10 +249,19 @@ fn rundown_seeds_open_handles_and_kernel_handles_go_to_system() {
     assert_eq!(evs.len(), 3);
     assert_eq!(evs[0].op, Op::Open { cloexec: false });
     assert!(evs[0].has(flags::RUNDOWN));
-    assert_eq!((evs[0].pid, evs[0].handle, evs[0].kind), (PID, 0x44, ResourceKind::File));
-    assert_eq!(interner.resolve(evs[0].resource.unwrap()), "\\Device\\HarddiskVolume2\\log.txt");
+    assert_eq!(
+        (evs[0].pid, evs[0].handle, evs[0].kind),
+        (PID, 0x44, ResourceKind::File)
+    );
+    assert_eq!(
+        interner.resolve(evs[0].resource.unwrap()),
+        "\\Device\\HarddiskVolume2\\log.txt"
+    );
     assert_eq!(interner.resolve(evs[0].call), "Object/HandleDCStart");
-    assert_eq!((evs[1].pid, evs[1].handle, evs[1].kind), (4, 0x8000_0044, ResourceKind::Unknown));
+    assert_eq!(
+        (evs[1].pid, evs[1].handle, evs[1].kind),
+        (4, 0x8000_0044, ResourceKind::Unknown)
+    );
     assert_eq!((evs[2].op, evs[2].pid, evs[2].tid), (Op::Close, 4, 7));
     assert_eq!(stats.counters["etl handles open at stop (HandleDCEnd)"], 1);
 }
@@ -157,8 +280,24 @@ fn process_and_thread_lifecycle_and_gc() {
     assert_eq!(
         ops,
         [
-            (Op::Spawn { child: 501, shares_table: true, thread: true }, PID, 500),
-            (Op::Spawn { child: 502, shares_table: true, thread: true }, PID, 0),
+            (
+                Op::Spawn {
+                    child: 501,
+                    shares_table: true,
+                    thread: true
+                },
+                PID,
+                500
+            ),
+            (
+                Op::Spawn {
+                    child: 502,
+                    shares_table: true,
+                    thread: true
+                },
+                PID,
+                0
+            ),
             (Op::TaskExit, PID, 501),
             (Op::GcStart, PID, 500),
             (Op::GcEnd, PID, 500),
@@ -171,21 +310,36 @@ fn process_and_thread_lifecycle_and_gc() {
 #[test]
 fn cached_stack_keys_resolve_even_when_defined_later_kernel_part_first() {
     let mut b = EtlBuilder::new(8);
-    b.image_load(0, 1, 0, NT_BASE, 0x100_0000, "\\SystemRoot\\system32\\ntoskrnl.exe");
+    b.image_load(
+        0,
+        1,
+        0,
+        NT_BASE,
+        0x100_0000,
+        "\\SystemRoot\\system32\\ntoskrnl.exe",
+    );
     b.image_load(0, 2, PID, EXE_BASE, 0x10000, "C:\\app\\app.exe");
     b.create_handle(1, 50, PID, 11, 1, 0x10, 16);
     // User part logged before the kernel part; keys defined at the end (KeyRundown).
-    b.stack_key(1, 51, 50, PID, 11, 0xfffffa80_0000_2000, false);
-    b.stack_key(1, 51, 50, PID, 11, 0xfffffa80_0000_1000, true);
+    b.stack_key(1, 51, 50, PID, 11, 0xffff_fa80_0000_2000, false);
+    b.stack_key(1, 51, 50, PID, 11, 0xffff_fa80_0000_1000, true);
     // Another thread's stack with the same event timestamp must not attach.
     b.stack(1, 52, 50, PID, 99, &[EXE_BASE + 0x999]);
     b.create_handle(1, 60, PID, 11, 2, 0x14, 16);
     b.stack(1, 61, 60, PID, 11, &[0xdead_beef]);
-    b.key_rundown(0, 900, 0xfffffa80_0000_1000, &[NT_BASE + 0x10, NT_BASE + 0x20]);
-    b.key_rundown(0, 901, 0xfffffa80_0000_2000, &[EXE_BASE + 0x30]);
+    b.key_rundown(
+        0,
+        900,
+        0xffff_fa80_0000_1000,
+        &[NT_BASE + 0x10, NT_BASE + 0x20],
+    );
+    b.key_rundown(0, 901, 0xffff_fa80_0000_2000, &[EXE_BASE + 0x30]);
     let (evs, interner, _) = read_all(&b.build());
     assert_eq!(evs.len(), 2);
-    assert_eq!(stack_text(&evs[0], &interner), ["ntoskrnl.exe+0x10", "ntoskrnl.exe+0x20", "app.exe+0x30"]);
+    assert_eq!(
+        stack_text(&evs[0], &interner),
+        ["ntoskrnl.exe+0x10", "ntoskrnl.exe+0x20", "app.exe+0x30"]
+    );
     assert_eq!(stack_text(&evs[1], &interner), ["0xdeadbeef"]);
 }
 
@@ -193,11 +347,25 @@ fn cached_stack_keys_resolve_even_when_defined_later_kernel_part_first() {
 fn render_line_has_time_ids_handle_type_name_and_origin() {
     let (evs, interner, _) = read_all(&scenario(8, Kind::System, false));
     let line = etl::render_event(&evs[2], &interner);
-    assert!(line.starts_with("2020-07-29T00:07:00.000030000Z pid 1234 tid 13 Object/CloseHandle handle 0x3a78 Event"), "{line}");
+    assert!(
+        line.starts_with(
+            "2020-07-29T00:07:00.000030000Z pid 1234 tid 13 Object/CloseHandle handle 0x3a78 Event"
+        ),
+        "{line}"
+    );
     assert!(line.contains("\"\\\\BaseNamedObjects\\\\Ready\""), "{line}");
-    assert!(line.contains(&format!("[record {} @0x{:x}]", evs[2].origin.record, evs[2].origin.offset)), "{line}");
+    assert!(
+        line.contains(&format!(
+            "[record {} @0x{:x}]",
+            evs[2].origin.record, evs[2].origin.offset
+        )),
+        "{line}"
+    );
     let dup = etl::render_event(&evs[1], &interner);
-    assert!(dup.contains("handle 0x3a80 from 0x3a78 (pid 1234)"), "{dup}");
+    assert!(
+        dup.contains("handle 0x3a80 from 0x3a78 (pid 1234)"),
+        "{dup}"
+    );
 }
 
 #[test]

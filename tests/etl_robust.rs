@@ -9,7 +9,11 @@ use handlecheck::formats::{ReadContext, ReadStats};
 use handlecheck::model::{Event, Interner};
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/fixtures/etl/{name}", env!("CARGO_MANIFEST_DIR"))).expect("fixture")
+    std::fs::read(format!(
+        "{}/fixtures/etl/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture")
 }
 
 /// Reads `bytes` both ways; returns whether `read` succeeded and its stats.
@@ -17,7 +21,12 @@ fn try_all(bytes: &[u8]) -> (bool, ReadStats) {
     let mut interner = Interner::new();
     let mut sink: Vec<Event> = Vec::new();
     let mut stats = ReadStats::default();
-    let mut ctx = ReadContext { input: 0, interner: &mut interner, sink: &mut sink, stats: &mut stats };
+    let mut ctx = ReadContext {
+        input: 0,
+        interner: &mut interner,
+        sink: &mut sink,
+        stats: &mut stats,
+    };
     let ok = etl::read(bytes, "damaged.etl", &mut ctx).is_ok();
     let s = etl::stats(bytes, "damaged.etl");
     assert_eq!(ok, s.is_ok(), "read and stats disagree about acceptability");
@@ -44,14 +53,19 @@ impl Rng {
 fn inputs() -> Vec<(&'static str, Vec<u8>)> {
     let mut x64 = fixture("perfview_net.4.5.2.x64.etl");
     x64.truncate(400_000); // a prefix of real compressed buffers keeps the test fast
-    let mut b = etl_builder::EtlBuilder::new(8).compressed(true).buffer_size(0x200);
+    let mut b = etl_builder::EtlBuilder::new(8)
+        .compressed(true)
+        .buffer_size(0x200);
     for i in 0..60u64 {
         b.create_handle((i % 3) as u16, i, 10, 11, i, 4 * i as u32, 16);
         b.stack((i % 3) as u16, i, i, 10, 11, &[0x7ff0_0000_0000 + i]);
     }
     vec![
         ("x64 prefix", x64),
-        ("SelfDescribingSingleEvent", fixture("perfview_SelfDescribingSingleEvent.etl")),
+        (
+            "SelfDescribingSingleEvent",
+            fixture("perfview_SelfDescribingSingleEvent.etl"),
+        ),
         ("primitive-types", fixture("perfview_primitive-types.etl")),
         ("synthetic", b.build()),
     ]
@@ -78,7 +92,11 @@ fn truncating_a_real_file_mid_buffer_is_counted() {
     let bytes = fixture("perfview_net.4.5.2.x64.etl");
     let (ok, stats) = try_all(&bytes[..bytes.len() - 100]);
     assert!(ok);
-    assert_eq!(stats.skipped_by_reason["damaged buffer"].count, 1, "{:?}", stats.skipped_by_reason);
+    assert_eq!(
+        stats.skipped_by_reason["damaged buffer"].count, 1,
+        "{:?}",
+        stats.skipped_by_reason
+    );
 }
 
 #[test]
@@ -115,7 +133,10 @@ fn corrupt_compressed_buffer_is_skipped_and_counted() {
     let (ok, stats) = try_all(&bytes);
     assert!(ok);
     assert_eq!(stats.skipped_by_reason["damaged buffer"].count, 1);
-    assert_eq!(stats.skipped_by_reason["damaged buffer"].first_at, first as u64);
+    assert_eq!(
+        stats.skipped_by_reason["damaged buffer"].first_at,
+        first as u64
+    );
     let s = etl::stats(&bytes, "x").unwrap();
     assert_eq!(s.damaged_buffers, 1);
 }

@@ -6,11 +6,13 @@
 //!
 //! No public trace with kernel handle events exists; these files stand in for
 //! one. Include with `#[path = "common/etl_builder.rs"] mod etl_builder;`.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::too_many_arguments)]
 
 use handlecheck::formats::etl::lz77;
 
-pub const CLR: [u8; 16] = [0x23, 0x0d, 0x3c, 0xe1, 0xbc, 0xcc, 0x12, 0x4e, 0x93, 0x1b, 0xd9, 0xcc, 0x2e, 0xee, 0x27, 0xe4];
+pub const CLR: [u8; 16] = [
+    0x23, 0x0d, 0x3c, 0xe1, 0xbc, 0xcc, 0x12, 0x4e, 0x93, 0x1b, 0xd9, 0xcc, 0x2e, 0xee, 0x27, 0xe4,
+];
 
 /// 2020-07-29T00:07:00Z as FILETIME.
 pub const START_FILETIME: u64 = 132_404_548_200_000_000;
@@ -85,7 +87,11 @@ impl EtlBuilder {
     }
 
     fn ptr_bytes(&self, v: u64) -> Vec<u8> {
-        if self.ptr == 4 { (v as u32).to_le_bytes().to_vec() } else { v.to_le_bytes().to_vec() }
+        if self.ptr == 4 {
+            (v as u32).to_le_bytes().to_vec()
+        } else {
+            v.to_le_bytes().to_vec()
+        }
     }
 
     /// A kernel record with the builder's header kind (pid/tid dropped for PERFINFO).
@@ -93,7 +99,16 @@ impl EtlBuilder {
         self.kernel_as(self.kind, cpu, hook, pid, tid, ts, payload)
     }
 
-    pub fn kernel_as(&mut self, kind: Kind, cpu: u16, hook: u16, pid: u32, tid: u32, ts: u64, payload: &[u8]) {
+    pub fn kernel_as(
+        &mut self,
+        kind: Kind,
+        cpu: u16,
+        hook: u16,
+        pid: u32,
+        tid: u32,
+        ts: u64,
+        payload: &[u8],
+    ) {
         let p64 = self.ptr == 8;
         let (htype, hdr) = match kind {
             Kind::System => (if p64 { 2 } else { 1 }, 0x20),
@@ -122,7 +137,16 @@ impl EtlBuilder {
     }
 
     /// An EVENT_HEADER (manifest) record.
-    pub fn manifest(&mut self, cpu: u16, guid: [u8; 16], id: u16, pid: u32, tid: u32, ts: u64, payload: &[u8]) {
+    pub fn manifest(
+        &mut self,
+        cpu: u16,
+        guid: [u8; 16],
+        id: u16,
+        pid: u32,
+        tid: u32,
+        ts: u64,
+        payload: &[u8],
+    ) {
         let size = 0x50 + payload.len();
         let mut b = Vec::with_capacity(size);
         b.extend_from_slice(&(size as u16).to_le_bytes());
@@ -164,13 +188,32 @@ impl EtlBuilder {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub fn create_handle(&mut self, cpu: u16, ts: u64, pid: u32, tid: u32, object: u64, handle: u32, ty: u16) {
+    pub fn create_handle(
+        &mut self,
+        cpu: u16,
+        ts: u64,
+        pid: u32,
+        tid: u32,
+        object: u64,
+        handle: u32,
+        ty: u16,
+    ) {
         let p = self.handle_payload(object, handle, ty, "");
         self.kernel(cpu, 0x1120, pid, tid, ts, &p);
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub fn close_handle(&mut self, cpu: u16, ts: u64, pid: u32, tid: u32, object: u64, handle: u32, ty: u16, name: &str) {
+    pub fn close_handle(
+        &mut self,
+        cpu: u16,
+        ts: u64,
+        pid: u32,
+        tid: u32,
+        object: u64,
+        handle: u32,
+        ty: u16,
+        name: &str,
+    ) {
         let p = self.handle_payload(object, handle, ty, name);
         self.kernel(cpu, 0x1121, pid, tid, ts, &p);
     }
@@ -199,13 +242,31 @@ impl EtlBuilder {
 
     /// HandleDCStart (38) or HandleDCEnd (39): PERFINFO header, pid in the payload.
     #[allow(clippy::too_many_arguments)]
-    pub fn handle_rundown(&mut self, end: bool, cpu: u16, ts: u64, pid: u32, object: u64, handle: u32, ty: u16, name: &str) {
+    pub fn handle_rundown(
+        &mut self,
+        end: bool,
+        cpu: u16,
+        ts: u64,
+        pid: u32,
+        object: u64,
+        handle: u32,
+        ty: u16,
+        name: &str,
+    ) {
         let mut p = self.ptr_bytes(object);
         p.extend_from_slice(&pid.to_le_bytes());
         p.extend_from_slice(&handle.to_le_bytes());
         p.extend_from_slice(&ty.to_le_bytes());
         p.extend(utf16z(name));
-        self.kernel_as(Kind::PerfInfo, cpu, if end { 0x1127 } else { 0x1126 }, 0, 0, ts, &p);
+        self.kernel_as(
+            Kind::PerfInfo,
+            cpu,
+            if end { 0x1127 } else { 0x1126 },
+            0,
+            0,
+            ts,
+            &p,
+        );
     }
 
     /// Process/End (v3 layout: UniqueProcessKey, ProcessId, ...).
@@ -263,12 +324,29 @@ impl EtlBuilder {
 
     /// StackKeyKernel (37) / StackKeyUser (38) reference.
     #[allow(clippy::too_many_arguments)]
-    pub fn stack_key(&mut self, cpu: u16, ts: u64, event_ts: u64, pid: u32, tid: u32, key: u64, kernel: bool) {
+    pub fn stack_key(
+        &mut self,
+        cpu: u16,
+        ts: u64,
+        event_ts: u64,
+        pid: u32,
+        tid: u32,
+        key: u64,
+        kernel: bool,
+    ) {
         let mut p = (HEADER_TS + event_ts).to_le_bytes().to_vec();
         p.extend_from_slice(&pid.to_le_bytes());
         p.extend_from_slice(&tid.to_le_bytes());
         p.extend(self.ptr_bytes(key));
-        self.kernel_as(Kind::PerfInfo, cpu, if kernel { 0x1825 } else { 0x1826 }, 0, 0, ts, &p);
+        self.kernel_as(
+            Kind::PerfInfo,
+            cpu,
+            if kernel { 0x1825 } else { 0x1826 },
+            0,
+            0,
+            ts,
+            &p,
+        );
     }
 
     /// KeyRundown (36): the frames of a cached stack key.
@@ -290,8 +368,10 @@ impl EtlBuilder {
         let ptr = self.ptr;
         let boot = align8(0x38 + 2 * ptr + 0xAC);
         let mut p = vec![0u8; boot + 32];
-        let put32 = |p: &mut Vec<u8>, at: usize, v: u32| p[at..at + 4].copy_from_slice(&v.to_le_bytes());
-        let put64 = |p: &mut Vec<u8>, at: usize, v: u64| p[at..at + 8].copy_from_slice(&v.to_le_bytes());
+        let put32 =
+            |p: &mut Vec<u8>, at: usize, v: u32| p[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        let put64 =
+            |p: &mut Vec<u8>, at: usize, v: u64| p[at..at + 8].copy_from_slice(&v.to_le_bytes());
         put32(&mut p, 0, self.buffer_size as u32);
         put32(&mut p, 4, 0x0501_000a);
         put32(&mut p, 8, 19041);

@@ -29,7 +29,11 @@ pub fn u64_at(b: &[u8], at: usize) -> Option<u64> {
 /// A pointer-sized field (4 or 8 bytes), zero-extended.
 #[inline]
 pub fn ptr_at(b: &[u8], at: usize, ptr_size: usize) -> Option<u64> {
-    if ptr_size == 4 { u32_at(b, at).map(u64::from) } else { u64_at(b, at) }
+    if ptr_size == 4 {
+        u32_at(b, at).map(u64::from)
+    } else {
+        u64_at(b, at)
+    }
 }
 
 /// A NUL-terminated UTF-16LE string starting at `at` (unterminated: up to the
@@ -74,8 +78,8 @@ impl Guid {
     pub const fn from_u128(v: u128) -> Guid {
         let be = v.to_be_bytes();
         Guid([
-            be[3], be[2], be[1], be[0], be[5], be[4], be[7], be[6], be[8], be[9], be[10], be[11], be[12], be[13],
-            be[14], be[15],
+            be[3], be[2], be[1], be[0], be[5], be[4], be[7], be[6], be[8], be[9], be[10], be[11],
+            be[12], be[13], be[14], be[15],
         ])
     }
 }

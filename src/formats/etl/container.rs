@@ -76,7 +76,11 @@ pub fn walk(bytes: &[u8]) -> Layout {
         let available = bytes.len() - pos;
         let flags = u16_at(bytes, pos + 0x34).unwrap_or(0);
         let context = u32_at(bytes, pos + 0x28).unwrap_or(0);
-        let cpu = if flags & flag::PROC_INDEX != 0 { (context & 0x07FF) as u16 } else { (context & 0xFF) as u16 };
+        let cpu = if flags & flag::PROC_INDEX != 0 {
+            (context & 0x07FF) as u16
+        } else {
+            (context & 0xFF) as u16
+        };
         let info = BufferInfo {
             index: layout.buffers.len() as u32,
             offset: pos,
@@ -116,11 +120,17 @@ pub fn data<'a>(
     max_inflated: usize,
     scratch: &'a mut Vec<u8>,
 ) -> Result<&'a [u8], BufferDamage> {
-    let raw = bytes.get(info.offset..info.offset + info.size).ok_or(BufferDamage::Truncated)?;
+    let raw = bytes
+        .get(info.offset..info.offset + info.size)
+        .ok_or(BufferDamage::Truncated)?;
     if !info.compressed() {
         // `Offset` is unreliable in some writers; when it is out of range use the
         // whole buffer and rely on the 0xFFFFFFFF end marker.
-        let end = if info.filled >= BUFFER_HEADER_SIZE && info.filled <= raw.len() { info.filled } else { raw.len() };
+        let end = if info.filled >= BUFFER_HEADER_SIZE && info.filled <= raw.len() {
+            info.filled
+        } else {
+            raw.len()
+        };
         return Ok(&raw[..end]);
     }
     if info.truncated {
@@ -132,6 +142,7 @@ pub fn data<'a>(
     let inflated = info.filled - BUFFER_HEADER_SIZE;
     scratch.clear();
     scratch.extend_from_slice(&raw[..BUFFER_HEADER_SIZE]);
-    lz77::decompress_append(&raw[BUFFER_HEADER_SIZE..], scratch, inflated).map_err(BufferDamage::Lz77)?;
+    lz77::decompress_append(&raw[BUFFER_HEADER_SIZE..], scratch, inflated)
+        .map_err(BufferDamage::Lz77)?;
     Ok(&scratch[..])
 }

@@ -95,21 +95,55 @@ pub fn parse(data: &[u8], pos: usize) -> Parsed<'_> {
         return Parsed::Bad;
     }
     let (kind, hdr, size, ptr) = match htype {
-        0x01 | 0x02 => (HeaderKind::System, 0x20, None, if htype == 1 { 4 } else { 8 }),
-        0x03 | 0x04 => (HeaderKind::Compact, 0x18, None, if htype == 3 { 4 } else { 8 }),
-        0x10 | 0x11 => (HeaderKind::PerfInfo, 0x10, None, if htype == 0x10 { 4 } else { 8 }),
-        0x0A | 0x14 => (HeaderKind::Full, 0x30, Some(word0), if htype == 0x0A { 4 } else { 8 }),
-        0x0B | 0x15 => (HeaderKind::Instance, 0x48, Some(word0), if htype == 0x0B { 4 } else { 8 }),
-        0x12 | 0x13 => (HeaderKind::Event, 0x50, Some(word0), if htype == 0x12 { 4 } else { 8 }),
+        0x01 | 0x02 => (
+            HeaderKind::System,
+            0x20,
+            None,
+            if htype == 1 { 4 } else { 8 },
+        ),
+        0x03 | 0x04 => (
+            HeaderKind::Compact,
+            0x18,
+            None,
+            if htype == 3 { 4 } else { 8 },
+        ),
+        0x10 | 0x11 => (
+            HeaderKind::PerfInfo,
+            0x10,
+            None,
+            if htype == 0x10 { 4 } else { 8 },
+        ),
+        0x0A | 0x14 => (
+            HeaderKind::Full,
+            0x30,
+            Some(word0),
+            if htype == 0x0A { 4 } else { 8 },
+        ),
+        0x0B | 0x15 => (
+            HeaderKind::Instance,
+            0x48,
+            Some(word0),
+            if htype == 0x0B { 4 } else { 8 },
+        ),
+        0x12 | 0x13 => (
+            HeaderKind::Event,
+            0x50,
+            Some(word0),
+            if htype == 0x12 { 4 } else { 8 },
+        ),
         0x0F => return message(data, pos, word0 as usize),
         _ => (HeaderKind::Other(htype), 8, Some(word0), 8),
     };
     match size {
         None => {
             // SYSTEM / COMPACT / PERFINFO: size @4, hook @6, extra 8-byte items per version word.
-            let Some(size) = u16_at(data, pos + 4) else { return Parsed::Bad };
+            let Some(size) = u16_at(data, pos + 4) else {
+                return Parsed::Bad;
+            };
             let size = size as usize;
-            let Some(hook) = u16_at(data, pos + 6) else { return Parsed::Bad };
+            let Some(hook) = u16_at(data, pos + 6) else {
+                return Parsed::Bad;
+            };
             let mut extra = 0usize;
             if word0 & 0x8000 != 0 {
                 extra += 8;
@@ -147,7 +181,12 @@ pub fn parse(data: &[u8], pos: usize) -> Parsed<'_> {
                 HeaderKind::Full | HeaderKind::Instance => {
                     let guid = Guid::at(rec_bytes, 0x18).unwrap_or_default();
                     let ty = u8_at(rec_bytes, 4).unwrap_or(0);
-                    (EventKey::Classic(guid, ty), u16_at(rec_bytes, 6).unwrap_or(0), hdr, &[][..])
+                    (
+                        EventKey::Classic(guid, ty),
+                        u16_at(rec_bytes, 6).unwrap_or(0),
+                        hdr,
+                        &[][..],
+                    )
                 }
                 HeaderKind::Event => {
                     let guid = Guid::at(rec_bytes, 0x18).unwrap_or_default();
@@ -158,7 +197,9 @@ pub fn parse(data: &[u8], pos: usize) -> Parsed<'_> {
                     if flags & 1 != 0 {
                         // Extended items: u16 total size @0, linkage bit0 @4.
                         loop {
-                            let (Some(item), Some(link)) = (u16_at(rec_bytes, p), u16_at(rec_bytes, p + 4)) else {
+                            let (Some(item), Some(link)) =
+                                (u16_at(rec_bytes, p), u16_at(rec_bytes, p + 4))
+                            else {
                                 return Parsed::Bad;
                             };
                             let item = item as usize;
@@ -184,9 +225,21 @@ pub fn parse(data: &[u8], pos: usize) -> Parsed<'_> {
                 key,
                 ptr_size: ptr,
                 version,
-                pid: if has_ids { u32_at(rec_bytes, 0x0C) } else { None },
-                tid: if has_ids { u32_at(rec_bytes, 0x08) } else { None },
-                ts: if has_ids { u64_at(rec_bytes, 0x10).unwrap_or(0) } else { 0 },
+                pid: if has_ids {
+                    u32_at(rec_bytes, 0x0C)
+                } else {
+                    None
+                },
+                tid: if has_ids {
+                    u32_at(rec_bytes, 0x08)
+                } else {
+                    None
+                },
+                ts: if has_ids {
+                    u64_at(rec_bytes, 0x10).unwrap_or(0)
+                } else {
+                    0
+                },
                 payload: &rec_bytes[start..],
                 extended,
             };
@@ -223,14 +276,20 @@ mod tests {
     fn parses_the_airbus_system_header_example() {
         // First record of airbus_lxcore_kernel.etl (research etw.md §2.5), size cut to 0x20.
         let mut b = vec![
-            0x02, 0x00, 0x02, 0xc0, 0x20, 0x00, 0x00, 0x00, 0x80, 0x1f, 0x00, 0x00, 0xe0, 0x17, 0x00, 0x00, 0x52,
-            0x17, 0x73, 0xd7, 0x19, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+            0x02, 0x00, 0x02, 0xc0, 0x20, 0x00, 0x00, 0x00, 0x80, 0x1f, 0x00, 0x00, 0xe0, 0x17,
+            0x00, 0x00, 0x52, 0x17, 0x73, 0xd7, 0x19, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+            0x00, 0x00, 0x00, 0x00,
         ];
         b.extend_from_slice(&[0xFF; 8]);
-        let Parsed::Record(r, next) = parse(&b, 0) else { panic!("not a record") };
+        let Parsed::Record(r, next) = parse(&b, 0) else {
+            panic!("not a record")
+        };
         assert_eq!(r.kind, HeaderKind::System);
         assert_eq!(r.key, EventKey::Hook(0));
-        assert_eq!((r.pid, r.tid, r.ptr_size, next), (Some(0x17e0), Some(0x1f80), 8, 0x20));
+        assert_eq!(
+            (r.pid, r.tid, r.ptr_size, next),
+            (Some(0x17e0), Some(0x1f80), 8, 0x20)
+        );
         assert_eq!(r.ts, 0x19_d773_1752);
         assert!(matches!(parse(&b, next), Parsed::End));
         // Size beyond the data is Bad, not a panic.

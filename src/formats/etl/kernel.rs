@@ -43,40 +43,107 @@ pub const SYSTEM_PID: u32 = 4;
 
 /// The table a handle value belongs to: kernel handles go to pid 4.
 pub fn owner_pid(handle: u32, pid: u32) -> u32 {
-    if handle & KERNEL_HANDLE_BIT != 0 { SYSTEM_PID } else { pid }
+    if handle & KERNEL_HANDLE_BIT != 0 {
+        SYSTEM_PID
+    } else {
+        pid
+    }
 }
 
 /// A decoded event of interest. Names are owned: these are rare records.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Decoded {
-    CreateHandle { object: u64, handle: u32, object_type: u16, name: Option<Box<str>> },
-    CloseHandle { object: u64, handle: u32, object_type: u16, name: Option<Box<str>> },
-    DuplicateHandle { object: u64, source: u32, target: u32, target_pid: u32, object_type: u16, source_pid: u32 },
-    TypeName { index: u16, name: Box<str> },
-    HandleRundown { end: bool, object: u64, pid: u32, handle: u32, object_type: u16, name: Option<Box<str>> },
-    ProcessEnd { pid: u32 },
-    ThreadStart { pid: u32, tid: u32 },
-    ThreadEnd { pid: u32, tid: u32 },
-    ImageLoad { pid: u32, base: u64, size: u64, name: Box<str> },
-    ImageUnload { pid: u32, base: u64 },
+    CreateHandle {
+        object: u64,
+        handle: u32,
+        object_type: u16,
+        name: Option<Box<str>>,
+    },
+    CloseHandle {
+        object: u64,
+        handle: u32,
+        object_type: u16,
+        name: Option<Box<str>>,
+    },
+    DuplicateHandle {
+        object: u64,
+        source: u32,
+        target: u32,
+        target_pid: u32,
+        object_type: u16,
+        source_pid: u32,
+    },
+    TypeName {
+        index: u16,
+        name: Box<str>,
+    },
+    HandleRundown {
+        end: bool,
+        object: u64,
+        pid: u32,
+        handle: u32,
+        object_type: u16,
+        name: Option<Box<str>>,
+    },
+    ProcessEnd {
+        pid: u32,
+    },
+    ThreadStart {
+        pid: u32,
+        tid: u32,
+    },
+    ThreadEnd {
+        pid: u32,
+        tid: u32,
+    },
+    ImageLoad {
+        pid: u32,
+        base: u64,
+        size: u64,
+        name: Box<str>,
+    },
+    ImageUnload {
+        pid: u32,
+        base: u64,
+    },
     /// A full stack (fragment): frames innermost first.
-    Stack { event_ts: u64, pid: u32, tid: u32, frames: Box<[u64]> },
+    Stack {
+        event_ts: u64,
+        pid: u32,
+        tid: u32,
+        frames: Box<[u64]>,
+    },
     /// A cached stack reference (kernel or user part).
-    StackRef { event_ts: u64, pid: u32, tid: u32, key: u64, kernel: bool },
+    StackRef {
+        event_ts: u64,
+        pid: u32,
+        tid: u32,
+        key: u64,
+        kernel: bool,
+    },
     /// A stack key definition (KeyCreate / KeyDelete / KeyRundown).
-    StackKeyDef { key: u64, frames: Box<[u64]> },
+    StackKeyDef {
+        key: u64,
+        frames: Box<[u64]>,
+    },
     GcStart,
     GcEnd,
 }
 
 fn name_at(p: &[u8], at: usize) -> Option<Box<str>> {
     let (s, _) = utf16z_at(p, at)?;
-    if s.is_empty() { None } else { Some(s.into_boxed_str()) }
+    if s.is_empty() {
+        None
+    } else {
+        Some(s.into_boxed_str())
+    }
 }
 
 fn frames(p: &[u8], from: usize, ptr: usize) -> Box<[u64]> {
     let n = p.len().saturating_sub(from) / ptr;
-    (0..n).filter_map(|i| ptr_at(p, from + i * ptr, ptr)).collect()
+    (0..n)
+        .filter_map(|i| ptr_at(p, from + i * ptr, ptr))
+        .collect()
 }
 
 /// Decodes the record if it is one handlecheck uses. `None` for everything
@@ -92,9 +159,19 @@ pub fn decode(rec: &Record<'_>) -> Option<Decoded> {
                 let object_type = u16_at(p, ptr + 4)?;
                 let name = name_at(p, ptr + 6);
                 Some(if h == hook::CREATE_HANDLE {
-                    Decoded::CreateHandle { object, handle, object_type, name }
+                    Decoded::CreateHandle {
+                        object,
+                        handle,
+                        object_type,
+                        name,
+                    }
                 } else {
-                    Decoded::CloseHandle { object, handle, object_type, name }
+                    Decoded::CloseHandle {
+                        object,
+                        handle,
+                        object_type,
+                        name,
+                    }
                 })
             }
             hook::DUPLICATE_HANDLE => Some(Decoded::DuplicateHandle {
@@ -105,9 +182,10 @@ pub fn decode(rec: &Record<'_>) -> Option<Decoded> {
                 object_type: u16_at(p, ptr + 12)?,
                 source_pid: u32_at(p, ptr + 14)?,
             }),
-            hook::TYPE_DC_START | hook::TYPE_DC_END => {
-                Some(Decoded::TypeName { index: u16_at(p, 0)?, name: name_at(p, 4)? })
-            }
+            hook::TYPE_DC_START | hook::TYPE_DC_END => Some(Decoded::TypeName {
+                index: u16_at(p, 0)?,
+                name: name_at(p, 4)?,
+            }),
             hook::HANDLE_DC_START | hook::HANDLE_DC_END => Some(Decoded::HandleRundown {
                 end: h == hook::HANDLE_DC_END,
                 object: ptr_at(p, 0, ptr)?,
@@ -119,7 +197,9 @@ pub fn decode(rec: &Record<'_>) -> Option<Decoded> {
             hook::PROCESS_END => {
                 // v0 starts with the pid; v1+ with UniqueProcessKey (a pointer).
                 let at = if rec.version >= 1 { ptr } else { 0 };
-                Some(Decoded::ProcessEnd { pid: u32_at(p, at)? })
+                Some(Decoded::ProcessEnd {
+                    pid: u32_at(p, at)?,
+                })
             }
             hook::THREAD_START | hook::THREAD_END => {
                 let pid = u32_at(p, 0)?;
@@ -140,9 +220,10 @@ pub fn decode(rec: &Record<'_>) -> Option<Decoded> {
                     name,
                 })
             }
-            hook::IMAGE_UNLOAD => {
-                Some(Decoded::ImageUnload { base: ptr_at(p, 0, ptr)?, pid: u32_at(p, 2 * ptr)? })
-            }
+            hook::IMAGE_UNLOAD => Some(Decoded::ImageUnload {
+                base: ptr_at(p, 0, ptr)?,
+                pid: u32_at(p, 2 * ptr)?,
+            }),
             hook::STACK => Some(Decoded::Stack {
                 event_ts: u64_at(p, 0)?,
                 pid: u32_at(p, 8)?,
@@ -157,7 +238,10 @@ pub fn decode(rec: &Record<'_>) -> Option<Decoded> {
                 kernel: h == hook::STACK_KEY_KERNEL,
             }),
             hook::STACK_KEY_CREATE | hook::STACK_KEY_DELETE | hook::STACK_KEY_RUNDOWN => {
-                Some(Decoded::StackKeyDef { key: ptr_at(p, 0, ptr)?, frames: frames(p, ptr, ptr) })
+                Some(Decoded::StackKeyDef {
+                    key: ptr_at(p, 0, ptr)?,
+                    frames: frames(p, ptr, ptr),
+                })
             }
             _ => None,
         },
@@ -227,8 +311,12 @@ impl LogfileHeader {
         let delta = i128::from(ts) - i128::from(self.header_ts);
         let filetime = match self.clock_type {
             2 => i128::from(ts),
-            3 if self.cpu_mhz != 0 => i128::from(self.start_time) + delta * 10 / i128::from(self.cpu_mhz),
-            _ if self.perf_freq != 0 => i128::from(self.start_time) + delta * 10_000_000 / i128::from(self.perf_freq),
+            3 if self.cpu_mhz != 0 => {
+                i128::from(self.start_time) + delta * 10 / i128::from(self.cpu_mhz)
+            }
+            _ if self.perf_freq != 0 => {
+                i128::from(self.start_time) + delta * 10_000_000 / i128::from(self.perf_freq)
+            }
             _ => return None,
         };
         i64::try_from((filetime - UNIX_EPOCH_FILETIME).checked_mul(100)?).ok()
@@ -245,5 +333,9 @@ impl LogfileHeader {
 
 /// Is `addr` in kernel space for this pointer size (PerfView `IsWindowsKernelAddress`)?
 pub fn is_kernel_address(addr: u64, ptr: usize) -> bool {
-    if ptr == 4 { addr >= 0x8000_0000 } else { addr >= 0xFFFF_0000_0000_0000 }
+    if ptr == 4 {
+        addr >= 0x8000_0000
+    } else {
+        addr >= 0xFFFF_0000_0000_0000
+    }
 }

@@ -24,9 +24,13 @@ pub enum Lz77Error {
 impl std::fmt::Display for Lz77Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Lz77Error::BadOffset { at } => write!(f, "LZ77 match before output start (input byte {at})"),
+            Lz77Error::BadOffset { at } => {
+                write!(f, "LZ77 match before output start (input byte {at})")
+            }
             Lz77Error::TooLong => write!(f, "LZ77 data inflates past the declared size"),
-            Lz77Error::Truncated { at } => write!(f, "LZ77 data ends inside a match (input byte {at})"),
+            Lz77Error::Truncated { at } => {
+                write!(f, "LZ77 data ends inside a match (input byte {at})")
+            }
         }
     }
 }
@@ -126,7 +130,11 @@ pub fn decompress_append(input: &[u8], out: &mut Vec<u8>, max_out: usize) -> Res
             len += 7;
         }
         len += 3;
-        let start = out.len().checked_sub(offset).filter(|&s| s >= base).ok_or(Lz77Error::BadOffset { at })?;
+        let start = out
+            .len()
+            .checked_sub(offset)
+            .filter(|&s| s >= base)
+            .ok_or(Lz77Error::BadOffset { at })?;
         let end_len = out.len().checked_add(len).ok_or(Lz77Error::TooLong)?;
         if end_len > max_out {
             return Err(Lz77Error::TooLong);
@@ -161,7 +169,11 @@ pub fn compress(input: &[u8]) -> Vec<u8> {
         (v.wrapping_mul(2_654_435_761) >> (32 - HASH_BITS)) as usize
     };
 
-    let push_flag = |out: &mut Vec<u8>, bit: u32, flags: &mut u32, flag_count: &mut u32, flag_pos: &mut usize| {
+    let push_flag = |out: &mut Vec<u8>,
+                     bit: u32,
+                     flags: &mut u32,
+                     flag_count: &mut u32,
+                     flag_pos: &mut usize| {
         *flags = (*flags << 1) | bit;
         *flag_count += 1;
         if *flag_count == 32 {
@@ -233,7 +245,11 @@ pub fn compress(input: &[u8]) -> Vec<u8> {
     }
     // Unused flag bits are set to 1: the decoder then finds "match at end of input".
     let rest = 32 - flag_count;
-    let last = if rest == 32 { u32::MAX } else { (flags << rest) | ((1u32 << rest) - 1) };
+    let last = if rest == 32 {
+        u32::MAX
+    } else {
+        (flags << rest) | ((1u32 << rest) - 1)
+    };
     out[flag_pos..flag_pos + 4].copy_from_slice(&last.to_le_bytes());
     out
 }
@@ -259,7 +275,11 @@ mod tests {
         let mut x = 12345u32;
         for i in 0..70_000u32 {
             x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            v.push(if i % 7 == 0 { (x >> 16) as u8 } else { (i % 13) as u8 });
+            v.push(if i % 7 == 0 {
+                (x >> 16) as u8
+            } else {
+                (i % 13) as u8
+            });
         }
         round_trip(&v);
     }
@@ -267,7 +287,9 @@ mod tests {
     #[test]
     fn spec_example_abc() {
         // [MS-XCA] 3.2 example: "abc" repeated 100 times.
-        let c = [0xff, 0xff, 0xff, 0x1f, b'a', b'b', b'c', 0x17, 0x00, 0x0F, 0xFF, 0x26, 0x01];
+        let c = [
+            0xff, 0xff, 0xff, 0x1f, b'a', b'b', b'c', 0x17, 0x00, 0x0F, 0xFF, 0x26, 0x01,
+        ];
         let mut out = Vec::new();
         decompress_into(&c, &mut out, 1000).unwrap();
         assert_eq!(out, b"abc".repeat(100));
@@ -278,7 +300,10 @@ mod tests {
         // flag word: first token is a match with nothing before it.
         let c = [0, 0, 0, 0x80, 0x08, 0x00];
         let mut out = Vec::new();
-        assert_eq!(decompress_into(&c, &mut out, 100), Err(Lz77Error::BadOffset { at: 4 }));
+        assert_eq!(
+            decompress_into(&c, &mut out, 100),
+            Err(Lz77Error::BadOffset { at: 4 })
+        );
         let c = compress(&[7u8; 1000]);
         assert_eq!(decompress_into(&c, &mut out, 10), Err(Lz77Error::TooLong));
     }

@@ -28,7 +28,10 @@ pub use stats::{EtlStats, stats};
 /// whose first record is a trace header (normally the EventTrace/Header
 /// record). Needs at least 0x50 bytes.
 pub fn sniff(head: &[u8]) -> bool {
-    let (Some(size), Some(marker)) = (bytes::u32_at(head, 0), bytes::u32_at(head, container::BUFFER_HEADER_SIZE)) else {
+    let (Some(size), Some(marker)) = (
+        bytes::u32_at(head, 0),
+        bytes::u32_at(head, container::BUFFER_HEADER_SIZE),
+    ) else {
         return false;
     };
     let [_, _, htype, hflags] = marker.to_le_bytes();
@@ -55,7 +58,8 @@ pub(crate) fn check_input(bytes: &[u8], path: &str) -> Result<container::Layout,
         return Err(InputError {
             path: path.to_string(),
             at: "byte 0x0".to_string(),
-            message: "not an ETW .etl file: no valid buffer header and trace record at the start".to_string(),
+            message: "not an ETW .etl file: no valid buffer header and trace record at the start"
+                .to_string(),
             hint: Some("use --input-format to choose another reader".to_string()),
         });
     }

@@ -73,14 +73,20 @@ pub fn event_name(key: EventKey) -> String {
         EventKey::Hook(0x030A) => "Image/Load".to_string(),
         EventKey::Hook(h) => {
             let (group, ty) = ((h >> 8) as u8, (h & 0xFF) as u8);
-            let g = group_name(group).map(str::to_string).unwrap_or_else(|| format!("Group0x{group:02X}"));
+            let g = group_name(group)
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("Group0x{group:02X}"));
             match kernel_opcode_name(group, ty) {
                 Some(n) => format!("{g}/{n}"),
                 None => format!("{g}/{ty}"),
             }
         }
-        EventKey::Manifest(g, 1) if g == CLR_PROVIDER => "Microsoft-Windows-DotNETRuntime/GC/Start".to_string(),
-        EventKey::Manifest(g, 2) if g == CLR_PROVIDER => "Microsoft-Windows-DotNETRuntime/GC/Stop".to_string(),
+        EventKey::Manifest(g, 1) if g == CLR_PROVIDER => {
+            "Microsoft-Windows-DotNETRuntime/GC/Start".to_string()
+        }
+        EventKey::Manifest(g, 2) if g == CLR_PROVIDER => {
+            "Microsoft-Windows-DotNETRuntime/GC/Stop".to_string()
+        }
         EventKey::Manifest(g, id) => format!("{{{g}}}/{id}"),
         EventKey::Classic(g, ty) => format!("{{{g}}}/{ty}"),
         EventKey::Message(n) => format!("WPP/{n}"),

@@ -35,7 +35,11 @@ use crate::model::{Event, Handle, Op, Origin, ResourceKind, StackId, Sym, flags}
 pub fn read(bytes: &[u8], path: &str, ctx: &mut ReadContext<'_>) -> Result<(), InputError> {
     let layout = check_input(bytes, path)?;
     let header = scan::find_logfile(bytes, &layout);
-    let opts = ScanOptions { count_events: false, decode_items: true, max_inflated: scan::max_inflated(header.as_ref()) };
+    let opts = ScanOptions {
+        count_events: false,
+        decode_items: true,
+        max_inflated: scan::max_inflated(header.as_ref()),
+    };
     let scans = scan::scan_all(bytes, &layout, opts);
 
     account(&layout, header.as_ref(), &scans, ctx);
@@ -60,30 +64,44 @@ pub fn read(bytes: &[u8], path: &str, ctx: &mut ReadContext<'_>) -> Result<(), I
     Ok(())
 }
 
-fn account(layout: &Layout, header: Option<&LogfileHeader>, scans: &[scan::BufferScan], ctx: &mut ReadContext<'_>) {
+fn account(
+    layout: &Layout,
+    header: Option<&LogfileHeader>,
+    scans: &[scan::BufferScan],
+    ctx: &mut ReadContext<'_>,
+) {
     for (info, s) in layout.buffers.iter().zip(scans) {
         if let Some(d) = s.damage {
             ctx.stats.skip("damaged buffer", info.offset as u64);
-            ctx.stats.bump(&format!("etl damaged buffers: {}", damage_reason(d)), 1);
+            ctx.stats
+                .bump(&format!("etl damaged buffers: {}", damage_reason(d)), 1);
         }
         if s.bad_record {
-            ctx.stats.skip("damaged record (rest of buffer skipped)", info.offset as u64);
+            ctx.stats.skip(
+                "damaged record (rest of buffer skipped)",
+                info.offset as u64,
+            );
         }
     }
     if let Some(at) = layout.broken_at {
-        ctx.stats.skip("unreadable buffer header (rest of file skipped)", at as u64);
+        ctx.stats
+            .skip("unreadable buffer header (rest of file skipped)", at as u64);
     }
     if layout.buffers.last().is_some_and(|b| b.truncated) {
         ctx.stats.bump("etl truncated last buffer", 1);
     }
     if header.is_none() {
-        ctx.stats.skip("missing EventTrace header record (times unknown)", 0);
+        ctx.stats
+            .skip("missing EventTrace header record (times unknown)", 0);
     }
     for (k, n) in lost_counts(header, layout) {
         *ctx.stats.lost.entry(k).or_insert(0) += n;
     }
     ctx.stats.bump("etl buffers", layout.buffers.len() as u64);
-    ctx.stats.bump("etl compressed buffers", layout.buffers.iter().filter(|b| b.compressed()).count() as u64);
+    ctx.stats.bump(
+        "etl compressed buffers",
+        layout.buffers.iter().filter(|b| b.compressed()).count() as u64,
+    );
 }
 
 /// A piece of a stack: inline frames or a cached key.
@@ -130,13 +148,25 @@ struct Calls {
 }
 
 impl<'c, 'a> Emitter<'c, 'a> {
-    fn new(header: Option<LogfileHeader>, first_record: Vec<u64>, ctx: &'c mut ReadContext<'a>) -> Self {
+    fn new(
+        header: Option<LogfileHeader>,
+        first_record: Vec<u64>,
+        ctx: &'c mut ReadContext<'a>,
+    ) -> Self {
         let i = &mut *ctx.interner;
         let calls = Calls {
-            create: i.intern(&names::event_name(super::headers::EventKey::Hook(kernel::hook::CREATE_HANDLE))),
-            close: i.intern(&names::event_name(super::headers::EventKey::Hook(kernel::hook::CLOSE_HANDLE))),
-            duplicate: i.intern(&names::event_name(super::headers::EventKey::Hook(kernel::hook::DUPLICATE_HANDLE))),
-            rundown: i.intern(&names::event_name(super::headers::EventKey::Hook(kernel::hook::HANDLE_DC_START))),
+            create: i.intern(&names::event_name(super::headers::EventKey::Hook(
+                kernel::hook::CREATE_HANDLE,
+            ))),
+            close: i.intern(&names::event_name(super::headers::EventKey::Hook(
+                kernel::hook::CLOSE_HANDLE,
+            ))),
+            duplicate: i.intern(&names::event_name(super::headers::EventKey::Hook(
+                kernel::hook::DUPLICATE_HANDLE,
+            ))),
+            rundown: i.intern(&names::event_name(super::headers::EventKey::Hook(
+                kernel::hook::HANDLE_DC_START,
+            ))),
             process_end: i.intern("Process/Stop"),
             thread_start: i.intern("Thread/Start"),
             thread_end: i.intern("Thread/Stop"),
@@ -168,10 +198,19 @@ impl<'c, 'a> Emitter<'c, 'a> {
                     self.types.entry(*index).or_insert((kind, sym));
                 }
                 Decoded::StackKeyDef { key, frames } => {
-                    self.key_defs.entry(*key).or_insert_with(|| std::mem::take(frames));
+                    self.key_defs
+                        .entry(*key)
+                        .or_insert_with(|| std::mem::take(frames));
                 }
-                Decoded::Stack { event_ts, pid, tid, frames } => {
-                    let kernel = frames.last().is_some_and(|&a| kernel::is_kernel_address(a, ptr_size));
+                Decoded::Stack {
+                    event_ts,
+                    pid,
+                    tid,
+                    frames,
+                } => {
+                    let kernel = frames
+                        .last()
+                        .is_some_and(|&a| kernel::is_kernel_address(a, ptr_size));
                     let frames = Frames::Inline(std::mem::take(frames));
                     self.stacks.entry(*event_ts).or_default().push(Fragment {
                         tid: *tid,
@@ -181,7 +220,13 @@ impl<'c, 'a> Emitter<'c, 'a> {
                         frames,
                     });
                 }
-                Decoded::StackRef { event_ts, pid, tid, key, kernel } => {
+                Decoded::StackRef {
+                    event_ts,
+                    pid,
+                    tid,
+                    key,
+                    kernel,
+                } => {
                     self.stacks.entry(*event_ts).or_default().push(Fragment {
                         tid: *tid,
                         pid: *pid,
@@ -196,7 +241,11 @@ impl<'c, 'a> Emitter<'c, 'a> {
     }
 
     fn origin(&self, item: &Item) -> Origin {
-        let first = self.first_record.get(item.buffer as usize).copied().unwrap_or(0);
+        let first = self
+            .first_record
+            .get(item.buffer as usize)
+            .copied()
+            .unwrap_or(0);
         let record = u32::try_from(first + u64::from(item.index) + 1).unwrap_or(u32::MAX);
         Origin::record(self.ctx.input, record, item.offset)
     }
@@ -211,7 +260,9 @@ impl<'c, 'a> Emitter<'c, 'a> {
     }
 
     fn object_type(&self, index: u16) -> ResourceKind {
-        self.types.get(&index).map_or(ResourceKind::Unknown, |t| t.0)
+        self.types
+            .get(&index)
+            .map_or(ResourceKind::Unknown, |t| t.0)
     }
 
     fn send(&mut self, ev: Event) {
@@ -222,10 +273,23 @@ impl<'c, 'a> Emitter<'c, 'a> {
     fn emit(&mut self, item: &Item) {
         let hdr_tid = item.tid.unwrap_or(0);
         match &item.decoded {
-            Decoded::CreateHandle { handle, object_type, name, .. }
-            | Decoded::CloseHandle { handle, object_type, name, .. } => {
-                let Some(hpid) = item.pid.or(if handle & kernel::KERNEL_HANDLE_BIT != 0 { Some(4) } else { None })
-                else {
+            Decoded::CreateHandle {
+                handle,
+                object_type,
+                name,
+                ..
+            }
+            | Decoded::CloseHandle {
+                handle,
+                object_type,
+                name,
+                ..
+            } => {
+                let Some(hpid) = item.pid.or(if handle & kernel::KERNEL_HANDLE_BIT != 0 {
+                    Some(4)
+                } else {
+                    None
+                }) else {
                     self.ctx.stats.skip("handle event without a process id", 0);
                     return;
                 };
@@ -234,26 +298,53 @@ impl<'c, 'a> Emitter<'c, 'a> {
                 } else {
                     (Op::Close, self.calls.close)
                 };
-                let mut ev = self.event(item, op, call, owner_pid(*handle, hpid), hdr_tid, Handle::from(*handle));
+                let mut ev = self.event(
+                    item,
+                    op,
+                    call,
+                    owner_pid(*handle, hpid),
+                    hdr_tid,
+                    Handle::from(*handle),
+                );
                 ev.kind = self.object_type(*object_type);
                 ev.resource = name.as_deref().map(|n| self.ctx.interner.intern(n));
                 ev.stack = self.stack_for(item);
                 self.send(ev);
             }
-            Decoded::DuplicateHandle { source, target, target_pid, object_type, source_pid, .. } => {
+            Decoded::DuplicateHandle {
+                source,
+                target,
+                target_pid,
+                object_type,
+                source_pid,
+                ..
+            } => {
                 let op = Op::Dup {
                     source: Handle::from(*source),
                     cloexec: false,
                     replaces: false,
                     source_pid: Some(owner_pid(*source, *source_pid)),
                 };
-                let mut ev =
-                    self.event(item, op, self.calls.duplicate, owner_pid(*target, *target_pid), hdr_tid, Handle::from(*target));
+                let mut ev = self.event(
+                    item,
+                    op,
+                    self.calls.duplicate,
+                    owner_pid(*target, *target_pid),
+                    hdr_tid,
+                    Handle::from(*target),
+                );
                 ev.kind = self.object_type(*object_type);
                 ev.stack = self.stack_for(item);
                 self.send(ev);
             }
-            Decoded::HandleRundown { end: false, pid, handle, object_type, name, .. } => {
+            Decoded::HandleRundown {
+                end: false,
+                pid,
+                handle,
+                object_type,
+                name,
+                ..
+            } => {
                 let mut ev = self.event(
                     item,
                     Op::Open { cloexec: false },
@@ -268,7 +359,9 @@ impl<'c, 'a> Emitter<'c, 'a> {
                 self.send(ev);
             }
             Decoded::HandleRundown { end: true, .. } => {
-                self.ctx.stats.bump("etl handles open at stop (HandleDCEnd)", 1);
+                self.ctx
+                    .stats
+                    .bump("etl handles open at stop (HandleDCEnd)", 1);
             }
             Decoded::ProcessEnd { pid } => {
                 let ev = self.event(item, Op::ProcessExit, self.calls.process_end, *pid, 0, -1);
@@ -280,7 +373,11 @@ impl<'c, 'a> Emitter<'c, 'a> {
                     (Some(hp), Some(ht)) if hp == *pid && ht != *tid => ht,
                     _ => 0,
                 };
-                let op = Op::Spawn { child: *tid, shares_table: true, thread: true };
+                let op = Op::Spawn {
+                    child: *tid,
+                    shares_table: true,
+                    thread: true,
+                };
                 let mut ev = self.event(item, op, self.calls.thread_start, *pid, creator, -1);
                 ev.stack = self.stack_for(item);
                 self.send(ev);
@@ -298,11 +395,19 @@ impl<'c, 'a> Emitter<'c, 'a> {
                 let ev = self.event(item, op, call, item.pid.unwrap_or(0), hdr_tid, -1);
                 self.send(ev);
             }
-            Decoded::ImageLoad { pid, base, size, name } => {
+            Decoded::ImageLoad {
+                pid,
+                base,
+                size,
+                name,
+            } => {
                 let module = name.rsplit(['\\', '/']).next().unwrap_or(name);
                 let sym = self.ctx.interner.intern(module);
                 let end = base.saturating_add((*size).max(1));
-                self.modules.entry(*pid).or_default().insert(*base, (end, sym));
+                self.modules
+                    .entry(*pid)
+                    .or_default()
+                    .insert(*base, (end, sym));
                 self.frame_cache.clear();
             }
             Decoded::ImageUnload { pid, base } => {
@@ -311,8 +416,10 @@ impl<'c, 'a> Emitter<'c, 'a> {
                 }
                 self.frame_cache.clear();
             }
-            Decoded::TypeName { .. } | Decoded::Stack { .. } | Decoded::StackRef { .. } | Decoded::StackKeyDef { .. } => {
-            }
+            Decoded::TypeName { .. }
+            | Decoded::Stack { .. }
+            | Decoded::StackRef { .. }
+            | Decoded::StackKeyDef { .. } => {}
         }
     }
 
@@ -324,7 +431,10 @@ impl<'c, 'a> Emitter<'c, 'a> {
         let tid = item.tid.or_else(|| frags.first().map(|f| f.tid))?;
         let mut addrs: Vec<(u64, u32, usize)> = Vec::new();
         for kernel_part in [true, false] {
-            for f in frags.iter().filter(|f| f.tid == tid && f.kernel == kernel_part) {
+            for f in frags
+                .iter()
+                .filter(|f| f.tid == tid && f.kernel == kernel_part)
+            {
                 let frames: &[u64] = match &f.frames {
                     Frames::Inline(v) => v,
                     Frames::Key(k) => match self.key_defs.get(k) {
@@ -338,18 +448,27 @@ impl<'c, 'a> Emitter<'c, 'a> {
         if addrs.is_empty() {
             return None;
         }
-        let syms: Vec<Sym> = addrs.iter().map(|&(a, pid, ptr)| self.frame(a, pid, ptr)).collect();
+        let syms: Vec<Sym> = addrs
+            .iter()
+            .map(|&(a, pid, ptr)| self.frame(a, pid, ptr))
+            .collect();
         Some(self.ctx.interner.intern_stack(&syms))
     }
 
     /// `module+0xoffset` for an address, `0xADDR` when no module covers it.
     fn frame(&mut self, addr: u64, pid: u32, ptr: usize) -> Sym {
-        let map_pid = if kernel::is_kernel_address(addr, ptr) { 0 } else { pid };
+        let map_pid = if kernel::is_kernel_address(addr, ptr) {
+            0
+        } else {
+            pid
+        };
         if let Some(&s) = self.frame_cache.get(&(map_pid, addr)) {
             return s;
         }
         let lookup = |m: Option<&ModuleMap>| {
-            m.and_then(|m| m.range(..=addr).next_back()).filter(|(_, (end, _))| addr < *end).map(|(b, (_, s))| (*b, *s))
+            m.and_then(|m| m.range(..=addr).next_back())
+                .filter(|(_, (end, _))| addr < *end)
+                .map(|(b, (_, s))| (*b, *s))
         };
         let found = if map_pid == 0 {
             lookup(self.modules.get(&0)).or_else(|| lookup(self.modules.get(&kernel::SYSTEM_PID)))
@@ -357,7 +476,9 @@ impl<'c, 'a> Emitter<'c, 'a> {
             lookup(self.modules.get(&pid))
         };
         let text = match found {
-            Some((base, module)) => format!("{}+0x{:x}", self.ctx.interner.resolve(module), addr - base),
+            Some((base, module)) => {
+                format!("{}+0x{:x}", self.ctx.interner.resolve(module), addr - base)
+            }
             None => format!("0x{addr:x}"),
         };
         let sym = self.ctx.interner.intern(&text);

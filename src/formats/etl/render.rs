@@ -11,12 +11,20 @@ pub fn render_event(ev: &Event, interner: &Interner) -> String {
         Some(t) => s.push_str(&format_time(t)),
         None => s.push('-'),
     }
-    let _ = write!(s, " pid {} tid {} {}", ev.pid, ev.tid, interner.resolve(ev.call));
+    let _ = write!(
+        s,
+        " pid {} tid {} {}",
+        ev.pid,
+        ev.tid,
+        interner.resolve(ev.call)
+    );
     match ev.op {
         Op::Open { .. } | Op::Close | Op::Use | Op::Probe => {
             let _ = write!(s, " handle 0x{:x}", ev.handle);
         }
-        Op::Dup { source, source_pid, .. } => {
+        Op::Dup {
+            source, source_pid, ..
+        } => {
             let _ = write!(s, " handle 0x{:x} from 0x{:x}", ev.handle, source);
             if let Some(p) = source_pid {
                 let _ = write!(s, " (pid {p})");
@@ -36,7 +44,11 @@ pub fn render_event(ev: &Event, interner: &Interner) -> String {
     if ev.flags & crate::model::flags::RUNDOWN != 0 {
         s.push_str(" (rundown)");
     }
-    let _ = write!(s, " [record {} @0x{:x}]", ev.origin.record, ev.origin.offset);
+    let _ = write!(
+        s,
+        " [record {} @0x{:x}]",
+        ev.origin.record, ev.origin.offset
+    );
     s
 }
 
@@ -47,7 +59,12 @@ pub fn format_time(ns: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{frac:09}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{frac:09}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// Howard Hinnant's days → (year, month, day).
@@ -71,7 +88,13 @@ mod tests {
     #[test]
     fn formats_known_instants() {
         assert_eq!(format_time(0), "1970-01-01T00:00:00.000000000Z");
-        assert_eq!(format_time(1_596_000_000_123_456_789), "2020-07-29T05:20:00.123456789Z");
-        assert_eq!(format_time(951_782_400_000_000_000), "2000-02-29T00:00:00.000000000Z");
+        assert_eq!(
+            format_time(1_596_000_000_123_456_789),
+            "2020-07-29T05:20:00.123456789Z"
+        );
+        assert_eq!(
+            format_time(951_782_400_000_000_000),
+            "2000-02-29T00:00:00.000000000Z"
+        );
     }
 }

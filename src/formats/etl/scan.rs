@@ -54,7 +54,12 @@ pub struct ScanOptions {
 }
 
 /// Scans one buffer. `scratch` is reused across buffers of one worker.
-pub fn scan_buffer(bytes: &[u8], info: &BufferInfo, opts: ScanOptions, scratch: &mut Vec<u8>) -> BufferScan {
+pub fn scan_buffer(
+    bytes: &[u8],
+    info: &BufferInfo,
+    opts: ScanOptions,
+    scratch: &mut Vec<u8>,
+) -> BufferScan {
     let mut out = BufferScan::default();
     let data = match container::data(bytes, info, opts.max_inflated, scratch) {
         Ok(d) => d,
@@ -95,19 +100,28 @@ pub fn scan_buffer(bytes: &[u8], info: &BufferInfo, opts: ScanOptions, scratch: 
                 }
             }
         }
-        if !matches!(rec.kind, headers::HeaderKind::Other(_) | headers::HeaderKind::Message) {
+        if !matches!(
+            rec.kind,
+            headers::HeaderKind::Other(_) | headers::HeaderKind::Message
+        ) {
             out.min_ts = Some(out.min_ts.map_or(rec.ts, |m| m.min(rec.ts)));
             out.max_ts = Some(out.max_ts.map_or(rec.ts, |m| m.max(rec.ts)));
         }
         if rec.key == EventKey::Hook(kernel::hook::HEADER) && out.logfile.is_none() {
             out.logfile = kernel::logfile_header(&rec);
         }
-        if opts.decode_items && let Some(decoded) = kernel::decode(&rec) {
+        if opts.decode_items
+            && let Some(decoded) = kernel::decode(&rec)
+        {
             out.items.push(Item {
                 ts: rec.ts,
                 buffer: info.index,
                 index,
-                offset: if compressed { info.offset as u64 } else { (info.offset + pos) as u64 },
+                offset: if compressed {
+                    info.offset as u64
+                } else {
+                    (info.offset + pos) as u64
+                },
                 pid: rec.pid,
                 tid: rec.tid,
                 ptr_size: rec.ptr_size as u8,
@@ -131,15 +145,25 @@ pub fn scan_all(bytes: &[u8], layout: &Layout, opts: ScanOptions) -> Vec<BufferS
     layout
         .buffers
         .par_iter()
-        .map_init(Vec::new, |scratch, info| scan_buffer(bytes, info, opts, scratch))
+        .map_init(Vec::new, |scratch, info| {
+            scan_buffer(bytes, info, opts, scratch)
+        })
         .collect()
 }
 
 /// The logfile header from the first buffer that has one (normally buffer 0).
 pub fn find_logfile(bytes: &[u8], layout: &Layout) -> Option<LogfileHeader> {
     let mut scratch = Vec::new();
-    let opts = ScanOptions { count_events: false, decode_items: false, max_inflated: container::MAX_INFLATED };
-    layout.buffers.iter().take(4).find_map(|b| scan_buffer(bytes, b, opts, &mut scratch).logfile)
+    let opts = ScanOptions {
+        count_events: false,
+        decode_items: false,
+        max_inflated: container::MAX_INFLATED,
+    };
+    layout
+        .buffers
+        .iter()
+        .take(4)
+        .find_map(|b| scan_buffer(bytes, b, opts, &mut scratch).logfile)
 }
 
 /// The cap for inflated buffers: the session buffer size when known (at least

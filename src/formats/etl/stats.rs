@@ -51,22 +51,35 @@ pub struct EtlStats {
 }
 
 /// What the tracer lost, by reason.
-pub(crate) fn lost_counts(header: Option<&LogfileHeader>, layout: &Layout) -> BTreeMap<String, u64> {
+pub(crate) fn lost_counts(
+    header: Option<&LogfileHeader>,
+    layout: &Layout,
+) -> BTreeMap<String, u64> {
     let mut lost = BTreeMap::new();
     if let Some(h) = header {
         if h.events_lost != 0 {
-            lost.insert("events lost (logfile header)".to_string(), u64::from(h.events_lost));
+            lost.insert(
+                "events lost (logfile header)".to_string(),
+                u64::from(h.events_lost),
+            );
         }
         if h.buffers_lost != 0 {
-            lost.insert("buffers lost (logfile header)".to_string(), u64::from(h.buffers_lost));
+            lost.insert(
+                "buffers lost (logfile header)".to_string(),
+                u64::from(h.buffers_lost),
+            );
         }
     }
     for b in &layout.buffers {
         if b.flags & flag::EVENTS_LOST != 0 {
-            *lost.entry("buffers flagged EVENTS_LOST".to_string()).or_insert(0) += 1;
+            *lost
+                .entry("buffers flagged EVENTS_LOST".to_string())
+                .or_insert(0) += 1;
         }
         if b.flags & flag::BUFFER_LOST != 0 {
-            *lost.entry("buffers flagged BUFFER_LOST".to_string()).or_insert(0) += 1;
+            *lost
+                .entry("buffers flagged BUFFER_LOST".to_string())
+                .or_insert(0) += 1;
         }
     }
     lost
@@ -84,13 +97,20 @@ pub(crate) fn damage_reason(d: BufferDamage) -> &'static str {
 pub fn stats(bytes: &[u8], path: &str) -> Result<EtlStats, InputError> {
     let layout = check_input(bytes, path)?;
     let header = scan::find_logfile(bytes, &layout);
-    let opts = ScanOptions { count_events: true, decode_items: false, max_inflated: scan::max_inflated(header.as_ref()) };
+    let opts = ScanOptions {
+        count_events: true,
+        decode_items: false,
+        max_inflated: scan::max_inflated(header.as_ref()),
+    };
     let scans = scan::scan_all(bytes, &layout, opts);
     Ok(summarize(&layout, header.as_ref(), &scans))
 }
 
 fn summarize(layout: &Layout, header: Option<&LogfileHeader>, scans: &[BufferScan]) -> EtlStats {
-    let mut s = EtlStats { lost: lost_counts(header, layout), ..EtlStats::default() };
+    let mut s = EtlStats {
+        lost: lost_counts(header, layout),
+        ..EtlStats::default()
+    };
     let mut counts: HashMap<EventKey, u64> = HashMap::new();
     let mut cpus = BTreeSet::new();
     let (mut min_ts, mut max_ts) = (None::<u64>, None::<u64>);

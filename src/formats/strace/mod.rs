@@ -20,7 +20,14 @@ impl StraceParser {
     }
 
     /// `forced_tid`: the task of every line (strace `-ff` per-task files).
-    pub fn line(&mut self, _line: &[u8], _origin: Origin, _forced_tid: Option<u32>, _ctx: &mut ReadContext<'_>) {}
+    pub fn line(
+        &mut self,
+        _line: &[u8],
+        _origin: Origin,
+        _forced_tid: Option<u32>,
+        _ctx: &mut ReadContext<'_>,
+    ) {
+    }
 
     pub fn finish(&mut self, _ctx: &mut ReadContext<'_>) {}
 }
