@@ -290,7 +290,8 @@ impl<'c, 'a> Emitter<'c, 'a> {
                 } else {
                     None
                 }) else {
-                    self.ctx.stats.skip("handle event without a process id", 0);
+                    let at = u64::from(self.origin(item).record);
+                    self.ctx.stats.skip("handle event without a process id", at);
                     return;
                 };
                 let (op, call) = if matches!(item.decoded, Decoded::CreateHandle { .. }) {
