@@ -8,6 +8,7 @@ use std::fmt;
 use crate::model::{Event, InputId, Interner};
 
 pub mod appverif;
+pub mod etl;
 pub mod htrace;
 pub mod jsonl;
 pub mod mda;
@@ -136,7 +137,9 @@ impl Format {
 /// Content decides, never the file name.
 pub fn sniff(head: &[u8]) -> Option<Format> {
     // Most specific first: structured formats, then debugger text, then strace.
-    if jsonl::sniff(head) {
+    if etl::sniff(head) {
+        Some(Format::Etl)
+    } else if jsonl::sniff(head) {
         Some(Format::Jsonl)
     } else if appverif::sniff(head) {
         Some(Format::Appverif)
@@ -163,7 +166,8 @@ pub fn read_whole(
         Format::Appverif => appverif::read(bytes, path, ctx),
         Format::Mda => mda::read(bytes, path, ctx),
         Format::Jsonl => jsonl::read(bytes, path, ctx),
-        Format::Strace | Format::Etl => Err(InputError {
+        Format::Etl => etl::read(bytes, path, ctx),
+        Format::Strace => Err(InputError {
             path: path.to_string(),
             at: String::new(),
             message: format!("the {} reader is not part of this build", format.as_str()),
@@ -174,6 +178,8 @@ pub fn read_whole(
 
 /// How diagnostics get the text of an event of this format back.
 pub fn evidence_for(format: Format, bytes: Vec<u8>) -> crate::report::evidence::EvidenceSource {
-    let _ = format;
-    crate::report::evidence::EvidenceSource::Memory(bytes)
+    match format {
+        Format::Etl => crate::report::evidence::EvidenceSource::Rendered(etl::render_event),
+        _ => crate::report::evidence::EvidenceSource::Memory(bytes),
+    }
 }

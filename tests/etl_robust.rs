@@ -1,0 +1,142 @@
+//! Truncated and corrupted copies of real .etl files never panic: the reader
+//! returns Ok (damage skipped and counted) or a clean InputError.
+
+#[path = "common/etl_builder.rs"]
+mod etl_builder;
+
+use handlecheck::formats::etl;
+use handlecheck::formats::{ReadContext, ReadStats};
+use handlecheck::model::{Event, Interner};
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/fixtures/etl/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture")
+}
+
+/// Reads `bytes` both ways; returns whether `read` succeeded and its stats.
+fn try_all(bytes: &[u8]) -> (bool, ReadStats) {
+    let mut interner = Interner::new();
+    let mut sink: Vec<Event> = Vec::new();
+    let mut stats = ReadStats::default();
+    let mut ctx = ReadContext {
+        input: 0,
+        interner: &mut interner,
+        sink: &mut sink,
+        stats: &mut stats,
+    };
+    let ok = etl::read(bytes, "damaged.etl", &mut ctx).is_ok();
+    let s = etl::stats(bytes, "damaged.etl");
+    assert_eq!(ok, s.is_ok(), "read and stats disagree about acceptability");
+    for ev in &sink {
+        let _ = etl::render_event(ev, &interner);
+    }
+    (ok, stats)
+}
+
+/// xorshift64*: a fixed-seed generator so failures reproduce.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn inputs() -> Vec<(&'static str, Vec<u8>)> {
+    let mut x64 = fixture("perfview_net.4.5.2.x64.etl");
+    x64.truncate(400_000); // a prefix of real compressed buffers keeps the test fast
+    let mut b = etl_builder::EtlBuilder::new(8)
+        .compressed(true)
+        .buffer_size(0x200);
+    for i in 0..60u64 {
+        b.create_handle((i % 3) as u16, i, 10, 11, i, 4 * i as u32, 16);
+        b.stack((i % 3) as u16, i, i, 10, 11, &[0x7ff0_0000_0000 + i]);
+    }
+    vec![
+        ("x64 prefix", x64),
+        (
+            "SelfDescribingSingleEvent",
+            fixture("perfview_SelfDescribingSingleEvent.etl"),
+        ),
+        ("primitive-types", fixture("perfview_primitive-types.etl")),
+        ("synthetic", b.build()),
+    ]
+}
+
+#[test]
+fn truncation_at_many_offsets_never_panics() {
+    for (name, bytes) in inputs() {
+        let step = (bytes.len() / 97).max(1);
+        let mut cuts: Vec<usize> = (0..bytes.len()).step_by(step).collect();
+        cuts.extend([1, 4, 0x47, 0x48, 0x49, 0x4F, 0x50, bytes.len() - 1]);
+        for cut in cuts {
+            let (ok, stats) = try_all(&bytes[..cut]);
+            if cut < 0x4C {
+                assert!(!ok, "{name}: {cut} bytes accepted");
+            }
+            let _ = stats;
+        }
+    }
+}
+
+#[test]
+fn truncating_a_real_file_mid_buffer_is_counted() {
+    let bytes = fixture("perfview_net.4.5.2.x64.etl");
+    let (ok, stats) = try_all(&bytes[..bytes.len() - 100]);
+    assert!(ok);
+    assert_eq!(
+        stats.skipped_by_reason["damaged buffer"].count, 1,
+        "{:?}",
+        stats.skipped_by_reason
+    );
+}
+
+#[test]
+fn random_byte_flips_never_panic() {
+    let mut rng = Rng(0x5eed_1234_abcd_ef01);
+    for (name, bytes) in inputs() {
+        for round in 0..60 {
+            let mut copy = bytes.clone();
+            let flips = 1 + rng.below(16);
+            for _ in 0..flips {
+                let at = rng.below(copy.len());
+                copy[at] ^= 1 << rng.below(8);
+            }
+            // Sometimes smash a whole run (length fields, LZ77 streams).
+            if round % 5 == 0 {
+                let at = rng.below(copy.len());
+                let len = rng.below(64).min(copy.len() - at);
+                for b in &mut copy[at..at + len] {
+                    *b = rng.next() as u8;
+                }
+            }
+            let _ = try_all(&copy);
+            let _ = name;
+        }
+    }
+}
+
+#[test]
+fn corrupt_compressed_buffer_is_skipped_and_counted() {
+    let mut bytes = fixture("perfview_SelfDescribingSingleEvent.etl");
+    // Buffer 1 is compressed; make its inflated size absurd.
+    let first = u32::from_le_bytes(bytes[0..4].try_into().unwrap()) as usize;
+    bytes[first + 0x30..first + 0x34].copy_from_slice(&0x7fff_0000u32.to_le_bytes());
+    let (ok, stats) = try_all(&bytes);
+    assert!(ok);
+    assert_eq!(stats.skipped_by_reason["damaged buffer"].count, 1);
+    assert_eq!(
+        stats.skipped_by_reason["damaged buffer"].first_at,
+        first as u64
+    );
+    let s = etl::stats(&bytes, "x").unwrap();
+    assert_eq!(s.damaged_buffers, 1);
+}
