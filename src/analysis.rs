@@ -151,7 +151,7 @@ fn read_job(
     };
     builder.set_complete_history(matches!(
         first_format,
-        Some(Format::Htrace | Format::Jsonl | Format::Mda | Format::Appverif)
+        Some(Format::Htrace | Format::Jsonl | Format::Mda | Format::Appverif | Format::Etl)
     ));
     if opened.len() > 1 && opened.iter().all(|(_, f)| *f == Format::Strace) {
         read_strace_ff(opened, builder, inputs)?;

@@ -32,6 +32,21 @@ pub enum Command {
     },
     /// List the rules.
     Rules,
+    /// Count what a trace holds: records or lines, events by kind, what was skipped or lost.
+    Stats(StatsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// Trace file (`-` for stdin).
+    #[arg(value_name = "TRACE")]
+    pub path: String,
+    /// Output format (human or json).
+    #[arg(long, short = 'f', value_enum, default_value_t = OutputFormat::Human)]
+    pub format: OutputFormat,
+    /// Input format, instead of sniffing the content.
+    #[arg(long, value_enum)]
+    pub input_format: Option<Format>,
 }
 
 #[derive(Args, Debug)]

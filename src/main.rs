@@ -93,6 +93,13 @@ fn dispatch(cli: &Cli) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Analyze(args) => analyze(&args.paths, &args.common, cli.color),
+        Command::Stats(args) => {
+            let text = report::stats::render(&args.path, args.input_format, args.format, use_color(cli.color, stdout_tty))
+                .map_err(|e| Failure::Message(e.to_string()))?;
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            Ok(0)
+        }
         Command::Run(args) => {
             let trace = run::record(args).map_err(Failure::Message)?;
             let code = analyze(&[trace.path_string()], &args.common, cli.color);

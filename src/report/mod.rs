@@ -5,6 +5,7 @@ pub mod evidence;
 pub mod human;
 pub mod json;
 pub mod sanitize;
+pub mod stats;
 pub mod summary;
 
 use serde::Serialize;

@@ -30,6 +30,15 @@ impl RuleContext<'_> {
         crate::report::sanitize::for_terminal(self.interner.resolve(sym))
     }
 
+    /// `line 33` for text inputs, `record 12` for binary ones.
+    pub fn at(&self, ev: &Event) -> String {
+        if ev.origin.is_line() {
+            format!("line {}", ev.origin.line)
+        } else {
+            format!("record {}", ev.origin.record)
+        }
+    }
+
     pub fn call(&self, ev: &Event) -> String {
         self.text(ev.call)
     }

@@ -86,10 +86,10 @@ impl Rule for DoubleRelease {
                 &META,
                 level,
                 format!(
-                    "{} released twice: the {} at line {} finds it already closed",
+                    "{} released twice: the {} at {} finds it already closed",
                     cx.describe(g),
                     how,
-                    second.origin.line.max(second.origin.record)
+                    cx.at(&second)
                 ),
             );
             f.pid = cx.table_of(g).pid;

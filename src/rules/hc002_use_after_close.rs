@@ -64,10 +64,10 @@ impl Rule for UseAfterClose {
                 &META,
                 Level::Error,
                 format!(
-                    "{} used after it was closed: {} at line {} fails with {}",
+                    "{} used after it was closed: {} at {} fails with {}",
                     cx.describe(g),
                     cx.call(first_bad),
-                    first_bad.origin.line.max(first_bad.origin.record),
+                    cx.at(&first_bad),
                     match first_bad.outcome {
                         crate::model::Outcome::Failed { name, .. } => cx.text(name),
                         _ => "an error".to_string(),

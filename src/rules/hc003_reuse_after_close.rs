@@ -63,13 +63,13 @@ impl Rule for ReuseAfterClose {
                 &META,
                 Level::Error,
                 format!(
-                    "stale use of {}: {} at line {} hits the {} that took over the value, not the {} closed at line {}",
+                    "stale use of {}: {} at {} hits the {} that took over the value, not the {} closed at {}",
                     cx.handle_name(g.handle),
                     cx.call(first),
-                    first.origin.line.max(first.origin.record),
+                    cx.at(&first),
                     cx.what(s.new),
                     cx.what(s.old),
-                    old_release.event.origin.line.max(old_release.event.origin.record)
+                    cx.at(&old_release.event)
                 ),
             );
             f.pid = cx.table_of(g).pid;

@@ -64,12 +64,12 @@ impl Rule for NamespaceCollision {
                 &META,
                 Level::Error,
                 format!(
-                    "stale release of {} at line {} closes the {} that took over the value, not the {} already closed at line {}",
+                    "stale release of {} at {} closes the {} that took over the value, not the {} already closed at {}",
                     cx.handle_name(g.handle),
-                    s.release.origin.line.max(s.release.origin.record),
+                    cx.at(&s.release),
                     cx.what(s.new),
                     cx.what(s.old),
-                    old_release.event.origin.line.max(old_release.event.origin.record)
+                    cx.at(&old_release.event)
                 ),
             );
             f.pid = cx.table_of(g).pid;

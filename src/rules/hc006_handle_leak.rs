@@ -56,6 +56,10 @@ impl Rule for HandleLeak {
             if s.open_at_exit + s.live < GROWING_MIN || !s.keeps_rising() {
                 continue;
             }
+            // Handles made per worker thread are HC005's to report.
+            if cx.graph.gens.iter().any(|g| g.site == Some(*key) && g.thread_link.is_some()) {
+                continue;
+            }
             growing_sites.push(*key);
             let table = cx.graph.table(key.table);
             let resource = key

@@ -63,11 +63,11 @@ impl Rule for InvalidHandle {
                     &META,
                     level,
                     format!(
-                        "{} of {}, which was never open: {} at line {}",
+                        "{} of {}, which was never open: {} at {}",
                         what,
                         cx.handle_name(ev.handle),
                         cx.call(ev),
-                        ev.origin.line.max(ev.origin.record)
+                        cx.at(&ev)
                     ),
                 );
                 f.pid = table.pid;
