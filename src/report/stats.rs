@@ -35,7 +35,7 @@ pub fn render(path: &str, input_format: Option<Format>, format: OutputFormat, co
             path: path.to_string(),
             at: String::new(),
             message: if opened.head.is_empty() { "empty input".into() } else { "not a trace format handlecheck knows".into() },
-            hint: Some("name the format with --input-format".into()),
+            hint: (!opened.head.is_empty()).then(|| "name the format with --input-format".into()),
         })?,
     };
     let pairs: Vec<(String, String)>;
