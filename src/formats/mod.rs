@@ -58,7 +58,13 @@ impl ReadStats {
         match self.skipped_by_reason.get_mut(reason) {
             Some(s) => s.count += 1,
             None => {
-                self.skipped_by_reason.insert(reason.to_string(), SkipCount { count: 1, first_at: at });
+                self.skipped_by_reason.insert(
+                    reason.to_string(),
+                    SkipCount {
+                        count: 1,
+                        first_at: at,
+                    },
+                );
             }
         }
     }

@@ -19,19 +19,31 @@ pub type Nanos = i64;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
     /// A new handle appeared at `handle` (open, socket, pipe end, eventfd, CreateHandle...).
-    Open { cloexec: bool },
+    Open {
+        cloexec: bool,
+    },
     /// `handle` was made as a duplicate of `source` (dup, dup2/dup3, F_DUPFD, DuplicateHandle).
     /// With `replaces`, an open `handle` is closed first (dup2 semantics).
     /// `source_pid` is set when the source lives in another table (DuplicateHandle, pidfd_getfd).
-    Dup { source: Handle, cloexec: bool, replaces: bool, source_pid: Option<u32> },
+    Dup {
+        source: Handle,
+        cloexec: bool,
+        replaces: bool,
+        source_pid: Option<u32>,
+    },
     /// A handle arrived from elsewhere (SCM_RIGHTS in recvmsg): like an open.
-    Receive { cloexec: bool },
+    Receive {
+        cloexec: bool,
+    },
     /// A release (close, CloseHandle, SafeHandle release). Outcome says how it went.
     Close,
     /// `close_range(handle, last, flags)`: releases every open value in the range
     /// (or, with `cloexec_only`, only marks them close-on-exec). Returns 0 even when
     /// nothing was open.
-    CloseRange { last: Handle, cloexec_only: bool },
+    CloseRange {
+        last: Handle,
+        cloexec_only: bool,
+    },
     /// A call that uses `handle` (read, write, sendto, ioctl...). `Event::call` names it.
     Use,
     /// A call that only asks whether `handle` is open (fcntl F_GETFD/F_GETFL, fstat):
@@ -45,7 +57,11 @@ pub enum Op {
     Begin,
     /// Task `tid` created task `child`. `shares_table`: CLONE_FILES (one fd table
     /// for both); `thread`: CLONE_THREAD (same thread group / process).
-    Spawn { child: u32, shares_table: bool, thread: bool },
+    Spawn {
+        child: u32,
+        shares_table: bool,
+        thread: bool,
+    },
     /// A successful execve by `tid`: the table is unshared, close-on-exec handles go.
     Exec,
     /// Task `tid` stopped sharing its table (unshare(CLONE_FILES), CLOSE_RANGE_UNSHARE).
@@ -56,7 +72,9 @@ pub enum Op {
     ProcessExit,
     /// The task printed earlier as `tid` (strace stderr layout: the unprefixed lone
     /// tracee) is really task `real`.
-    Alias { real: u32 },
+    Alias {
+        real: u32,
+    },
     /// A garbage collection started / ended (.NET runtime events); handles released
     /// by finalizers follow a GcStart.
     GcStart,
@@ -200,7 +218,10 @@ pub enum Outcome {
     /// format does not say).
     Unknown,
     /// Failed; `name` is the symbolic error (EBADF, ERROR_INVALID_HANDLE...).
-    Failed { class: ErrorClass, name: Sym },
+    Failed {
+        class: ErrorClass,
+        name: Sym,
+    },
 }
 
 impl Outcome {
@@ -208,7 +229,13 @@ impl Outcome {
         matches!(self, Outcome::Ok)
     }
     pub fn is_bad_handle(self) -> bool {
-        matches!(self, Outcome::Failed { class: ErrorClass::BadHandle, .. })
+        matches!(
+            self,
+            Outcome::Failed {
+                class: ErrorClass::BadHandle,
+                ..
+            }
+        )
     }
     pub fn failed_class(self) -> Option<ErrorClass> {
         match self {

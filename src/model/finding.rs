@@ -125,7 +125,12 @@ impl Finding {
     pub fn primary(&self) -> Option<&Label> {
         self.labels
             .iter()
-            .find(|l| matches!(l.role, Role::BadRelease | Role::BadUse | Role::Victim | Role::Failure | Role::InFlight))
+            .find(|l| {
+                matches!(
+                    l.role,
+                    Role::BadRelease | Role::BadUse | Role::Victim | Role::Failure | Role::InFlight
+                )
+            })
             .or_else(|| self.labels.last())
     }
 }

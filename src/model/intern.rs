@@ -43,7 +43,10 @@ impl Interner {
     }
 
     pub fn resolve(&self, sym: Sym) -> &str {
-        self.strings.get(sym.0 as usize).map(|s| &**s).unwrap_or("?")
+        self.strings
+            .get(sym.0 as usize)
+            .map(|s| &**s)
+            .unwrap_or("?")
     }
 
     /// Interns a stack, innermost frame first.
@@ -60,6 +63,9 @@ impl Interner {
 
     /// Frames of a stack, innermost first.
     pub fn frames(&self, stack: StackId) -> &[Sym] {
-        self.stacks.get(stack.0 as usize).map(|s| &**s).unwrap_or(&[])
+        self.stacks
+            .get(stack.0 as usize)
+            .map(|s| &**s)
+            .unwrap_or(&[])
     }
 }

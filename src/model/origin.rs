@@ -16,10 +16,20 @@ pub struct Origin {
 
 impl Origin {
     pub fn line(input: InputId, line: u32, offset: u64) -> Origin {
-        Origin { input, line, record: 0, offset }
+        Origin {
+            input,
+            line,
+            record: 0,
+            offset,
+        }
     }
     pub fn record(input: InputId, record: u32, offset: u64) -> Origin {
-        Origin { input, line: 0, record, offset }
+        Origin {
+            input,
+            line: 0,
+            record,
+            offset,
+        }
     }
     pub fn is_line(&self) -> bool {
         self.line != 0
