@@ -432,8 +432,13 @@ impl StraceParser {
                     && args
                         .get(fi as usize)
                         .is_some_and(|f| has_flag(f, b"AT_EMPTY_PATH", AT_EMPTY_PATH));
-                let op = if empty_path { Op::Probe } else { Op::Use };
-                self.fd_args(op, spec, &args, call, outcome, ctx);
+                if empty_path {
+                    // fstat of the fd itself: any kind of file.
+                    let spec = Spec { dirs: 0, ..spec };
+                    self.fd_args(Op::Probe, spec, &args, call, outcome, ctx);
+                } else {
+                    self.fd_args(Op::Use, spec, &args, call, outcome, ctx);
+                }
             }
             Action::RecvMsg { flags: fi } => {
                 self.fd_args(Op::Use, spec, &args, call, outcome, ctx);

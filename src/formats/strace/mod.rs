@@ -563,8 +563,8 @@ impl StraceParser {
             ctx.stats.skip("unparseable resumed line", at);
             return;
         };
-        // `<... NAME resumed>` is 13 bytes plus the name.
-        let rest = body.get(name.len() + 13..).unwrap_or(&[]);
+        // `<... NAME resumed>` is 14 bytes plus the name.
+        let rest = body.get(name.len() + 14..).unwrap_or(&[]);
         let tid = self.cur.tid;
         let pending = self.tasks.get_mut(&tid).and_then(|t| t.pending.take());
         let mut rebuilt = std::mem::take(&mut self.rebuilt);
