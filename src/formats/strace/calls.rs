@@ -126,10 +126,11 @@ impl StraceParser {
             self.deco_cache.slots = (0..DECO_CACHE).map(|_| (Vec::new(), false, None)).collect();
         }
         let slot = slot_of(deco);
-        if let Some((text, del, Some(sym))) = self.deco_cache.slots.get(slot) {
-            if text.as_slice() == deco && *del == deleted {
-                return *sym;
-            }
+        if let Some((text, del, Some(sym))) = self.deco_cache.slots.get(slot)
+            && text.as_slice() == deco
+            && *del == deleted
+        {
+            return *sym;
         }
         identity(deco, deleted, &mut self.scratch);
         let sym = ctx.interner.intern_bytes(&self.scratch);
@@ -586,14 +587,14 @@ impl StraceParser {
                 }
             }
             Action::LearnTid => {
-                if self.cur.tid == 0 && !self.root_learnt {
-                    if let Some(real) = ret_num
+                if self.cur.tid == 0
+                    && !self.root_learnt
+                    && let Some(real) = ret_num
                         .and_then(|v| u32::try_from(v.fd).ok())
                         .filter(|t| *t > 0)
-                    {
-                        self.learn_root(real, ctx);
-                        self.cur.tid = real;
-                    }
+                {
+                    self.learn_root(real, ctx);
+                    self.cur.tid = real;
                 }
             }
         }

@@ -87,11 +87,11 @@ pub fn parse_leader(line: &[u8]) -> Leader {
             i = 0;
         }
     }
-    if line.get(i).is_some_and(u8::is_ascii_digit) {
-        if let Some((stamp, end)) = parse_stamp(line, i) {
-            leader.stamp = Some(stamp);
-            i = skip_spaces(line, end);
-        }
+    if line.get(i).is_some_and(u8::is_ascii_digit)
+        && let Some((stamp, end)) = parse_stamp(line, i)
+    {
+        leader.stamp = Some(stamp);
+        i = skip_spaces(line, end);
     }
     // -i `[00007f1e686b8011] ` and -n `[ 257] ` groups.
     while line.get(i) == Some(&b'[') {
@@ -211,10 +211,10 @@ impl Clock {
     pub fn time(&mut self, stamp: Stamp) -> i64 {
         match stamp {
             Stamp::TimeOfDay(tod) => {
-                if let Some(last) = self.last_tod {
-                    if tod.saturating_add(HALF_DAY) < last {
-                        self.day += 1;
-                    }
+                if let Some(last) = self.last_tod
+                    && tod.saturating_add(HALF_DAY) < last
+                {
+                    self.day += 1;
                 }
                 self.last_tod = Some(tod);
                 self.day.saturating_mul(DAY).saturating_add(tod)
