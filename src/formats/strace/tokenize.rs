@@ -1,0 +1,511 @@
+//! Quote-, bracket- and decoration-aware scanning of a call's arguments and
+//! of the result tail (` = RET [ERRNO (text)] [(decoded)] [(INJECTED)] [<dur>]`).
+//!
+//! Rules (research strace.md 1.7-1.9): strings are `"..."` with backslash
+//! escapes and may contain anything (`) = `, `<`, `>`); `/* comments */` may
+//! appear anywhere; `(`, `[`, `{` nest; `<` opens a decoration (`3</etc/x>`,
+//! `AT_FDCWD</etc>`, `<... resuming ...>`) inside which only `<`, `>`, quotes
+//! and escapes matter, and `->` (socket peers) does not close it. A `>` outside
+//! a decoration (`=>`) is plain text.
+
+/// Arguments kept per call; later ones are counted but not stored.
+pub const MAX_ARGS: usize = 8;
+/// Deepest nesting the scanner follows; deeper input is rejected.
+const MAX_DEPTH: usize = 64;
+
+/// Argument spans of one scanned list.
+#[derive(Clone, Copy, Debug)]
+pub struct Args<'a> {
+    text: &'a [u8],
+    spans: [(u32, u32); MAX_ARGS],
+    stored: usize,
+    /// Number of arguments seen (may exceed [`MAX_ARGS`]).
+    pub count: usize,
+}
+
+impl<'a> Args<'a> {
+    /// Argument `i`, trimmed of surrounding spaces.
+    pub fn get(&self, i: usize) -> Option<&'a [u8]> {
+        let &(s, e) = self.spans.get(..self.stored)?.get(i)?;
+        self.text.get(s as usize..e as usize).map(trim)
+    }
+
+    /// The first argument of the form `name=value`, returning `value`.
+    pub fn named(&self, name: &[u8]) -> Option<&'a [u8]> {
+        (0..self.stored)
+            .filter_map(|i| self.get(i))
+            .find_map(|a| a.strip_prefix(name))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        (0..self.stored).filter_map(|i| self.get(i))
+    }
+}
+
+pub fn trim(mut s: &[u8]) -> &[u8] {
+    while let [b' ', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' '] = s {
+        s = rest;
+    }
+    s
+}
+
+/// Byte classes: 0 = plain, else the byte itself matters to the scanner.
+static SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let specials = b"\"\\()[]{}<>,/";
+    let mut i = 0;
+    while i < specials.len() {
+        t[specials[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// Index just past the closing quote of a string whose opening quote is at
+/// `open - 1` (i.e. `open` is the first byte inside). Returns `text.len()` if
+/// the string is not closed.
+pub fn skip_string(text: &[u8], open: usize) -> usize {
+    let mut i = open;
+    while let Some(k) = text.get(i..).and_then(|t| memchr::memchr2(b'"', b'\\', t)) {
+        let at = i + k;
+        if text.get(at) == Some(&b'\\') {
+            i = at + 2;
+        } else {
+            return at + 1;
+        }
+    }
+    text.len()
+}
+
+/// Index just past the `>` closing the decoration whose `<` is at `lt`, or
+/// `None` if it is not closed.
+pub fn decoration_end(text: &[u8], lt: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = lt;
+    while let Some(&b) = text.get(i) {
+        match b {
+            b'\\' => i += 1,
+            b'"' => {
+                i = skip_string(text, i + 1);
+                continue;
+            }
+            b'<' => depth += 1,
+            b'>' if i == 0 || text.get(i - 1) != Some(&b'-') => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Scans a list starting at `start` (just after its opener) up to the
+/// unnested `closer`, splitting at unnested commas. Returns the arguments and
+/// the index of the closer, or `None` when the closer is missing or the
+/// nesting is too deep.
+pub fn scan_list(text: &[u8], start: usize, closer: u8) -> Option<(Args<'_>, usize)> {
+    let mut args = Args {
+        text,
+        spans: [(0, 0); MAX_ARGS],
+        stored: 0,
+        count: 0,
+    };
+    let mut stack = [0u8; MAX_DEPTH];
+    let mut depth = 0usize;
+    let mut arg_start = start;
+    let mut i = start;
+    let len = text.len();
+    // Spans are u32: refuse absurdly long lines rather than truncating offsets.
+    if len > u32::MAX as usize {
+        return None;
+    }
+    let push_arg = |args: &mut Args<'_>, s: usize, e: usize| {
+        if args.stored < MAX_ARGS {
+            args.spans[args.stored] = (s as u32, e as u32);
+            args.stored += 1;
+        }
+        args.count += 1;
+    };
+    while i < len {
+        let b = text[i];
+        if !SPECIAL[b as usize] {
+            i += 1;
+            continue;
+        }
+        match b {
+            b'"' => {
+                i = skip_string(text, i + 1);
+                continue;
+            }
+            b'<' => {
+                // A decoration: skip it whole.
+                match decoration_end(text, i) {
+                    Some(e) => {
+                        i = e;
+                        continue;
+                    }
+                    None => return None,
+                }
+            }
+            b'\\' => i += 1,
+            b'/' if text.get(i + 1) == Some(&b'*') => {
+                match memchr::memmem::find(text.get(i + 2..).unwrap_or(&[]), b"*/") {
+                    Some(k) => {
+                        i = i + 2 + k + 2;
+                        continue;
+                    }
+                    None => return None,
+                }
+            }
+            b'(' | b'[' | b'{' => {
+                if depth == MAX_DEPTH {
+                    return None;
+                }
+                stack[depth] = b;
+                depth += 1;
+            }
+            b')' | b']' | b'}' => {
+                if depth == 0 {
+                    if b == closer {
+                        if args.count > 0 || !trim(&text[arg_start..i]).is_empty() {
+                            push_arg(&mut args, arg_start, i);
+                        }
+                        return Some((args, i));
+                    }
+                } else if matches!(
+                    (stack[depth - 1], b),
+                    (b'(', b')') | (b'[', b']') | (b'{', b'}')
+                ) {
+                    depth -= 1;
+                }
+            }
+            b',' if depth == 0 => {
+                push_arg(&mut args, arg_start, i);
+                arg_start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// A parsed fd value: `3`, `3</etc/hostname>`, `3</tmp/x>(deleted)`, `-1`,
+/// `-100 /* AT_FDCWD */`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FdVal<'a> {
+    pub fd: i64,
+    /// Text inside the decoration's outer `<...>`.
+    pub deco: Option<&'a [u8]>,
+    pub deleted: bool,
+}
+
+/// Parses an fd argument or result. `None` if it does not start with an integer.
+pub fn parse_fd(arg: &[u8]) -> Option<FdVal<'_>> {
+    let arg = trim(arg);
+    let (neg, digits_at) = if arg.first() == Some(&b'-') {
+        (true, 1)
+    } else {
+        (false, 0)
+    };
+    let mut i = digits_at;
+    let mut v: i64 = 0;
+    while let Some(b) = arg.get(i).filter(|b| b.is_ascii_digit()) {
+        v = v.checked_mul(10)?.checked_add(i64::from(b - b'0'))?;
+        i += 1;
+    }
+    if i == digits_at {
+        return None;
+    }
+    let fd = if neg { -v } else { v };
+    let mut out = FdVal {
+        fd,
+        deco: None,
+        deleted: false,
+    };
+    if arg.get(i) == Some(&b'<') {
+        let end = decoration_end(arg, i)?;
+        out.deco = arg.get(i + 1..end - 1);
+        out.deleted = arg.get(end..).is_some_and(|r| r.starts_with(b"(deleted)"));
+    } else if arg.get(i).is_some_and(|b| b.is_ascii_alphanumeric()) {
+        // `0x...` or garbage: not an fd.
+        return None;
+    }
+    Some(out)
+}
+
+/// Parses an integer in the forms strace prints (decimal, `-1`, `0x..`, octal
+/// `0...`), ignoring a trailing ` /* comment */`. `None` for names.
+pub fn parse_int(text: &[u8]) -> Option<i64> {
+    let t = trim(text);
+    let t = match memchr::memmem::find(t, b"/*") {
+        Some(k) => trim(t.get(..k)?),
+        None => t,
+    };
+    let (neg, t) = match t.strip_prefix(b"-") {
+        Some(r) => (true, r),
+        None => (false, t),
+    };
+    let (radix, digits) = if let Some(h) = t.strip_prefix(b"0x") {
+        (16, h)
+    } else if t.len() > 1 && t.first() == Some(&b'0') {
+        (8, t.get(1..)?)
+    } else {
+        (10, t)
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &b in digits {
+        let d = (b as char).to_digit(radix)?;
+        v = v.checked_mul(i64::from(radix))?.checked_add(i64::from(d))?;
+    }
+    Some(if neg { -v } else { v })
+}
+
+/// True when the flag set `arg` (`A|B|C`, a number, `0x... /* A|B */`, or a
+/// mix) contains `name` or has `bit` set in a numeric part.
+pub fn has_flag(arg: &[u8], name: &[u8], bit: u64) -> bool {
+    let arg = trim(arg);
+    let arg = match memchr::memmem::find(arg, b"/*") {
+        Some(k) => arg.get(..k).unwrap_or(arg),
+        None => arg,
+    };
+    arg.split(|&b| b == b'|').map(trim).any(|tok| {
+        tok == name
+            || (tok.first().is_some_and(u8::is_ascii_digit)
+                && parse_int(tok).is_some_and(|v| bit != 0 && (v as u64) & bit != 0))
+    })
+}
+
+/// The value of `flags=` inside a struct argument like `{flags=O_RDONLY|O_CLOEXEC, resolve=0}`.
+pub fn struct_field<'a>(arg: &'a [u8], field: &[u8]) -> Option<&'a [u8]> {
+    let inner = arg.strip_prefix(b"{")?;
+    let (fields, _) = scan_list(inner, 0, b'}')?;
+    fields.named(field)
+}
+
+/// What follows a call's closing `)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tail<'a> {
+    pub ret: Ret<'a>,
+    /// `ENAME` after the return value (also after `?` for ERESTART*).
+    pub errno: Option<&'a [u8]>,
+    /// A numeric errno (`-1 (errno 512)` style) when no name is printed.
+    pub errno_num: Option<i64>,
+    pub injected: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ret<'a> {
+    /// `= N`, hex or decimal, with an optional decoration (`3</x>`, `8855<comm>`).
+    Num(FdVal<'a>),
+    /// `= ?`
+    Unknown,
+    /// No ` = ` at all.
+    Missing,
+}
+
+/// Parses the tail after the call's closing parenthesis.
+pub fn parse_tail(tail: &[u8]) -> Tail<'_> {
+    let mut out = Tail {
+        ret: Ret::Missing,
+        errno: None,
+        errno_num: None,
+        injected: false,
+    };
+    let t = trim(tail);
+    let Some(rest) = t.strip_prefix(b"=") else {
+        return out;
+    };
+    let rest = trim(rest);
+    let after;
+    if let Some(r) = rest.strip_prefix(b"?") {
+        out.ret = Ret::Unknown;
+        after = r;
+    } else {
+        // Token up to the first space that is not inside a decoration.
+        let mut end = 0;
+        while let Some(&b) = rest.get(end) {
+            if b == b' ' {
+                break;
+            }
+            if b == b'<' {
+                end = decoration_end(rest, end).unwrap_or(rest.len());
+                continue;
+            }
+            end += 1;
+        }
+        let mut tok = rest.get(..end).unwrap_or(&[]);
+        if rest.get(end..).is_some_and(|r| r.starts_with(b"(deleted)")) {
+            tok = rest.get(..end + 9).unwrap_or(tok);
+            end += 9;
+        }
+        after = rest.get(end..).unwrap_or(&[]);
+        out.ret = match parse_fd(tok) {
+            Some(v) => Ret::Num(v),
+            None => match parse_int(tok) {
+                Some(v) => Ret::Num(FdVal {
+                    fd: v,
+                    deco: None,
+                    deleted: false,
+                }),
+                None => Ret::Missing,
+            },
+        };
+    }
+    let after = trim(after);
+    if after.first() == Some(&b'E') {
+        let n = after
+            .iter()
+            .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || **b == b'_')
+            .count();
+        out.errno = after.get(..n);
+    } else if let Some(r) = after.strip_prefix(b"(errno ") {
+        out.errno_num = parse_int(r.split(|&b| b == b')').next().unwrap_or(&[]));
+    }
+    out.injected = memchr::memmem::find(after, b"(INJECTED)").is_some();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args_of(s: &str) -> (Vec<String>, usize) {
+        let open = s.find('(').unwrap();
+        let (a, close) = scan_list(s.as_bytes(), open + 1, b')').unwrap();
+        (
+            a.iter()
+                .map(|x| String::from_utf8_lossy(x).into_owned())
+                .collect(),
+            close,
+        )
+    }
+
+    #[test]
+    fn strings_with_result_lookalikes() {
+        let s = r#"openat(AT_FDCWD</tmp>, "/tmp/weird/a>b<c d\nq\"u\\z|)= 3", O_RDONLY) = 3</tmp/weird/a\76b\74c d\nq\"u\\z|)= 3>"#;
+        let (a, close) = args_of(s);
+        assert_eq!(a.len(), 3);
+        assert_eq!(a[0], "AT_FDCWD</tmp>");
+        assert_eq!(a[2], "O_RDONLY");
+        assert_eq!(&s[close..close + 4], ") = ");
+        let t = parse_tail(&s.as_bytes()[close + 1..]);
+        let Ret::Num(v) = t.ret else { panic!() };
+        assert_eq!(v.fd, 3);
+        assert_eq!(v.deco.unwrap(), br#"/tmp/weird/a\76b\74c d\nq\"u\\z|)= 3"#);
+    }
+
+    #[test]
+    fn socket_decorations_with_arrows() {
+        let s = "accept4(19<TCP:[127.0.0.1:33845]>, {sa_family=AF_INET, sin_port=htons(59754)}, [16], SOCK_CLOEXEC|SOCK_NONBLOCK) = 25<TCP:[127.0.0.1:33845->127.0.0.1:59754]>";
+        let (a, close) = args_of(s);
+        assert_eq!(a.len(), 4);
+        assert_eq!(a[3], "SOCK_CLOEXEC|SOCK_NONBLOCK");
+        let t = parse_tail(&s.as_bytes()[close + 1..]);
+        let Ret::Num(v) = t.ret else { panic!() };
+        assert_eq!(v.fd, 25);
+        assert_eq!(v.deco.unwrap(), b"TCP:[127.0.0.1:33845->127.0.0.1:59754]");
+    }
+
+    #[test]
+    fn clone3_struct_and_arrow() {
+        let s = "clone3({flags=CLONE_VM|CLONE_FILES, child_tid=0x7f, exit_signal=0} => {parent_tid=[11817]}, 88) = 11817";
+        let (a, _) = args_of(s);
+        assert_eq!(a.len(), 2);
+        assert!(a[0].ends_with("{parent_tid=[11817]}"));
+        assert_eq!(
+            struct_field(a[0].as_bytes(), b"flags=").unwrap(),
+            b"CLONE_VM|CLONE_FILES"
+        );
+    }
+
+    #[test]
+    fn comments_and_truncation() {
+        let s =
+            r#"execve("/bin/cat", ["/bin/cat", "/dev/null"], 0x7fff253d78a8 /* 2 vars, ) */) = 0"#;
+        let (a, _) = args_of(s);
+        assert_eq!(a.len(), 3);
+        let s = r#"write(3, "AAAA"..., 200) = 200"#;
+        assert_eq!(args_of(s).0, vec!["3", "\"AAAA\"...", "200"]);
+        let s = "vfork() = 5";
+        assert_eq!(args_of(s).0.len(), 0);
+    }
+
+    #[test]
+    fn nested_dev_decoration_and_deleted() {
+        let v = parse_fd(b"4</dev/null<char 1:3>>").unwrap();
+        assert_eq!(v.deco.unwrap(), b"/dev/null<char 1:3>");
+        let v = parse_fd(b"3</tmp/weird/tobedeleted>(deleted)").unwrap();
+        assert!(v.deleted);
+        assert_eq!(parse_fd(b"-1").unwrap().fd, -1);
+        assert_eq!(parse_fd(b"AT_FDCWD</etc>"), None);
+        assert_eq!(parse_fd(b"0x7ff"), None);
+    }
+
+    #[test]
+    fn unclosed_call_is_none() {
+        assert!(scan_list(b"read(3, ", 5, b')').is_none());
+        assert!(scan_list(b"read(\"abc", 5, b')').is_none());
+    }
+
+    #[test]
+    fn tails() {
+        let t = parse_tail(b" = -1 EBADF (Bad file descriptor) <0.000005>");
+        assert_eq!(
+            t.ret,
+            Ret::Num(FdVal {
+                fd: -1,
+                deco: None,
+                deleted: false
+            })
+        );
+        assert_eq!(t.errno.unwrap(), b"EBADF");
+        let t = parse_tail(b"                      = ?");
+        assert_eq!(t.ret, Ret::Unknown);
+        let t = parse_tail(b" = ? ERESTARTSYS (To be restarted if SA_RESTART is set)");
+        assert_eq!(t.errno.unwrap(), b"ERESTARTSYS");
+        let t = parse_tail(b" = 0x8000 (flags O_RDONLY|O_LARGEFILE)");
+        assert_eq!(
+            t.ret,
+            Ret::Num(FdVal {
+                fd: 0x8000,
+                deco: None,
+                deleted: false
+            })
+        );
+        let t = parse_tail(b" = -1 EBADF (Bad file descriptor) (INJECTED)");
+        assert!(t.injected);
+        let t = parse_tail(b" = 37</memfd:zoo-memfd>(deleted)");
+        let Ret::Num(v) = t.ret else { panic!() };
+        assert!(v.deleted);
+        let t = parse_tail(b" = 8855<misc>");
+        let Ret::Num(v) = t.ret else { panic!() };
+        assert_eq!(v.fd, 8855);
+    }
+
+    #[test]
+    fn flags() {
+        assert!(has_flag(b"O_RDONLY|O_CLOEXEC", b"O_CLOEXEC", 0x80000));
+        assert!(!has_flag(b"O_RDONLY", b"O_CLOEXEC", 0x80000));
+        assert!(has_flag(b"0x80000", b"O_CLOEXEC", 0x80000));
+        assert!(has_flag(b"02000000", b"O_CLOEXEC", 0x80000));
+        assert!(has_flag(
+            b"0x80001 /* O_WRONLY|O_CLOEXEC */",
+            b"O_CLOEXEC",
+            0x80000
+        ));
+        assert!(!has_flag(b"SOCK_CLOEXEC", b"O_CLOEXEC", 0x80000));
+        assert_eq!(parse_int(b"4294967295"), Some(4_294_967_295));
+        assert_eq!(parse_int(b"-100 /* AT_FDCWD */"), Some(-100));
+    }
+}
