@@ -6,7 +6,9 @@
 //! [`analysis`] runs that pipeline; the binary only wires the CLI to it.
 
 pub mod analysis;
+pub mod baseline;
 pub mod cli;
+pub mod config;
 pub mod formats;
 pub mod input;
 pub mod lifecycle;

@@ -5,6 +5,7 @@
 //! are read so that diagnostics can show the evidence lines afterwards.
 
 pub mod lines;
+pub mod progress;
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -53,7 +54,7 @@ pub fn io_error(display: &str, e: &io::Error) -> InputError {
 /// Opens `path` (`-` = stdin), detects gzip/zstd by magic bytes and reads the head.
 pub fn open(path: &str) -> Result<Opened, InputError> {
     let (raw, plain_path): (Box<dyn Read + Send>, Option<PathBuf>) = if path == "-" {
-        (Box::new(io::stdin()), None)
+        (Box::new(progress::Counting::new(io::stdin(), path, None)), None)
     } else {
         let p = Path::new(path);
         if p.is_dir() {
@@ -65,7 +66,11 @@ pub fn open(path: &str) -> Result<Opened, InputError> {
             });
         }
         let f = File::open(p).map_err(|e| io_error(path, &e))?;
-        (Box::new(f), Some(p.to_path_buf()))
+        let total = f.metadata().ok().map(|m| m.len());
+        (
+            Box::new(progress::Counting::new(f, path, total)),
+            Some(p.to_path_buf()),
+        )
     };
     let mut raw = raw;
     let mut magic = [0u8; 4];

@@ -1,10 +1,15 @@
 //! Reporters: one module per output format. They read [`Analysis`] and never
 //! change it.
 
+pub mod ci;
 pub mod evidence;
+pub mod github;
+pub mod gitlab;
 pub mod human;
 pub mod json;
+pub mod junit;
 pub mod sanitize;
+pub mod sarif;
 pub mod stats;
 pub mod summary;
 
@@ -16,4 +21,32 @@ use serde::Serialize;
 pub enum OutputFormat {
     Human,
     Json,
+    /// SARIF 2.1.0 (GitHub code scanning and other viewers).
+    Sarif,
+    /// JUnit XML: one testsuite per input, one testcase per rule.
+    Junit,
+    /// GitHub Actions workflow commands (annotations) plus a job summary.
+    Github,
+    /// GitLab Code Quality JSON.
+    Gitlab,
 }
+
+impl OutputFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputFormat::Human => "human",
+            OutputFormat::Json => "json",
+            OutputFormat::Sarif => "sarif",
+            OutputFormat::Junit => "junit",
+            OutputFormat::Github => "github",
+            OutputFormat::Gitlab => "gitlab",
+        }
+    }
+
+    /// Formats read by programs; human text never goes into them.
+    pub fn is_machine(self) -> bool {
+        !matches!(self, OutputFormat::Human)
+    }
+}
+
+pub use ci::{BaselineReport, CiContext, StaleEntry, render_machine};

@@ -86,7 +86,8 @@ pub fn render(path: &str, input_format: Option<Format>, format: OutputFormat, co
     }
     Ok(match format {
         OutputFormat::Json => json + "\n",
-        OutputFormat::Human => {
+        // Only human and json are offered for stats (cli::StatsFormat).
+        _ => {
             let mut table = Table::new();
             table.load_style(UTF8_FULL_CONDENSED);
             if !color {

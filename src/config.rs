@@ -1,0 +1,451 @@
+//! `handlecheck.toml`: rule levels, allowlists and thresholds.
+//!
+//! Found with `--config PATH`, else by walking up from the working directory
+//! (`.handlecheck.toml`, then `handlecheck.toml`, in each directory; the walk
+//! stops after the directory holding `.git`). Applied after analysis: a level
+//! override changes `Finding::level`, `off` removes the rule's findings, and
+//! an allowlist removes findings whose primary label matches.
+//!
+//! ```toml
+//! [rules]
+//! HC006 = "error"          # or the name: handle-leak = "error"
+//! HC010 = "off"
+//!
+//! [allow]
+//! paths = ["/dev/shm/**", "/tmp/cache-*"]   # resources; `*` stops at `/`, `**` does not
+//! types = ["eventfd"]                       # resource kinds
+//! frames = ["libfoo.so*"]                   # stack frames; `*` matches anything
+//!
+//! [thresholds]
+//! leak_min = 8             # HC006: live handles from one site before it is a leak
+//! ```
+//!
+//! Every bad key or value is an error pointing into the file (miette).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::model::{Event, Finding, Interner, Level, ResourceKind};
+
+/// File names looked for in each directory, in order.
+pub const FILE_NAMES: [&str; 2] = [".handlecheck.toml", "handlecheck.toml"];
+
+/// What the config says about one rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleSetting {
+    Off,
+    Level(Level),
+}
+
+#[derive(Debug, Default)]
+pub struct Allow {
+    pub paths: Vec<String>,
+    pub types: Vec<ResourceKind>,
+    pub frames: Vec<String>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Thresholds {
+    /// HC006: live handles from one allocation site before the rule reports a
+    /// leak (the rule's `GROWING_MIN` today).
+    pub leak_min: Option<u64>,
+}
+
+#[derive(Debug, Default)]
+pub struct Config {
+    /// Where it was read from (None: the empty default).
+    pub path: Option<PathBuf>,
+    /// By rule code.
+    pub rules: BTreeMap<&'static str, RuleSetting>,
+    pub allow: Allow,
+    pub thresholds: Thresholds,
+}
+
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum ConfigError {
+    #[error("{path}: cannot read the config: {message}")]
+    #[diagnostic(code(handlecheck::config))]
+    Io { path: String, message: String },
+    #[error("{message}")]
+    #[diagnostic(code(handlecheck::config))]
+    Invalid {
+        message: String,
+        #[source_code]
+        src: NamedSource<String>,
+        #[label("{label}")]
+        span: SourceSpan,
+        label: String,
+        #[help]
+        help: Option<String>,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    #[serde(default)]
+    rules: BTreeMap<Spanned<String>, Spanned<String>>,
+    #[serde(default)]
+    allow: RawAllow,
+    #[serde(default)]
+    thresholds: RawThresholds,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAllow {
+    #[serde(default)]
+    paths: Vec<Spanned<String>>,
+    #[serde(default)]
+    types: Vec<Spanned<String>>,
+    #[serde(default)]
+    frames: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawThresholds {
+    leak_min: Option<Spanned<i64>>,
+}
+
+/// Every resource kind, for `[allow] types`.
+const KINDS: [ResourceKind; 26] = {
+    use ResourceKind::*;
+    [
+        Unknown,
+        File,
+        Directory,
+        CharDevice,
+        Socket,
+        Pipe,
+        EventFd,
+        TimerFd,
+        SignalFd,
+        Epoll,
+        Inotify,
+        PidFd,
+        MemFd,
+        OtherAnon,
+        Event,
+        Mutant,
+        Semaphore,
+        Thread,
+        Process,
+        Key,
+        Section,
+        Token,
+        IoCompletion,
+        WaitCompletionPacket,
+        TpWorkerFactory,
+        OtherWindows,
+    ]
+};
+
+/// The config file that applies to `start`: the first of [`FILE_NAMES`] found
+/// walking up; the walk ends at the repository root (a directory with `.git`).
+pub fn discover(start: &Path) -> Option<PathBuf> {
+    for dir in start.ancestors() {
+        for name in FILE_NAMES {
+            let p = dir.join(name);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+        if dir.join(".git").exists() {
+            return None;
+        }
+    }
+    None
+}
+
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let mut c = parse(&text, &path.display().to_string())?;
+    c.path = Some(path.to_path_buf());
+    Ok(c)
+}
+
+fn invalid(
+    text: &str,
+    name: &str,
+    span: std::ops::Range<usize>,
+    message: String,
+    label: &str,
+    help: Option<String>,
+) -> ConfigError {
+    let start = span.start.min(text.len());
+    let len = span.end.min(text.len()).saturating_sub(start);
+    ConfigError::Invalid {
+        message: format!("{name}: {message}"),
+        src: NamedSource::new(name, text.to_string()),
+        span: (start, len).into(),
+        label: label.to_string(),
+        help,
+    }
+}
+
+pub fn parse(text: &str, name: &str) -> Result<Config, ConfigError> {
+    let raw: Raw = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        let msg = e.message().trim().to_string();
+        invalid(
+            text,
+            name,
+            span,
+            msg,
+            "here",
+            Some("the sections are [rules], [allow] (paths, types, frames) and [thresholds] (leak_min)".into()),
+        )
+    })?;
+    let mut config = Config::default();
+    for (key, value) in &raw.rules {
+        let Some(rule) = crate::rules::find(key.get_ref()) else {
+            return Err(invalid(
+                text,
+                name,
+                key.span(),
+                format!("no rule named `{}`", key.get_ref()),
+                "unknown rule",
+                Some("rule codes are HC001..HC011; `handlecheck rules` lists them".into()),
+            ));
+        };
+        let setting = match value.get_ref().to_ascii_lowercase().as_str() {
+            "off" | "allow" | "none" => RuleSetting::Off,
+            "note" | "info" => RuleSetting::Level(Level::Note),
+            "warning" | "warn" => RuleSetting::Level(Level::Warning),
+            "error" => RuleSetting::Level(Level::Error),
+            other => {
+                return Err(invalid(
+                    text,
+                    name,
+                    value.span(),
+                    format!("`{other}` is not a rule level"),
+                    "expected \"error\", \"warning\", \"note\" or \"off\"",
+                    None,
+                ));
+            }
+        };
+        config.rules.insert(rule.meta().code, setting);
+    }
+    for p in &raw.allow.paths {
+        check_glob(text, name, p)?;
+        config.allow.paths.push(p.get_ref().clone());
+    }
+    for f in &raw.allow.frames {
+        check_glob(text, name, f)?;
+        config.allow.frames.push(f.get_ref().clone());
+    }
+    for t in &raw.allow.types {
+        let want = t.get_ref();
+        let Some(kind) = KINDS.iter().find(|k| k.as_str().eq_ignore_ascii_case(want)) else {
+            let names: Vec<&str> = KINDS.iter().map(|k| k.as_str()).collect();
+            return Err(invalid(
+                text,
+                name,
+                t.span(),
+                format!("`{want}` is not a resource type"),
+                "unknown type",
+                Some(format!("types are: {}", names.join(", "))),
+            ));
+        };
+        config.allow.types.push(*kind);
+    }
+    if let Some(v) = &raw.thresholds.leak_min {
+        let n = *v.get_ref();
+        if n < 1 {
+            return Err(invalid(
+                text,
+                name,
+                v.span(),
+                format!("leak_min must be at least 1, not {n}"),
+                "too small",
+                None,
+            ));
+        }
+        config.thresholds.leak_min = Some(n as u64);
+    }
+    Ok(config)
+}
+
+fn check_glob(text: &str, name: &str, g: &Spanned<String>) -> Result<(), ConfigError> {
+    if g.get_ref().is_empty() {
+        return Err(invalid(
+            text,
+            name,
+            g.span(),
+            "an empty pattern matches nothing".into(),
+            "empty",
+            None,
+        ));
+    }
+    Ok(())
+}
+
+/// Glob match: `?` one character, `*` any run (not crossing `/` when
+/// `slash_stops`), `**` any run at all.
+pub fn glob_match(pattern: &str, text: &str, slash_stops: bool) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    // Iterative matcher with backtracking to the last star (linear-ish, no recursion).
+    let (mut pi, mut ti) = (0usize, 0usize);
+    let mut star: Option<(usize, usize, bool)> = None; // (pattern after star, text pos, crosses '/')
+    while ti < t.len() {
+        match p.get(pi) {
+            Some('*') => {
+                let double = p.get(pi + 1) == Some(&'*');
+                let skip = if double { 2 } else { 1 };
+                star = Some((pi + skip, ti, double || !slash_stops));
+                pi += skip;
+                continue;
+            }
+            Some('?') if !(slash_stops && t[ti] == '/') => {
+                pi += 1;
+                ti += 1;
+                continue;
+            }
+            Some(c) if *c != '?' && *c == t[ti] => {
+                pi += 1;
+                ti += 1;
+                continue;
+            }
+            _ => {}
+        }
+        match star {
+            Some((sp, st, crosses)) if crosses || t[st] != '/' => {
+                star = Some((sp, st + 1, crosses));
+                pi = sp;
+                ti = st + 1;
+            }
+            _ => return false,
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+impl Config {
+    /// The level a rule's findings get, or None when the rule is off.
+    pub fn setting(&self, code: &str) -> Option<RuleSetting> {
+        self.rules.get(code).copied()
+    }
+
+    /// Codes of the rules switched off.
+    pub fn disabled(&self) -> Vec<&'static str> {
+        self.rules
+            .iter()
+            .filter(|(_, s)| **s == RuleSetting::Off)
+            .map(|(c, _)| *c)
+            .collect()
+    }
+
+    /// Applies levels, `off` and the allowlists; returns how many findings
+    /// the allowlists removed.
+    pub fn apply(&self, findings: &mut Vec<Finding>, interner: &Interner) -> usize {
+        findings.retain(|f| self.setting(f.code) != Some(RuleSetting::Off));
+        for f in findings.iter_mut() {
+            if let Some(RuleSetting::Level(l)) = self.setting(f.code) {
+                f.level = l;
+            }
+        }
+        let before = findings.len();
+        findings.retain(|f| !self.allowed(f, interner));
+        before - findings.len()
+    }
+
+    /// Whether the allowlists cover a finding. Its primary label decides; when
+    /// that label has no resource name or kind (an undecorated `close(3)`),
+    /// the first label that has one (usually the open) stands in.
+    pub fn allowed(&self, f: &Finding, interner: &Interner) -> bool {
+        let Some(primary) = f.primary() else {
+            return false;
+        };
+        let ev = &primary.event;
+        let resource = ev
+            .resource
+            .or_else(|| f.labels.iter().find_map(|l| l.event.resource))
+            .map(|s| interner.resolve(s));
+        if let Some(r) = resource
+            && self.allow.paths.iter().any(|g| glob_match(g, r, true))
+        {
+            return true;
+        }
+        let kind = if ev.kind != ResourceKind::Unknown {
+            ev.kind
+        } else {
+            f.labels
+                .iter()
+                .map(|l| l.event.kind)
+                .find(|k| *k != ResourceKind::Unknown)
+                .unwrap_or(ResourceKind::Unknown)
+        };
+        if kind != ResourceKind::Unknown && self.allow.types.contains(&kind) {
+            return true;
+        }
+        !self.allow.frames.is_empty() && self.frames_match(ev, interner)
+    }
+
+    fn frames_match(&self, ev: &Event, interner: &Interner) -> bool {
+        let Some(stack) = ev.stack else { return false };
+        interner.frames(stack).iter().any(|s| {
+            let frame = interner.resolve(*s);
+            self.allow.frames.iter().any(|g| glob_match(g, frame, false))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("/tmp/*", "/tmp/x", true));
+        assert!(!glob_match("/tmp/*", "/tmp/a/b", true));
+        assert!(glob_match("/tmp/**", "/tmp/a/b", true));
+        assert!(glob_match("libfoo.so*", "libfoo.so.1(bar+0x1) [0x2]", false));
+        assert!(!glob_match("libfoo.so*", "libbar.so", false));
+        assert!(glob_match("a?c", "abc", true));
+        assert!(!glob_match("a?c", "a/c", true));
+        assert!(glob_match("*", "", true));
+        assert!(glob_match("*.log", "x.y.log", true));
+    }
+
+    #[test]
+    fn names_and_codes_are_accepted() {
+        let c = parse(
+            "[rules]\nHC006 = \"error\"\nleaked-across-exec = \"off\"\n[allow]\ntypes=[\"EventFd\"]\n[thresholds]\nleak_min = 3\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.setting("HC006"), Some(RuleSetting::Level(Level::Error)));
+        assert_eq!(c.setting("HC010"), Some(RuleSetting::Off));
+        assert_eq!(c.allow.types, vec![ResourceKind::EventFd]);
+        assert_eq!(c.thresholds.leak_min, Some(3));
+    }
+
+    #[test]
+    fn errors_point_at_the_bad_text() {
+        let text = "[rules]\nHC006 = \"loud\"\n";
+        let Err(ConfigError::Invalid { span, .. }) = parse(text, "t.toml") else {
+            panic!("expected an error")
+        };
+        assert_eq!(&text[span.offset()..span.offset() + span.len()], "\"loud\"");
+        let text = "[rulez]\n";
+        let Err(ConfigError::Invalid { span, message, .. }) = parse(text, "t.toml") else {
+            panic!("expected an error")
+        };
+        assert!(message.contains("rulez"), "{message}");
+        assert!(text[span.offset()..].starts_with("rulez"));
+        let text = "[rules]\nHC999 = \"off\"\n";
+        let Err(ConfigError::Invalid { span, .. }) = parse(text, "t.toml") else {
+            panic!("expected an error")
+        };
+        assert_eq!(&text[span.offset()..span.offset() + span.len()], "HC999");
+    }
+}

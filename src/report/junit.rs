@@ -1,0 +1,154 @@
+//! `--format junit`: one `testsuite` per input, one `testcase` per rule that
+//! ran on it, named `HC001 double-release` (stable and unique, so GitLab's
+//! merge-request widget can say "newly failed" and "resolved").
+//!
+//! A rule with findings at or above `--fail-on` gets one `<failure>` listing
+//! them all with their evidence lines; findings below it are printed in the
+//! testcase's `<system-out>` and the case passes. A rule with no findings is a
+//! passing testcase.
+
+use std::fmt::Write as _;
+
+use crate::model::Finding;
+
+use super::ci::{CiContext, evidence_lines};
+
+/// Escapes text for XML content and attribute values, and replaces characters
+/// XML 1.0 does not allow at all (most C0 controls) with U+FFFD.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `handlecheck.<file name without extension>`, dots folded to `_`: Jenkins
+/// splits a classname at its last dot into package and class.
+fn classname(path: &str) -> String {
+    let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    let stem = name.split_once('.').map_or(name, |(s, _)| s);
+    let stem: String = stem
+        .chars()
+        .map(|c| if c.is_alphanumeric() || c == '-' { c } else { '_' })
+        .collect();
+    format!("handlecheck.{}", if stem.is_empty() { "input" } else { &stem })
+}
+
+fn finding_text(cx: &CiContext<'_>, f: &Finding) -> String {
+    let mut s = String::new();
+    let at = cx.primary(f).map(|p| p.short()).unwrap_or_default();
+    let _ = writeln!(
+        s,
+        "{at}: {}: {} [{} confidence]",
+        f.level.as_str(),
+        super::sanitize::for_terminal(&f.message),
+        f.confidence.as_str()
+    );
+    for l in evidence_lines(cx, f) {
+        let _ = writeln!(s, "{l}");
+    }
+    for n in &f.notes {
+        let _ = writeln!(s, "  note: {}", super::sanitize::for_terminal(n));
+    }
+    let _ = writeln!(s, "  fingerprint: {}", f.fingerprint);
+    s
+}
+
+pub fn render(cx: &CiContext<'_>) -> String {
+    let mut suites = String::new();
+    let (mut all_tests, mut all_failures) = (0usize, 0usize);
+    for (idx, input) in cx.analysis.inputs.iter().enumerate() {
+        let path = cx.display_path(&input.path);
+        let class = classname(&path);
+        let mut cases = String::new();
+        let (mut tests, mut failures) = (0usize, 0usize);
+        for r in &cx.rules {
+            let m = r.meta();
+            let mine: Vec<&Finding> = cx
+                .findings
+                .iter()
+                .copied()
+                .filter(|f| f.code == m.code && cx.input_of(f) == Some(idx as u16))
+                .collect();
+            tests += 1;
+            let name = format!("{} {}", m.code, m.name);
+            let _ = write!(
+                cases,
+                "    <testcase name=\"{}\" classname=\"{}\" file=\"{}\" time=\"0\"",
+                escape(&name),
+                escape(&class),
+                escape(&path)
+            );
+            if mine.is_empty() {
+                cases.push_str("/>\n");
+                continue;
+            }
+            cases.push_str(">\n");
+            let (failing, passing): (Vec<&Finding>, Vec<&Finding>) =
+                mine.iter().partition(|f| cx.is_failure(f));
+            if !failing.is_empty() {
+                failures += 1;
+                let body: String = failing.iter().map(|f| finding_text(cx, f)).collect();
+                let first = failing
+                    .first()
+                    .map(|f| super::sanitize::for_terminal(&f.message))
+                    .unwrap_or_default();
+                let message = if failing.len() == 1 {
+                    first
+                } else {
+                    format!("{} findings; first: {first}", failing.len())
+                };
+                let _ = writeln!(
+                    cases,
+                    "      <failure message=\"{}\" type=\"{}\">{}</failure>",
+                    escape(&message),
+                    escape(m.code),
+                    escape(&body)
+                );
+            }
+            if !passing.is_empty() {
+                let body: String = passing.iter().map(|f| finding_text(cx, f)).collect();
+                let _ = writeln!(cases, "      <system-out>{}</system-out>", escape(&body));
+            }
+            cases.push_str("    </testcase>\n");
+        }
+        all_tests += tests;
+        all_failures += failures;
+        let _ = write!(
+            suites,
+            "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"0\">\n{cases}  </testsuite>\n",
+            escape(&path)
+        );
+    }
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"handlecheck\" tests=\"{all_tests}\" failures=\"{all_failures}\" errors=\"0\">\n{suites}</testsuites>\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_forbidden_controls() {
+        assert_eq!(escape("a<b & \"c\"\u{1b}"), "a&lt;b &amp; &quot;c&quot;\u{FFFD}");
+        assert_eq!(escape("tab\tok"), "tab\tok");
+    }
+
+    #[test]
+    fn classnames_have_no_inner_dots() {
+        assert_eq!(classname("traces/nightly.strace.log"), "handlecheck.nightly");
+        assert_eq!(classname("stdin"), "handlecheck.stdin");
+        assert_eq!(classname("a b/x y.etl"), "handlecheck.x_y");
+    }
+}
