@@ -34,6 +34,58 @@ pub enum Command {
     Rules,
     /// Count what a trace holds: records or lines, events by kind, what was skipped or lost.
     Stats(StatsArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, or write every page (one per subcommand) into a directory.
+    Man {
+        /// Write handlecheck.1 and handlecheck-SUBCOMMAND.1 here instead of printing handlecheck.1.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
+}
+
+/// Formats `stats` can print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StatsFormat {
+    Human,
+    Json,
+}
+
+impl StatsFormat {
+    pub fn to_output(self) -> OutputFormat {
+        match self {
+            StatsFormat::Human => OutputFormat::Human,
+            StatsFormat::Json => OutputFormat::Json,
+        }
+    }
+}
+
+/// One `--report FORMAT=PATH`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportSpec {
+    pub format: OutputFormat,
+    pub path: PathBuf,
+}
+
+/// Parses `FORMAT=PATH` (`sarif=out.sarif`).
+pub fn parse_report_spec(s: &str) -> Result<ReportSpec, String> {
+    let (format, path) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected FORMAT=PATH (e.g. sarif=handles.sarif), got `{s}`"))?;
+    let format = OutputFormat::from_str(format, true).map_err(|_| {
+        format!("unknown report format `{format}` (json, sarif, junit, github, gitlab, human)")
+    })?;
+    if path.is_empty() {
+        return Err("the report path is empty".into());
+    }
+    Ok(ReportSpec {
+        format,
+        path: PathBuf::from(path),
+    })
 }
 
 #[derive(Args, Debug)]
@@ -42,8 +94,8 @@ pub struct StatsArgs {
     #[arg(value_name = "TRACE")]
     pub path: String,
     /// Output format (human or json).
-    #[arg(long, short = 'f', value_enum, default_value_t = OutputFormat::Human)]
-    pub format: OutputFormat,
+    #[arg(long, short = 'f', value_enum, default_value_t = StatsFormat::Human)]
+    pub format: StatsFormat,
     /// Input format, instead of sniffing the content.
     #[arg(long, value_enum)]
     pub input_format: Option<Format>,
@@ -102,9 +154,31 @@ pub struct CommonArgs {
     /// Treat skipped (unparseable) input as an error (exit 2).
     #[arg(long)]
     pub strict: bool,
-    /// Print only the findings, no summary table.
-    #[arg(long, short = 'q')]
+    /// Print only the findings: no summary table, no progress bar, no notes on stderr.
+    #[arg(long, short = 'q', conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Print per-input statistics and timings to stderr.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+    /// Also write a report in FORMAT to PATH (repeatable): `--report sarif=handles.sarif`.
+    #[arg(long, value_name = "FORMAT=PATH", value_parser = parse_report_spec)]
+    pub report: Vec<ReportSpec>,
+    /// At most N results in SARIF output, errors first, then warnings, then notes
+    /// (GitHub keeps 5,000 per run).
+    #[arg(long, value_name = "N")]
+    pub max_results: Option<usize>,
+    /// Read this config file instead of looking for handlecheck.toml.
+    #[arg(long, value_name = "PATH", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore handlecheck.toml files.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Hide the findings recorded in this baseline file; report its stale entries.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record the current findings in this baseline file (then exit 0).
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -10,6 +10,7 @@ pub mod baseline;
 pub mod cli;
 pub mod config;
 pub mod formats;
+pub mod generate;
 pub mod input;
 pub mod lifecycle;
 pub mod model;

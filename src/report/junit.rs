@@ -35,9 +35,14 @@ pub fn escape(s: &str) -> String {
 /// `handlecheck.<file name without extension>`, dots folded to `_`: Jenkins
 /// splits a classname at its last dot into package and class.
 fn classname(path: &str) -> String {
-    let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    let (dir, name) = match path.rfind(['/', '\\']) {
+        Some(i) => (&path[..=i], &path[i + 1..]),
+        None => ("", path),
+    };
     let stem = name.split_once('.').map_or(name, |(s, _)| s);
-    let stem: String = stem
+    let stem: String = dir
+        .chars()
+        .chain(stem.chars())
         .chars()
         .map(|c| if c.is_alphanumeric() || c == '-' { c } else { '_' })
         .collect();
@@ -147,8 +152,8 @@ mod tests {
 
     #[test]
     fn classnames_have_no_inner_dots() {
-        assert_eq!(classname("traces/nightly.strace.log"), "handlecheck.nightly");
+        assert_eq!(classname("traces/nightly.strace.log"), "handlecheck.traces_nightly");
         assert_eq!(classname("stdin"), "handlecheck.stdin");
-        assert_eq!(classname("a b/x y.etl"), "handlecheck.x_y");
+        assert_eq!(classname("a b/x y.etl"), "handlecheck.a_b_x_y");
     }
 }

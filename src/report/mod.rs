@@ -7,6 +7,7 @@ pub mod github;
 pub mod gitlab;
 pub mod human;
 pub mod json;
+pub mod progress;
 pub mod junit;
 pub mod sanitize;
 pub mod sarif;
