@@ -43,10 +43,10 @@ fn classname(path: &str) -> String {
     let stem: String = dir
         .chars()
         .chain(stem.chars())
-        .chars()
         .map(|c| if c.is_alphanumeric() || c == '-' { c } else { '_' })
         .collect();
-    format!("handlecheck.{}", if stem.is_empty() { "input" } else { &stem })
+    let stem = stem.trim_start_matches('_');
+    format!("handlecheck.{}", if stem.is_empty() { "input" } else { stem })
 }
 
 fn finding_text(cx: &CiContext<'_>, f: &Finding) -> String {

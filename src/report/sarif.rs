@@ -46,9 +46,17 @@ fn non_empty(s: String, fallback: &str) -> String {
     }
 }
 
+/// A rule doc without the one space `///` comments leave at each line start.
+fn dedent(doc: &str) -> String {
+    doc.lines()
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn rule_json(r: &dyn crate::rules::Rule, enabled: bool) -> Value {
     let m = r.meta();
-    let doc = r.doc();
+    let doc = &dedent(r.doc());
     let full = non_empty(doc_section(doc, "What it finds"), m.summary);
     json!({
         "id": m.code,

@@ -1,0 +1,160 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[handlecheck] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'handlecheck'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'handlecheck'= {
+            cand --color 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand analyze 'Analyze traces and report handle bugs'
+            cand run 'Record a command with the real strace, then analyze the trace'
+            cand explain 'Show a rule''s documentation: what it finds, why, an example, how to fix'
+            cand rules 'List the rules'
+            cand stats 'Count what a trace holds: records or lines, events by kind, what was skipped or lost'
+            cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+            cand man 'Print the man page, or write every page (one per subcommand) into a directory'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'handlecheck;analyze'= {
+            cand -f 'Output format'
+            cand --format 'Output format'
+            cand -o 'Write the report here instead of stdout'
+            cand --output 'Write the report here instead of stdout'
+            cand --fail-on 'Exit 1 when a finding at or above this level is reported'
+            cand --min-level 'Lowest level to report'
+            cand --input-format 'Input format, instead of sniffing the content'
+            cand --select 'Only these rules (codes or names, comma separated)'
+            cand --ignore 'Skip these rules (codes or names, comma separated)'
+            cand --threads 'Worker threads for the rules (default: one per core). Output is the same for any count'
+            cand --report 'Also write a report in FORMAT to PATH (repeatable): `--report sarif=handles.sarif`'
+            cand --max-results 'At most N results in SARIF output, errors first, then warnings, then notes (GitHub keeps 5,000 per run)'
+            cand --config 'Read this config file instead of looking for handlecheck.toml'
+            cand --baseline 'Hide the findings recorded in this baseline file; report its stale entries'
+            cand --write-baseline 'Record the current findings in this baseline file (then exit 0)'
+            cand --color 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never'
+            cand --strict 'Treat skipped (unparseable) input as an error (exit 2)'
+            cand -q 'Print only the findings: no summary table, no progress bar, no notes on stderr'
+            cand --quiet 'Print only the findings: no summary table, no progress bar, no notes on stderr'
+            cand -v 'Print per-input statistics and timings to stderr'
+            cand --verbose 'Print per-input statistics and timings to stderr'
+            cand --no-config 'Ignore handlecheck.toml files'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'handlecheck;run'= {
+            cand --keep-trace 'Keep the recorded trace at this path (default: a temporary file)'
+            cand -f 'Output format'
+            cand --format 'Output format'
+            cand -o 'Write the report here instead of stdout'
+            cand --output 'Write the report here instead of stdout'
+            cand --fail-on 'Exit 1 when a finding at or above this level is reported'
+            cand --min-level 'Lowest level to report'
+            cand --input-format 'Input format, instead of sniffing the content'
+            cand --select 'Only these rules (codes or names, comma separated)'
+            cand --ignore 'Skip these rules (codes or names, comma separated)'
+            cand --threads 'Worker threads for the rules (default: one per core). Output is the same for any count'
+            cand --report 'Also write a report in FORMAT to PATH (repeatable): `--report sarif=handles.sarif`'
+            cand --max-results 'At most N results in SARIF output, errors first, then warnings, then notes (GitHub keeps 5,000 per run)'
+            cand --config 'Read this config file instead of looking for handlecheck.toml'
+            cand --baseline 'Hide the findings recorded in this baseline file; report its stale entries'
+            cand --write-baseline 'Record the current findings in this baseline file (then exit 0)'
+            cand --color 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never'
+            cand --stacks 'Record stack traces (strace -k): slower, but makes ownership findings certain'
+            cand --strict 'Treat skipped (unparseable) input as an error (exit 2)'
+            cand -q 'Print only the findings: no summary table, no progress bar, no notes on stderr'
+            cand --quiet 'Print only the findings: no summary table, no progress bar, no notes on stderr'
+            cand -v 'Print per-input statistics and timings to stderr'
+            cand --verbose 'Print per-input statistics and timings to stderr'
+            cand --no-config 'Ignore handlecheck.toml files'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'handlecheck;explain'= {
+            cand --color 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'handlecheck;rules'= {
+            cand --color 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'handlecheck;stats'= {
+            cand -f 'Output format (human or json)'
+            cand --format 'Output format (human or json)'
+            cand --input-format 'Input format, instead of sniffing the content'
+            cand --color 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'handlecheck;completions'= {
+            cand --color 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'handlecheck;man'= {
+            cand --out-dir 'Write handlecheck.1 and handlecheck-SUBCOMMAND.1 here instead of printing handlecheck.1'
+            cand --color 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'handlecheck;help'= {
+            cand analyze 'Analyze traces and report handle bugs'
+            cand run 'Record a command with the real strace, then analyze the trace'
+            cand explain 'Show a rule''s documentation: what it finds, why, an example, how to fix'
+            cand rules 'List the rules'
+            cand stats 'Count what a trace holds: records or lines, events by kind, what was skipped or lost'
+            cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+            cand man 'Print the man page, or write every page (one per subcommand) into a directory'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'handlecheck;help;analyze'= {
+        }
+        &'handlecheck;help;run'= {
+        }
+        &'handlecheck;help;explain'= {
+        }
+        &'handlecheck;help;rules'= {
+        }
+        &'handlecheck;help;stats'= {
+        }
+        &'handlecheck;help;completions'= {
+        }
+        &'handlecheck;help;man'= {
+        }
+        &'handlecheck;help;help'= {
+        }
+    ]
+    $completions[$command]
+}
