@@ -47,7 +47,9 @@ pub enum BaselineError {
     },
     #[error("{path}: not a handlecheck baseline: {message}")]
     Parse { path: String, message: String },
-    #[error("{path}: baseline version {found} is newer than this handlecheck reads ({BASELINE_VERSION})")]
+    #[error(
+        "{path}: baseline version {found} is newer than this handlecheck reads ({BASELINE_VERSION})"
+    )]
     Version { path: String, found: u32 },
 }
 
@@ -109,13 +111,12 @@ impl Baseline {
 
     /// Removes the findings the baseline knows. Entries of rules not in
     /// `ran` (deselected or off) are neither used nor stale.
-    pub fn apply(
-        &self,
-        findings: &mut Vec<Finding>,
-        ran: &[&str],
-        path: &str,
-    ) -> BaselineReport {
-        let known: BTreeSet<&str> = self.entries.iter().map(|e| e.fingerprint.as_str()).collect();
+    pub fn apply(&self, findings: &mut Vec<Finding>, ran: &[&str], path: &str) -> BaselineReport {
+        let known: BTreeSet<&str> = self
+            .entries
+            .iter()
+            .map(|e| e.fingerprint.as_str())
+            .collect();
         let present: BTreeSet<String> = findings.iter().map(|f| f.fingerprint.clone()).collect();
         let before = findings.len();
         findings.retain(|f| !known.contains(f.fingerprint.as_str()));

@@ -105,8 +105,13 @@ fn dispatch(cli: &Cli) -> Result<u8, Failure> {
         }
         Command::Analyze(args) => analyze(&args.paths, &args.common, cli.color),
         Command::Stats(args) => {
-            let text = report::stats::render(&args.path, args.input_format, args.format.to_output(), use_color(cli.color, stdout_tty))
-                .map_err(|e| Failure::Message(e.to_string()))?;
+            let text = report::stats::render(
+                &args.path,
+                args.input_format,
+                args.format.to_output(),
+                use_color(cli.color, stdout_tty),
+            )
+            .map_err(|e| Failure::Message(e.to_string()))?;
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())?;
             Ok(0)
@@ -185,7 +190,8 @@ fn analyze(paths: &[String], common: &CommonArgs, color: ColorChoice) -> Result<
             )));
         }
     }
-    let (baseline, baseline_written) = apply_config_and_baseline(&mut analysis, &config, common, &options.rules)?;
+    let (baseline, baseline_written) =
+        apply_config_and_baseline(&mut analysis, &config, common, &options.rules)?;
     let min = match common.min_level {
         MinLevel::Error => Level::Error,
         MinLevel::Warning => Level::Warning,
@@ -342,11 +348,7 @@ fn apply_config_and_baseline(
     };
     let b = Baseline::load(path).map_err(|e| Failure::Message(e.to_string()))?;
     let codes: Vec<&str> = ran.iter().map(|r| r.meta().code).collect();
-    let report = b.apply(
-        &mut analysis.findings,
-        &codes,
-        &path.display().to_string(),
-    );
+    let report = b.apply(&mut analysis.findings, &codes, &path.display().to_string());
     Ok((Some(report), written))
 }
 
@@ -388,9 +390,11 @@ fn write_extra_reports(cx: &CiContext<'_>, common: &CommonArgs) -> Result<(), Fa
             .map_err(|e| Failure::Message(format!("{}: {e}", spec.path.display())))?;
     }
     let github = common.format == OutputFormat::Github
-        || common.report.iter().any(|r| r.format == OutputFormat::Github);
-    if github
-        && let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty())
+        || common
+            .report
+            .iter()
+            .any(|r| r.format == OutputFormat::Github);
+    if github && let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty())
     {
         let mut f = std::fs::OpenOptions::new()
             .create(true)
@@ -430,9 +434,7 @@ fn install_progress(common: &CommonArgs, color: ColorChoice) -> bool {
         return false;
     }
     let color = use_color(color, true);
-    handlecheck::input::progress::set_observer(Some(Arc::new(
-        report::progress::Bar::new(color),
-    )));
+    handlecheck::input::progress::set_observer(Some(Arc::new(report::progress::Bar::new(color))));
     true
 }
 

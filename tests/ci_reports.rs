@@ -23,7 +23,12 @@ const TRACE: &str = "\
 ";
 
 fn render_record(e: &Event, i: &Interner) -> String {
-    format!("record: {} pid {} handle {:#x}", i.resolve(e.call), e.pid, e.handle)
+    format!(
+        "record: {} pid {} handle {:#x}",
+        i.resolve(e.call),
+        e.pid,
+        e.handle
+    )
 }
 
 fn line_origin(line: u32) -> Origin {
@@ -41,7 +46,15 @@ struct Fx {
 }
 
 impl Fx {
-    fn ev(&mut self, op: Op, call: &str, origin: Origin, handle: i64, resource: Option<&str>, kind: ResourceKind) -> Event {
+    fn ev(
+        &mut self,
+        op: Op,
+        call: &str,
+        origin: Origin,
+        handle: i64,
+        resource: Option<&str>,
+        kind: ResourceKind,
+    ) -> Event {
         let c = self.interner.intern(call);
         let mut e = Event::new(op, c, origin);
         self.seq += 1;
@@ -56,11 +69,24 @@ impl Fx {
 }
 
 fn label(event: Event, role: Role, text: &str) -> Label {
-    Label { event, role, text: text.to_string() }
+    Label {
+        event,
+        role,
+        text: text.to_string(),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
-fn finding(code: &'static str, name: &'static str, level: Level, confidence: Confidence, message: &str, labels: Vec<Label>, notes: &[&str], site: &str) -> Finding {
+fn finding(
+    code: &'static str,
+    name: &'static str,
+    level: Level,
+    confidence: Confidence,
+    message: &str,
+    labels: Vec<Label>,
+    notes: &[&str],
+    site: &str,
+) -> Finding {
     Finding {
         code,
         name,
@@ -77,39 +103,160 @@ fn finding(code: &'static str, name: &'static str, level: Level, confidence: Con
 
 /// The fixture analysis.
 pub fn fixture() -> Analysis {
-    let mut fx = Fx { interner: Interner::new(), seq: 0 };
-    let open = fx.ev(Op::Open { cloexec: false }, "openat", line_origin(1), 3, Some("/etc/hosts"), ResourceKind::File);
-    let first = fx.ev(Op::Close, "close", line_origin(4), 3, Some("/etc/hosts"), ResourceKind::File);
-    let again = fx.ev(Op::Close, "close", line_origin(6), 3, None, ResourceKind::Unknown);
-    let ev1 = fx.ev(Op::Open { cloexec: true }, "eventfd2", line_origin(3), 4, Some("anon_inode:[eventfd]"), ResourceKind::EventFd);
-    let ev2 = fx.ev(Op::Open { cloexec: true }, "eventfd2", line_origin(5), 5, Some("anon_inode:[eventfd]"), ResourceKind::EventFd);
-    let bad = fx.ev(Op::Close, "close", line_origin(7), -1, None, ResourceKind::Unknown);
-    let r1 = fx.ev(Op::Close, "Object/CloseHandle", Origin { input: 1, line: 0, record: 17, offset: 4096 }, 0x1a4, None, ResourceKind::Event);
-    let r2 = fx.ev(Op::Close, "Object/CloseHandle", Origin { input: 1, line: 0, record: 42, offset: 9216 }, 0x1a4, None, ResourceKind::File);
+    let mut fx = Fx {
+        interner: Interner::new(),
+        seq: 0,
+    };
+    let open = fx.ev(
+        Op::Open { cloexec: false },
+        "openat",
+        line_origin(1),
+        3,
+        Some("/etc/hosts"),
+        ResourceKind::File,
+    );
+    let first = fx.ev(
+        Op::Close,
+        "close",
+        line_origin(4),
+        3,
+        Some("/etc/hosts"),
+        ResourceKind::File,
+    );
+    let again = fx.ev(
+        Op::Close,
+        "close",
+        line_origin(6),
+        3,
+        None,
+        ResourceKind::Unknown,
+    );
+    let ev1 = fx.ev(
+        Op::Open { cloexec: true },
+        "eventfd2",
+        line_origin(3),
+        4,
+        Some("anon_inode:[eventfd]"),
+        ResourceKind::EventFd,
+    );
+    let ev2 = fx.ev(
+        Op::Open { cloexec: true },
+        "eventfd2",
+        line_origin(5),
+        5,
+        Some("anon_inode:[eventfd]"),
+        ResourceKind::EventFd,
+    );
+    let bad = fx.ev(
+        Op::Close,
+        "close",
+        line_origin(7),
+        -1,
+        None,
+        ResourceKind::Unknown,
+    );
+    let r1 = fx.ev(
+        Op::Close,
+        "Object/CloseHandle",
+        Origin {
+            input: 1,
+            line: 0,
+            record: 17,
+            offset: 4096,
+        },
+        0x1a4,
+        None,
+        ResourceKind::Event,
+    );
+    let r2 = fx.ev(
+        Op::Close,
+        "Object/CloseHandle",
+        Origin {
+            input: 1,
+            line: 0,
+            record: 42,
+            offset: 9216,
+        },
+        0x1a4,
+        None,
+        ResourceKind::File,
+    );
     let findings = vec![
-        finding("HC001", "double-release", Level::Error, Confidence::High,
+        finding(
+            "HC001",
+            "double-release",
+            Level::Error,
+            Confidence::High,
             "fd 3 (/etc/hosts) released twice: the release at line 6 finds it already closed",
-            vec![label(open, Role::Open, "fd 3 (/etc/hosts) opened here"), label(first, Role::FirstRelease, "first released here"), label(again, Role::BadRelease, "released again here")],
-            &["another thread shared the table"], "prog|close|file:/etc/hosts"),
-        finding("HC005", "worker-event-leak", Level::Warning, Confidence::Medium,
+            vec![
+                label(open, Role::Open, "fd 3 (/etc/hosts) opened here"),
+                label(first, Role::FirstRelease, "first released here"),
+                label(again, Role::BadRelease, "released again here"),
+            ],
+            &["another thread shared the table"],
+            "prog|close|file:/etc/hosts",
+        ),
+        finding(
+            "HC005",
+            "worker-event-leak",
+            Level::Warning,
+            Confidence::Medium,
             "2 eventfds created per worker thread are never closed",
-            vec![label(ev1, Role::Open, "eventfd 4 created"), label(ev2, Role::Open, "eventfd 5 created")],
-            &[], "prog|eventfd2|eventfd"),
-        finding("HC008", "invalid-handle", Level::Note, Confidence::Low,
+            vec![
+                label(ev1, Role::Open, "eventfd 4 created"),
+                label(ev2, Role::Open, "eventfd 5 created"),
+            ],
+            &[],
+            "prog|eventfd2|eventfd",
+        ),
+        finding(
+            "HC008",
+            "invalid-handle",
+            Level::Note,
+            Confidence::Low,
             "close(-1): 100% harmless, but: a, b\nand <this> & that",
             vec![label(bad, Role::BadRelease, "closed -1 here")],
-            &[], "prog|close|-1"),
-        finding("HC004", "namespace-collision", Level::Error, Confidence::Medium,
+            &[],
+            "prog|close|-1",
+        ),
+        finding(
+            "HC004",
+            "namespace-collision",
+            Level::Error,
+            Confidence::Medium,
             "handle 0x1a4 closed by a stale holder after it was recycled to a File",
-            vec![label(r1, Role::FirstRelease, "Event 0x1a4 closed"), label(r2, Role::BadRelease, "stale close hits the File")],
-            &[], "svc.exe|CloseHandle|Event"),
+            vec![
+                label(r1, Role::FirstRelease, "Event 0x1a4 closed"),
+                label(r2, Role::BadRelease, "stale close hits the File"),
+            ],
+            &[],
+            "svc.exe|CloseHandle|Event",
+        ),
     ];
-    let stats = ReadStats { units: 7, events: 7, ..ReadStats::default() };
-    let etl_stats = ReadStats { units: 50, events: 2, ..ReadStats::default() };
+    let stats = ReadStats {
+        units: 7,
+        events: 7,
+        ..ReadStats::default()
+    };
+    let etl_stats = ReadStats {
+        units: 50,
+        events: 2,
+        ..ReadStats::default()
+    };
     Analysis {
         inputs: vec![
-            InputReport { path: "traces/service.strace".into(), format: Format::Strace, stats, evidence: EvidenceSource::Memory(TRACE.as_bytes().to_vec()) },
-            InputReport { path: "traces/capture.etl".into(), format: Format::Etl, stats: etl_stats, evidence: EvidenceSource::Rendered(render_record) },
+            InputReport {
+                path: "traces/service.strace".into(),
+                format: Format::Strace,
+                stats,
+                evidence: EvidenceSource::Memory(TRACE.as_bytes().to_vec()),
+            },
+            InputReport {
+                path: "traces/capture.etl".into(),
+                format: Format::Etl,
+                stats: etl_stats,
+                evidence: EvidenceSource::Rendered(render_record),
+            },
         ],
         findings,
         interner: fx.interner,
@@ -132,7 +279,11 @@ fn sarif_validator() -> jsonschema::Validator {
     // a "regex": escape it in memory (same meaning); the file stays as published.
     let text = include_str!("schemas/sarif-schema-2.1.0.json");
     let stray = r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$""#;
-    assert_eq!(text.matches(stray).count(), 2, "the vendored schema changed");
+    assert_eq!(
+        text.matches(stray).count(),
+        2,
+        "the vendored schema changed"
+    );
     let text = text.replace(stray, r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}\\]?$""#);
     let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
     jsonschema::options()
@@ -142,7 +293,10 @@ fn sarif_validator() -> jsonschema::Validator {
 }
 
 fn assert_valid(v: &jsonschema::Validator, doc: &serde_json::Value) {
-    let errors: Vec<String> = v.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    let errors: Vec<String> = v
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "schema errors:\n{}", errors.join("\n"));
 }
 
@@ -171,26 +325,52 @@ fn sarif_has_what_github_code_scanning_uses() {
             let t = r[field]["text"].as_str().unwrap();
             assert!(!t.is_empty() && t.len() <= 1024, "{field}: {t}");
         }
-        assert!(r["help"]["markdown"].as_str().unwrap().contains("## How to fix"));
+        assert!(
+            r["help"]["markdown"]
+                .as_str()
+                .unwrap()
+                .contains("## How to fix")
+        );
         assert!(!r["help"]["text"].as_str().unwrap().contains("```"));
     }
     let results = run["results"].as_array().unwrap();
     assert_eq!(results.len(), 4);
     // Errors first.
-    let levels: Vec<&str> = results.iter().map(|r| r["level"].as_str().unwrap()).collect();
+    let levels: Vec<&str> = results
+        .iter()
+        .map(|r| r["level"].as_str().unwrap())
+        .collect();
     assert_eq!(levels, ["error", "error", "warning", "note"]);
     let hc001 = &results[0];
     assert_eq!(hc001["ruleId"], "HC001");
-    assert_eq!(rules[hc001["ruleIndex"].as_u64().unwrap() as usize]["id"], "HC001");
-    assert_eq!(hc001["partialFingerprints"]["primaryLocationLineHash"], fingerprint("HC001", "prog|close|file:/etc/hosts"));
+    assert_eq!(
+        rules[hc001["ruleIndex"].as_u64().unwrap() as usize]["id"],
+        "HC001"
+    );
+    assert_eq!(
+        hc001["partialFingerprints"]["primaryLocationLineHash"],
+        fingerprint("HC001", "prog|close|file:/etc/hosts")
+    );
     assert_eq!(hc001["properties"]["confidence"], "high");
     let loc = &hc001["locations"][0]["physicalLocation"];
     assert_eq!(loc["artifactLocation"]["uri"], "traces/service.strace");
     assert_eq!(loc["region"]["startLine"], 6);
     assert_eq!(hc001["relatedLocations"].as_array().unwrap().len(), 2);
-    let flow = hc001["codeFlows"][0]["threadFlows"][0]["locations"].as_array().unwrap();
-    let texts: Vec<&str> = flow.iter().map(|l| l["location"]["message"]["text"].as_str().unwrap()).collect();
-    assert_eq!(texts, ["fd 3 (/etc/hosts) opened here", "first released here", "released again here"]);
+    let flow = hc001["codeFlows"][0]["threadFlows"][0]["locations"]
+        .as_array()
+        .unwrap();
+    let texts: Vec<&str> = flow
+        .iter()
+        .map(|l| l["location"]["message"]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "fd 3 (/etc/hosts) opened here",
+            "first released here",
+            "released again here"
+        ]
+    );
     // Binary input: byte offset and record, no line.
     let hc004 = &results[1];
     let region = &hc004["locations"][0]["physicalLocation"]["region"];
@@ -207,18 +387,29 @@ fn sarif_max_results_keeps_the_most_severe_and_says_so() {
     let doc: serde_json::Value = serde_json::from_str(&render(&cx, OutputFormat::Sarif)).unwrap();
     assert_valid(&sarif_validator(), &doc);
     let run = &doc["runs"][0];
-    let ids: Vec<&str> = run["results"].as_array().unwrap().iter().map(|r| r["ruleId"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ruleId"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["HC001", "HC004"]);
     assert_eq!(run["properties"]["truncated"], true);
     assert_eq!(run["properties"]["totalResults"], 4);
-    let note = run["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"].as_str().unwrap();
+    let note = run["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"]
+        .as_str()
+        .unwrap();
     assert!(note.contains("2 of 4 results not shown"), "{note}");
 }
 
 #[test]
 fn json_output_matches_its_schema() {
-    let schema: serde_json::Value = serde_json::from_str(include_str!("../docs/json-schema.json")).unwrap();
-    let v = jsonschema::options().should_validate_formats(true).build(&schema).expect("schema compiles");
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../docs/json-schema.json")).unwrap();
+    let v = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("schema compiles");
     let mut a = fixture();
     let cx = context(&a);
     let doc: serde_json::Value = serde_json::from_str(&render(&cx, OutputFormat::Json)).unwrap();
@@ -246,30 +437,50 @@ fn junit_is_well_formed_with_one_case_per_rule_and_input() {
     let cx = context(&a);
     let xml = render(&cx, OutputFormat::Junit);
     let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
-    let suites: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("testsuite")).collect();
+    let suites: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .collect();
     assert_eq!(suites.len(), 2);
     let n_rules = handlecheck::rules::registry().len();
     for s in &suites {
-        let cases: Vec<_> = s.children().filter(|n| n.has_tag_name("testcase")).collect();
+        let cases: Vec<_> = s
+            .children()
+            .filter(|n| n.has_tag_name("testcase"))
+            .collect();
         assert_eq!(cases.len(), n_rules);
         let mut names: Vec<&str> = cases.iter().map(|c| c.attribute("name").unwrap()).collect();
         names.dedup();
         assert_eq!(names.len(), n_rules, "names are unique");
     }
     let case = |suite: usize, name: &str| {
-        suites[suite].children().find(|n| n.attribute("name") == Some(name)).unwrap()
+        suites[suite]
+            .children()
+            .find(|n| n.attribute("name") == Some(name))
+            .unwrap()
     };
-    let failure = case(0, "HC001 double-release").children().find(|n| n.has_tag_name("failure")).expect("HC001 fails");
+    let failure = case(0, "HC001 double-release")
+        .children()
+        .find(|n| n.has_tag_name("failure"))
+        .expect("HC001 fails");
     let body = failure.text().unwrap();
     assert!(body.contains("traces/service.strace:6: error:"), "{body}");
-    assert!(body.contains("100 close(3) = -1 EBADF"), "evidence line in: {body}");
+    assert!(
+        body.contains("100 close(3) = -1 EBADF"),
+        "evidence line in: {body}"
+    );
     // A warning under --fail-on error passes, printing its finding.
     let hc005 = case(0, "HC005 worker-event-leak");
     assert!(hc005.children().all(|n| !n.has_tag_name("failure")));
     assert!(hc005.children().any(|n| n.has_tag_name("system-out")));
     // Special characters survive escaping.
     let hc008 = case(0, "HC008 invalid-handle");
-    let out = hc008.children().find(|n| n.has_tag_name("system-out")).unwrap().text().unwrap();
+    let out = hc008
+        .children()
+        .find(|n| n.has_tag_name("system-out"))
+        .unwrap()
+        .text()
+        .unwrap();
     assert!(out.contains("<this> & that"));
     assert_eq!(suites[0].attribute("failures"), Some("1"));
     assert_eq!(suites[1].attribute("failures"), Some("1"));
@@ -281,9 +492,19 @@ fn github_commands_escape_messages_and_properties() {
     let cx = context(&a);
     let out = render(&cx, OutputFormat::Github);
     let lines: Vec<&str> = out.lines().collect();
-    assert!(lines[0].starts_with("::error file=traces/service.strace,line=6,title=HC001 double-release::fd 3"), "{}", lines[0]);
+    assert!(
+        lines[0].starts_with(
+            "::error file=traces/service.strace,line=6,title=HC001 double-release::fd 3"
+        ),
+        "{}",
+        lines[0]
+    );
     // Binary input: no line, record in the message.
-    assert!(lines[1].starts_with("::error file=traces/capture.etl,title=HC004 namespace-collision::"), "{}", lines[1]);
+    assert!(
+        lines[1].starts_with("::error file=traces/capture.etl,title=HC004 namespace-collision::"),
+        "{}",
+        lines[1]
+    );
     assert!(lines[1].contains("(traces/capture.etl record 42)"));
     let note = lines.iter().find(|l| l.starts_with("::notice")).unwrap();
     // `%` escaped, `:` and `,` kept in the message; the message's own line break was
@@ -293,23 +514,34 @@ fn github_commands_escape_messages_and_properties() {
         assert!(!l.contains('\n') && !l.contains('\r'));
     }
     let summary = handlecheck::report::github::step_summary(&cx);
-    assert!(summary.contains("| error | `HC001` double-release | traces/service.strace:6 |"), "{summary}");
-    assert!(summary.contains("100% harmless, but: a, b�and &lt;this&gt; &amp; that"), "{summary}");
+    assert!(
+        summary.contains("| error | `HC001` double-release | traces/service.strace:6 |"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("100% harmless, but: a, b�and &lt;this&gt; &amp; that"),
+        "{summary}"
+    );
 }
 
 #[test]
 fn github_annotations_are_capped_per_kind() {
     let mut a = fixture();
-    let extra: Vec<Finding> = (0..15).map(|i| {
-        let mut f = a.findings[0].clone();
-        f.fingerprint = format!("{}:{}", f.fingerprint, i + 2);
-        f
-    }).collect();
+    let extra: Vec<Finding> = (0..15)
+        .map(|i| {
+            let mut f = a.findings[0].clone();
+            f.fingerprint = format!("{}:{}", f.fingerprint, i + 2);
+            f
+        })
+        .collect();
     a.findings.extend(extra);
     let cx = context(&a);
     let out = render(&cx, OutputFormat::Github);
     assert_eq!(out.lines().filter(|l| l.starts_with("::error")).count(), 10);
-    assert_eq!(out.lines().filter(|l| l.starts_with("::warning")).count(), 1);
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("::warning")).count(),
+        1
+    );
     assert!(out.contains("7 more findings not annotated"), "{out}");
 }
 
@@ -320,15 +552,24 @@ fn gitlab_issues_have_unique_fingerprints_and_mapped_severities() {
     let doc: serde_json::Value = serde_json::from_str(&render(&cx, OutputFormat::Gitlab)).unwrap();
     let issues = doc.as_array().unwrap();
     assert_eq!(issues.len(), 4);
-    let mut fps: Vec<&str> = issues.iter().map(|i| i["fingerprint"].as_str().unwrap()).collect();
+    let mut fps: Vec<&str> = issues
+        .iter()
+        .map(|i| i["fingerprint"].as_str().unwrap())
+        .collect();
     fps.sort();
     fps.dedup();
     assert_eq!(fps.len(), 4);
-    let sev: Vec<&str> = issues.iter().map(|i| i["severity"].as_str().unwrap()).collect();
+    let sev: Vec<&str> = issues
+        .iter()
+        .map(|i| i["severity"].as_str().unwrap())
+        .collect();
     assert_eq!(sev, ["blocker", "major", "info", "critical"]);
     assert_eq!(issues[0]["location"]["path"], "traces/service.strace");
     assert_eq!(issues[0]["location"]["lines"]["begin"], 6);
-    assert_eq!(issues[3]["location"]["lines"]["begin"], 42, "binary input: the record number");
+    assert_eq!(
+        issues[3]["location"]["lines"]["begin"], 42,
+        "binary input: the record number"
+    );
     for i in issues {
         for k in ["description", "check_name", "fingerprint", "severity"] {
             assert!(!i[k].as_str().unwrap().is_empty());
@@ -345,7 +586,10 @@ fn baseline_suppresses_known_findings_and_reports_stale_ones() {
     assert_eq!(b.entries.len(), 4);
     // Same findings: all suppressed, nothing stale.
     let mut f = a.findings.clone();
-    let all: Vec<&str> = handlecheck::rules::registry().iter().map(|r| r.meta().code).collect();
+    let all: Vec<&str> = handlecheck::rules::registry()
+        .iter()
+        .map(|r| r.meta().code)
+        .collect();
     let r = b.apply(&mut f, &all, "b.json");
     assert!(f.is_empty());
     assert_eq!((r.suppressed, r.stale.len()), (4, 0));
@@ -369,12 +613,28 @@ fn baseline_suppresses_known_findings_and_reports_stale_ones() {
 fn snapshots_of_every_reporter() {
     let a = fixture();
     let cx = context(&a);
-    for f in [OutputFormat::Sarif, OutputFormat::Junit, OutputFormat::Github, OutputFormat::Gitlab, OutputFormat::Json] {
+    for f in [
+        OutputFormat::Sarif,
+        OutputFormat::Junit,
+        OutputFormat::Github,
+        OutputFormat::Gitlab,
+        OutputFormat::Json,
+    ] {
         let text = render(&cx, f).replace(env!("CARGO_PKG_VERSION"), "[VERSION]");
         insta::assert_snapshot!(format!("ci_{}", f.as_str()), text);
     }
-    insta::assert_snapshot!("ci_github_step_summary", handlecheck::report::github::step_summary(&cx));
-    let opts = handlecheck::report::human::HumanOptions { color: false, width: 100 };
-    let human: String = a.findings.iter().map(|f| handlecheck::report::human::render_finding(&a, f, &opts)).collect();
+    insta::assert_snapshot!(
+        "ci_github_step_summary",
+        handlecheck::report::github::step_summary(&cx)
+    );
+    let opts = handlecheck::report::human::HumanOptions {
+        color: false,
+        width: 100,
+    };
+    let human: String = a
+        .findings
+        .iter()
+        .map(|f| handlecheck::report::human::render_finding(&a, f, &opts))
+        .collect();
     insta::assert_snapshot!("ci_human", human);
 }

@@ -54,7 +54,10 @@ pub fn io_error(display: &str, e: &io::Error) -> InputError {
 /// Opens `path` (`-` = stdin), detects gzip/zstd by magic bytes and reads the head.
 pub fn open(path: &str) -> Result<Opened, InputError> {
     let (raw, plain_path): (Box<dyn Read + Send>, Option<PathBuf>) = if path == "-" {
-        (Box::new(progress::Counting::new(io::stdin(), path, None)), None)
+        (
+            Box::new(progress::Counting::new(io::stdin(), path, None)),
+            None,
+        )
     } else {
         let p = Path::new(path);
         if p.is_dir() {

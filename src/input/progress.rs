@@ -88,7 +88,10 @@ mod tests {
     struct Log(Mutex<Vec<String>>);
     impl Observer for Log {
         fn start(&self, path: &str, total: Option<u64>) {
-            self.0.lock().unwrap().push(format!("start {path} {total:?}"));
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("start {path} {total:?}"));
         }
         fn advance(&self, bytes: u64) {
             self.0.lock().unwrap().push(format!("+{bytes}"));
@@ -121,7 +124,10 @@ mod tests {
             .map(|n| n.parse::<u64>().unwrap())
             .sum();
         assert_eq!(total, data.len() as u64);
-        assert_eq!(got.first().map(String::as_str), Some("start x Some(2097162)"));
+        assert_eq!(
+            got.first().map(String::as_str),
+            Some("start x Some(2097162)")
+        );
         assert_eq!(got.last().map(String::as_str), Some("finish"));
     }
 }

@@ -19,7 +19,9 @@ pub const MAX_SUMMARY_ROWS: usize = 500;
 
 /// Escapes a command's message: `%`, CR and LF (actions/toolkit `escapeData`).
 pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escapes a property value: as [`escape_data`] plus `:` and `,` (`escapeProperty`).

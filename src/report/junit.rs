@@ -43,10 +43,19 @@ fn classname(path: &str) -> String {
     let stem: String = dir
         .chars()
         .chain(stem.chars())
-        .map(|c| if c.is_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let stem = stem.trim_start_matches('_');
-    format!("handlecheck.{}", if stem.is_empty() { "input" } else { stem })
+    format!(
+        "handlecheck.{}",
+        if stem.is_empty() { "input" } else { stem }
+    )
 }
 
 fn finding_text(cx: &CiContext<'_>, f: &Finding) -> String {
@@ -146,13 +155,19 @@ mod tests {
 
     #[test]
     fn escapes_markup_and_forbidden_controls() {
-        assert_eq!(escape("a<b & \"c\"\u{1b}"), "a&lt;b &amp; &quot;c&quot;\u{FFFD}");
+        assert_eq!(
+            escape("a<b & \"c\"\u{1b}"),
+            "a&lt;b &amp; &quot;c&quot;\u{FFFD}"
+        );
         assert_eq!(escape("tab\tok"), "tab\tok");
     }
 
     #[test]
     fn classnames_have_no_inner_dots() {
-        assert_eq!(classname("traces/nightly.strace.log"), "handlecheck.traces_nightly");
+        assert_eq!(
+            classname("traces/nightly.strace.log"),
+            "handlecheck.traces_nightly"
+        );
         assert_eq!(classname("stdin"), "handlecheck.stdin");
         assert_eq!(classname("a b/x y.etl"), "handlecheck.a_b_x_y");
     }
