@@ -94,8 +94,13 @@ fn dispatch(cli: &Cli) -> Result<u8, Failure> {
         }
         Command::Analyze(args) => analyze(&args.paths, &args.common, cli.color),
         Command::Stats(args) => {
-            let text = report::stats::render(&args.path, args.input_format, args.format, use_color(cli.color, stdout_tty))
-                .map_err(|e| Failure::Message(e.to_string()))?;
+            let text = report::stats::render(
+                &args.path,
+                args.input_format,
+                args.format,
+                use_color(cli.color, stdout_tty),
+            )
+            .map_err(|e| Failure::Message(e.to_string()))?;
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())?;
             Ok(0)

@@ -159,7 +159,12 @@ impl<'i> LifecycleBuilder<'i> {
         // A thread we were not told about, of a process we know (Windows
         // formats give pid and tid): it uses its process's table.
         if pid != 0 && pid != tid {
-            if let Some(t) = self.tables.iter().rev().find(|t| t.pid == pid && t.ended.is_none()) {
+            if let Some(t) = self
+                .tables
+                .iter()
+                .rev()
+                .find(|t| t.pid == pid && t.ended.is_none())
+            {
                 let table = t.id;
                 self.attach_task(tid, pid, table, None);
                 return table;

@@ -83,13 +83,15 @@ impl Rule for WorkerEventLeak {
     }
     fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
         // Grouped per table and kind: one finding per process and object type.
-        let mut by_site: BTreeMap<(u32, crate::model::ResourceKind), Vec<&Generation>> = BTreeMap::new();
+        let mut by_site: BTreeMap<(u32, crate::model::ResourceKind), Vec<&Generation>> =
+            BTreeMap::new();
         for g in &cx.graph.gens {
             if !g.kind.is_signal_object() || g.open.is_none() {
                 continue;
             }
             // Outlived its thread (even if a GC reclaimed it later), or never released.
-            let leaked = g.outlived_thread.is_some() || (g.release.is_none() && g.open_at_exit.is_some());
+            let leaked =
+                g.outlived_thread.is_some() || (g.release.is_none() && g.open_at_exit.is_some());
             if !leaked {
                 continue;
             }
@@ -167,9 +169,16 @@ impl Rule for WorkerEventLeak {
                 "live count over the trace: {}",
                 live_trend.join(" → ")
             ));
-            let reclaimed: Vec<&&Generation> = gens.iter().filter(|g| g.release.is_some()).collect();
-            if let Some(gc) = cx.graph.gc_events.iter().find(|e| e.op == crate::model::Op::GcStart) {
-                f.labels.push(label(gc, Role::Use, "garbage collection starts"));
+            let reclaimed: Vec<&&Generation> =
+                gens.iter().filter(|g| g.release.is_some()).collect();
+            if let Some(gc) = cx
+                .graph
+                .gc_events
+                .iter()
+                .find(|e| e.op == crate::model::Op::GcStart)
+            {
+                f.labels
+                    .push(label(gc, Role::Use, "garbage collection starts"));
                 if !reclaimed.is_empty() {
                     f.notes.push(format!(
                         "{} of them were released only after a garbage collection: reclaimed by finalizers, not by the thread pool",
@@ -177,7 +186,10 @@ impl Rule for WorkerEventLeak {
                     ));
                 }
             } else if !reclaimed.is_empty() {
-                f.notes.push(format!("{} of them were released long after their thread ended", reclaimed.len()));
+                f.notes.push(format!(
+                    "{} of them were released long after their thread ended",
+                    reclaimed.len()
+                ));
             }
             if let Some(end) = table.ended {
                 if end.origin.line != 0 || end.origin.record != 0 {

@@ -57,7 +57,12 @@ impl Rule for HandleLeak {
                 continue;
             }
             // Handles made per worker thread are HC005's to report.
-            if cx.graph.gens.iter().any(|g| g.site == Some(*key) && g.thread_link.is_some()) {
+            if cx
+                .graph
+                .gens
+                .iter()
+                .any(|g| g.site == Some(*key) && g.thread_link.is_some())
+            {
                 continue;
             }
             growing_sites.push(*key);
