@@ -158,17 +158,17 @@ impl<'i> LifecycleBuilder<'i> {
         }
         // A thread we were not told about, of a process we know (Windows
         // formats give pid and tid): it uses its process's table.
-        if pid != 0 && pid != tid {
-            if let Some(t) = self
+        if pid != 0
+            && pid != tid
+            && let Some(t) = self
                 .tables
                 .iter()
                 .rev()
                 .find(|t| t.pid == pid && t.ended.is_none())
-            {
-                let table = t.id;
-                self.attach_task(tid, pid, table, None);
-                return table;
-            }
+        {
+            let table = t.id;
+            self.attach_task(tid, pid, table, None);
+            return table;
         }
         let table = self.new_table(if pid != 0 { pid } else { tid });
         self.attach_task(tid, if pid != 0 { pid } else { tid }, table, None);
@@ -211,11 +211,12 @@ impl<'i> LifecycleBuilder<'i> {
             // Handles made for this thread that are still open outlive it.
             let live: Vec<GenId> = self.table(table).live.values().copied().collect();
             for g in live {
-                if let Some(gen_) = self.gens.get_mut(&g) {
-                    if gen_.thread_link == Some(tid) && gen_.outlived_thread.is_none() {
-                        gen_.outlived_thread = Some(*event);
-                        gen_.notable = true;
-                    }
+                if let Some(gen_) = self.gens.get_mut(&g)
+                    && gen_.thread_link == Some(tid)
+                    && gen_.outlived_thread.is_none()
+                {
+                    gen_.outlived_thread = Some(*event);
+                    gen_.notable = true;
                 }
             }
         }
@@ -244,10 +245,10 @@ impl<'i> LifecycleBuilder<'i> {
         for g in live {
             if let Some(gen_) = self.gens.get_mut(&g) {
                 gen_.open_at_exit = end;
-                if let Some(site) = gen_.site {
-                    if let Some(s) = self.sites.get_mut(&site) {
-                        s.open_at_exit += 1;
-                    }
+                if let Some(site) = gen_.site
+                    && let Some(s) = self.sites.get_mut(&site)
+                {
+                    s.open_at_exit += 1;
                 }
             }
         }
@@ -464,22 +465,22 @@ impl<'i> LifecycleBuilder<'i> {
             g.site = Some(site);
         }
         // HC005 bookkeeping: signal objects made for a thread.
-        if kind.is_signal_object() {
-            if let Some(task) = self.tasks.get_mut(&ev.tid) {
-                task.recent_signal_opens.push((id, task.events_seen));
-                if task.recent_signal_opens.len() > 4 {
-                    task.recent_signal_opens.remove(0);
-                }
-                if let Some(idx) = task.thread_index {
-                    // A new thread making its own object right after it started.
-                    if task.events_seen <= THREAD_LINK_WINDOW {
-                        let tid = ev.tid;
-                        let t = &self.tables[table.0 as usize];
-                        if t.threads.get(idx).is_some() {
-                            if let Some(g) = self.gens.get_mut(&id) {
-                                g.thread_link = Some(tid);
-                            }
-                        }
+        if kind.is_signal_object()
+            && let Some(task) = self.tasks.get_mut(&ev.tid)
+        {
+            task.recent_signal_opens.push((id, task.events_seen));
+            if task.recent_signal_opens.len() > 4 {
+                task.recent_signal_opens.remove(0);
+            }
+            if let Some(idx) = task.thread_index {
+                // A new thread making its own object right after it started.
+                if task.events_seen <= THREAD_LINK_WINDOW {
+                    let tid = ev.tid;
+                    let t = &self.tables[table.0 as usize];
+                    if t.threads.get(idx).is_some()
+                        && let Some(g) = self.gens.get_mut(&id)
+                    {
+                        g.thread_link = Some(tid);
                     }
                 }
             }
@@ -494,10 +495,10 @@ impl<'i> LifecycleBuilder<'i> {
         if t.live.get(&handle) == Some(&id) {
             t.live.remove(&handle);
         }
-        if let Some(site) = site {
-            if let Some(s) = self.sites.get_mut(&site) {
-                s.released();
-            }
+        if let Some(site) = site
+            && let Some(s) = self.sites.get_mut(&site)
+        {
+            s.released();
         }
     }
 
@@ -520,10 +521,10 @@ impl<'i> LifecycleBuilder<'i> {
                 g.in_flight_at_release.push(e, CAP_EVENTS);
                 g.notable = true;
             }
-            if let Outcome::Failed { class, .. } = ev.outcome {
-                if class != ErrorClass::BadHandle {
-                    g.notable = true;
-                }
+            if let Outcome::Failed { class, .. } = ev.outcome
+                && class != ErrorClass::BadHandle
+            {
+                g.notable = true;
             }
         }
         self.release_bookkeeping(id);
@@ -591,18 +592,17 @@ impl<'i> LifecycleBuilder<'i> {
     }
 
     fn record_use(&mut self, id: GenId, ev: &Event) {
-        let prev_sites: Option<(Vec<(Sym, Option<crate::model::StackId>)>, ResourceKind)> = {
+        // Same call site (stack) as a use of the previous generation: a stale
+        // holder may be back. Only with stacks; no allocation on this path.
+        let matches_prev = ev.stack.is_some() && {
             let Some(g) = self.gens.get(&id) else { return };
             match g.prev.and_then(|p| self.gens.get(&p)) {
-                Some(p) if g.provenance == Provenance::Opened && p.release.is_some() => Some((
-                    p.use_sites
-                        .items
-                        .iter()
-                        .map(|e| (e.call, e.stack))
-                        .collect(),
-                    p.kind,
-                )),
-                _ => None,
+                Some(p) if g.provenance == Provenance::Opened && p.release.is_some() => p
+                    .use_sites
+                    .items
+                    .iter()
+                    .any(|u| u.call == ev.call && u.stack == ev.stack),
+                _ => false,
             }
         };
         let Some(g) = self.gens.get_mut(&id) else {
@@ -621,22 +621,18 @@ impl<'i> LifecycleBuilder<'i> {
         if !known_site {
             g.use_sites.push(*ev, CAP_SITES);
         }
-        if let Outcome::Failed { class, .. } = ev.outcome {
-            if class != ErrorClass::BadHandle && class != ErrorClass::Interrupted {
-                g.failed_uses.push(*ev, CAP_SITES);
-                if class == ErrorClass::WrongType {
-                    g.notable = true;
-                }
-            }
-        }
-        // Same call site as the previous generation used: a stale holder may be back.
-        if let Some((sites, _)) = prev_sites {
-            let matches_prev =
-                ev.stack.is_some() && sites.iter().any(|(c, s)| *c == ev.call && *s == ev.stack);
-            if matches_prev {
-                g.stale_use_candidates.push(*ev, CAP_SITES);
+        if let Outcome::Failed { class, .. } = ev.outcome
+            && class != ErrorClass::BadHandle
+            && class != ErrorClass::Interrupted
+        {
+            g.failed_uses.push(*ev, CAP_SITES);
+            if class == ErrorClass::WrongType {
                 g.notable = true;
             }
+        }
+        if matches_prev {
+            g.stale_use_candidates.push(*ev, CAP_SITES);
+            g.notable = true;
         }
     }
 
@@ -737,10 +733,10 @@ impl<'i> LifecycleBuilder<'i> {
                 t.in_flight.push((ev.tid, ev, gen_));
             }
             Op::SetCloexec(on) => {
-                if let Some(g) = self.tables[table.0 as usize].live.get(&ev.handle).copied() {
-                    if let Some(g) = self.gens.get_mut(&g) {
-                        g.cloexec = on;
-                    }
+                if let Some(g) = self.tables[table.0 as usize].live.get(&ev.handle).copied()
+                    && let Some(g) = self.gens.get_mut(&g)
+                {
+                    g.cloexec = on;
                 }
             }
             _ => {}
@@ -785,12 +781,12 @@ impl<'i> LifecycleBuilder<'i> {
                 None => (Vec::new(), 0),
             };
             for (g, at) in recent {
-                if seen.saturating_sub(at) <= THREAD_LINK_WINDOW {
-                    if let Some(gen_) = self.gens.get_mut(&g) {
-                        if gen_.is_live() && gen_.thread_link.is_none() {
-                            gen_.thread_link = Some(child);
-                        }
-                    }
+                if seen.saturating_sub(at) <= THREAD_LINK_WINDOW
+                    && let Some(gen_) = self.gens.get_mut(&g)
+                    && gen_.is_live()
+                    && gen_.thread_link.is_none()
+                {
+                    gen_.thread_link = Some(child);
                 }
             }
         }
@@ -876,10 +872,11 @@ impl<'i> LifecycleBuilder<'i> {
             as_use.handle = source;
             self.record_use(f, &as_use);
         }
-        if replaces && source != ev.handle {
-            if let Some(old) = self.tables[table.0 as usize].live.get(&ev.handle).copied() {
-                self.release(old, ev, ReleaseHow::ReplacedByDup);
-            }
+        if replaces
+            && source != ev.handle
+            && let Some(old) = self.tables[table.0 as usize].live.get(&ev.handle).copied()
+        {
+            self.release(old, ev, ReleaseHow::ReplacedByDup);
         }
         if source == ev.handle && source_pid.is_none() {
             return;
@@ -909,22 +906,22 @@ impl<'i> LifecycleBuilder<'i> {
                 .get_mut(&ev.tid)
                 .and_then(|t| t.pending_close.take());
             if let Some(Some(g)) = pending {
-                if let Some(gen_) = self.gens.get_mut(&g) {
-                    if let Some(rel) = gen_.release.as_mut() {
-                        rel.event.outcome = ev.outcome;
-                        rel.event.flags |= ev.flags & flags::INJECTED;
-                        if let Outcome::Failed { class, .. } = ev.outcome {
-                            if class != ErrorClass::BadHandle {
-                                gen_.notable = true;
-                            }
-                        }
+                if let Some(gen_) = self.gens.get_mut(&g)
+                    && let Some(rel) = gen_.release.as_mut()
+                {
+                    rel.event.outcome = ev.outcome;
+                    rel.event.flags |= ev.flags & flags::INJECTED;
+                    if let Outcome::Failed { class, .. } = ev.outcome
+                        && class != ErrorClass::BadHandle
+                    {
+                        gen_.notable = true;
                     }
                 }
-            } else if let Some(None) = pending {
-                if ev.outcome.is_bad_handle() {
-                    let a = self.not_open(table, ev);
-                    self.sweep_step(ev, a);
-                }
+            } else if let Some(None) = pending
+                && ev.outcome.is_bad_handle()
+            {
+                let a = self.not_open(table, ev);
+                self.sweep_step(ev, a);
             }
             return;
         }
@@ -947,10 +944,8 @@ impl<'i> LifecycleBuilder<'i> {
             }
             (Some(g), _) => {
                 self.release(g, ev, ReleaseHow::Close);
-                if pending_entry {
-                    if let Some(t) = self.tasks.get_mut(&ev.tid) {
-                        t.pending_close = Some(Some(g));
-                    }
+                if pending_entry && let Some(t) = self.tasks.get_mut(&ev.tid) {
+                    t.pending_close = Some(Some(g));
                 }
                 self.sweep_step(ev, None);
             }

@@ -140,20 +140,20 @@ impl Rule for WorkerEventLeak {
                     Role::Open,
                     format!("{}{} created here", cx.describe(g), thread),
                 ));
-                if let Some(t) = g.thread_link {
-                    if let Some(rec) = table.threads.iter().find(|r| r.tid == t) {
+                if let Some(t) = g.thread_link
+                    && let Some(rec) = table.threads.iter().find(|r| r.tid == t)
+                {
+                    f.labels.push(label(
+                        &rec.spawn,
+                        Role::Spawn,
+                        format!("thread {t} created here"),
+                    ));
+                    if let Some(exit) = rec.exit {
                         f.labels.push(label(
-                            &rec.spawn,
-                            Role::Spawn,
-                            format!("thread {t} created here"),
+                            &exit,
+                            Role::Exit,
+                            format!("thread {t} ends; {} still open", cx.handle_name(g.handle)),
                         ));
-                        if let Some(exit) = rec.exit {
-                            f.labels.push(label(
-                                &exit,
-                                Role::Exit,
-                                format!("thread {t} ends; {} still open", cx.handle_name(g.handle)),
-                            ));
-                        }
                     }
                 }
             }
@@ -191,11 +191,11 @@ impl Rule for WorkerEventLeak {
                     reclaimed.len()
                 ));
             }
-            if let Some(end) = table.ended {
-                if end.origin.line != 0 || end.origin.record != 0 {
-                    f.labels
-                        .push(label(&end, Role::Exit, "process ends with them open"));
-                }
+            if let Some(end) = table.ended
+                && (end.origin.line != 0 || end.origin.record != 0)
+            {
+                f.labels
+                    .push(label(&end, Role::Exit, "process ends with them open"));
             }
             f.labels.sort_by_key(|l| l.event.seq);
             f.site = cx.site(Some(first), &first_open);
