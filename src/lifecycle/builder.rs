@@ -23,6 +23,19 @@ const CAP_SITES: usize = 8;
 /// Signal objects opened this many task events before a thread spawn count as
 /// made for that thread; same for objects a new thread makes right after it starts.
 const THREAD_LINK_WINDOW: u32 = 12;
+/// Per table: distinct leak sites keyed by the full folded path, then by
+/// directory, then by kind alone; bounds site memory on traces that touch
+/// many distinct files.
+const SITES_FULL: u32 = 1024;
+const SITES_DIR: u32 = 4096;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fold {
+    Full,
+    Directory,
+    KindOnly,
+}
+
 /// close_range over more values than this is a sweep, never a double release.
 const BOUNDED_RANGE: i64 = 4096;
 
@@ -406,7 +419,18 @@ impl<'i> LifecycleBuilder<'i> {
         kind: ResourceKind,
         resource: Option<Sym>,
     ) -> SiteKey {
-        let resource = resource.map(|r| self.normalise(r));
+        let count = self.tables[table.0 as usize].site_count;
+        let level = if count < SITES_FULL {
+            Fold::Full
+        } else if count < SITES_DIR {
+            Fold::Directory
+        } else {
+            Fold::KindOnly
+        };
+        let resource = match level {
+            Fold::KindOnly => None,
+            _ => resource.map(|r| self.normalise(r, level)),
+        };
         SiteKey {
             table,
             call: ev.call,
@@ -418,11 +442,17 @@ impl<'i> LifecycleBuilder<'i> {
 
     /// Folds digit runs and socket/pipe inode numbers so that handles from one
     /// site group together (`/tmp/x-123` and `/tmp/x-456` → `/tmp/x-N`).
-    fn normalise(&mut self, resource: Sym) -> Sym {
-        if let Some(n) = self.norm_cache.get(&resource) {
+    fn normalise(&mut self, resource: Sym, level: Fold) -> Sym {
+        if level == Fold::Full
+            && let Some(n) = self.norm_cache.get(&resource)
+        {
             return *n;
         }
-        let text = self.interner.resolve(resource);
+        let full = self.interner.resolve(resource);
+        let text = match (level, full.rfind('/')) {
+            (Fold::Directory, Some(i)) if full.starts_with('/') => &full[..=i],
+            _ => full,
+        };
         let mut out = String::with_capacity(text.len());
         let mut in_digits = false;
         for c in text.chars() {
@@ -437,7 +467,9 @@ impl<'i> LifecycleBuilder<'i> {
             }
         }
         let sym = self.interner.intern(&out);
-        self.norm_cache.insert(resource, sym);
+        if level == Fold::Full {
+            self.norm_cache.insert(resource, sym);
+        }
         sym
     }
 
@@ -451,15 +483,17 @@ impl<'i> LifecycleBuilder<'i> {
         let (kind, resource) = (ev.kind, ev.resource);
         let id = self.new_generation(table, ev.handle, provenance, Some(*ev), kind, resource);
         let site = self.site_for(table, ev, kind, resource);
-        let live_now = {
-            let s = self
-                .sites
-                .entry(site)
-                .or_insert_with(|| SiteStats::new(*ev));
-            s.opened(ev);
-            s.live
-        };
-        let _ = live_now;
+        let mut new_site = false;
+        self.sites
+            .entry(site)
+            .or_insert_with(|| {
+                new_site = true;
+                SiteStats::new(*ev)
+            })
+            .opened(ev);
+        if new_site {
+            self.table(table).site_count += 1;
+        }
         if let Some(g) = self.gens.get_mut(&id) {
             g.cloexec = cloexec;
             g.site = Some(site);
