@@ -36,6 +36,10 @@ enum Fold {
     KindOnly,
 }
 
+/// Leak sites of an ended table are kept only with at least this many handles
+/// open at exit (lower than any leak rule's threshold).
+const SITE_KEEP_MIN: u64 = 2;
+
 /// close_range over more values than this is a sweep, never a double release.
 const BOUNDED_RANGE: i64 = 4096;
 
@@ -266,6 +270,37 @@ impl<'i> LifecycleBuilder<'i> {
             }
         }
         self.table(table).live.clear();
+        self.prune_ended_table(table);
+    }
+
+    /// Once a table has ended, nothing new can happen to its generations: drop
+    /// those no rule will read (released, not notable, not the predecessor of a
+    /// notable one, not open at exit) and the leak sites that ended with fewer
+    /// than `SITE_KEEP_MIN` open handles, unless the table filled up.
+    fn prune_ended_table(&mut self, table: TableId) {
+        let last: Vec<GenId> = std::mem::take(&mut self.tables[table.0 as usize].last).into_values().collect();
+        for id in last {
+            let (keep_last, prev) = match self.gens.get(&id) {
+                Some(g) => (g.notable || g.open_at_exit.is_some(), g.prev),
+                None => continue,
+            };
+            if let Some(p) = prev {
+                let keep_prev = keep_last && self.gens.get(&id).is_some_and(|g| g.notable)
+                    || self.gens.get(&p).is_some_and(|g| g.notable || g.open_at_exit.is_some());
+                if !keep_prev {
+                    self.gens.remove(&p);
+                    if let Some(g) = self.gens.get_mut(&id) {
+                        g.prev = None;
+                    }
+                }
+            }
+            if !keep_last {
+                self.gens.remove(&id);
+            }
+        }
+        if self.tables[table.0 as usize].table_full.is_empty() {
+            self.sites.retain(|k, s| k.table != table || s.open_at_exit >= SITE_KEEP_MIN);
+        }
     }
 
     /// Gives `tid` a private copy of its table (fork, unshare, exec of a CLONE_FILES partner).
