@@ -175,20 +175,20 @@ fn analyze(paths: &[String], common: &CommonArgs, color: ColorChoice) -> Result<
     if common.verbose {
         print_verbose(&analysis, started);
     }
-    if common.strict {
-        if let Some(i) = analysis.inputs.iter().find(|i| i.stats.skipped > 0) {
-            let (reason, s) = i
-                .stats
-                .skipped_by_reason
-                .iter()
-                .next()
-                .map(|(r, s)| (r.clone(), s.first_at))
-                .unwrap_or_default();
-            return Err(Failure::Message(format!(
-                "{}: line {}: {} ({} unusable lines or records in all; --strict makes this an error)",
-                i.path, s, reason, i.stats.skipped
-            )));
-        }
+    if common.strict
+        && let Some(i) = analysis.inputs.iter().find(|i| i.stats.skipped > 0)
+    {
+        let (reason, s) = i
+            .stats
+            .skipped_by_reason
+            .iter()
+            .next()
+            .map(|(r, s)| (r.clone(), s.first_at))
+            .unwrap_or_default();
+        return Err(Failure::Message(format!(
+            "{}: line {}: {} ({} unusable lines or records in all; --strict makes this an error)",
+            i.path, s, reason, i.stats.skipped
+        )));
     }
     let (baseline, baseline_written) =
         apply_config_and_baseline(&mut analysis, &config, common, &options.rules)?;

@@ -7,8 +7,12 @@ use handlecheck::report::json;
 
 fn snapshot_dir(dir: &str, file: &str) {
     let path = format!("{dir}/{file}");
-    let a = analyze(std::slice::from_ref(&path), &Options::default()).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let opts = HumanOptions { color: false, width: 110 };
+    let a = analyze(std::slice::from_ref(&path), &Options::default())
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+    let opts = HumanOptions {
+        color: false,
+        width: 110,
+    };
     let mut human = String::new();
     for f in &a.findings {
         human.push_str(&render_finding(&a, f, &opts));
@@ -32,7 +36,13 @@ fn strace_rule_fixtures() {
     for d in &dirs {
         snapshot_dir(d, "trace.log");
     }
-    for d in ["double_close", "use_after_close", "fd_reuse_stale_write", "leak_across_exec", "thread_eventfd_leak"] {
+    for d in [
+        "double_close",
+        "use_after_close",
+        "fd_reuse_stale_write",
+        "leak_across_exec",
+        "thread_eventfd_leak",
+    ] {
         snapshot_dir(&format!("fixtures/strace/samples/{d}"), "trace-k.log");
     }
 }

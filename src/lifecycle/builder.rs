@@ -23,6 +23,23 @@ const CAP_SITES: usize = 8;
 /// Signal objects opened this many task events before a thread spawn count as
 /// made for that thread; same for objects a new thread makes right after it starts.
 const THREAD_LINK_WINDOW: u32 = 12;
+/// Per table: distinct leak sites keyed by the full folded path, then by
+/// directory, then by kind alone; bounds site memory on traces that touch
+/// many distinct files.
+const SITES_FULL: u32 = 1024;
+const SITES_DIR: u32 = 4096;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fold {
+    Full,
+    Directory,
+    KindOnly,
+}
+
+/// Leak sites of an ended table are kept only with at least this many handles
+/// open at exit (lower than any leak rule's threshold).
+const SITE_KEEP_MIN: u64 = 2;
+
 /// close_range over more values than this is a sweep, never a double release.
 const BOUNDED_RANGE: i64 = 4096;
 
@@ -158,12 +175,17 @@ impl<'i> LifecycleBuilder<'i> {
         }
         // A thread we were not told about, of a process we know (Windows
         // formats give pid and tid): it uses its process's table.
-        if pid != 0 && pid != tid {
-            if let Some(t) = self.tables.iter().rev().find(|t| t.pid == pid && t.ended.is_none()) {
-                let table = t.id;
-                self.attach_task(tid, pid, table, None);
-                return table;
-            }
+        if pid != 0
+            && pid != tid
+            && let Some(t) = self
+                .tables
+                .iter()
+                .rev()
+                .find(|t| t.pid == pid && t.ended.is_none())
+        {
+            let table = t.id;
+            self.attach_task(tid, pid, table, None);
+            return table;
         }
         let table = self.new_table(if pid != 0 { pid } else { tid });
         self.attach_task(tid, if pid != 0 { pid } else { tid }, table, None);
@@ -206,11 +228,12 @@ impl<'i> LifecycleBuilder<'i> {
             // Handles made for this thread that are still open outlive it.
             let live: Vec<GenId> = self.table(table).live.values().copied().collect();
             for g in live {
-                if let Some(gen_) = self.gens.get_mut(&g) {
-                    if gen_.thread_link == Some(tid) && gen_.outlived_thread.is_none() {
-                        gen_.outlived_thread = Some(*event);
-                        gen_.notable = true;
-                    }
+                if let Some(gen_) = self.gens.get_mut(&g)
+                    && gen_.thread_link == Some(tid)
+                    && gen_.outlived_thread.is_none()
+                {
+                    gen_.outlived_thread = Some(*event);
+                    gen_.notable = true;
                 }
             }
         }
@@ -239,14 +262,45 @@ impl<'i> LifecycleBuilder<'i> {
         for g in live {
             if let Some(gen_) = self.gens.get_mut(&g) {
                 gen_.open_at_exit = end;
-                if let Some(site) = gen_.site {
-                    if let Some(s) = self.sites.get_mut(&site) {
-                        s.open_at_exit += 1;
-                    }
+                if let Some(site) = gen_.site
+                    && let Some(s) = self.sites.get_mut(&site)
+                {
+                    s.open_at_exit += 1;
                 }
             }
         }
         self.table(table).live.clear();
+        self.prune_ended_table(table);
+    }
+
+    /// Once a table has ended, nothing new can happen to its generations: drop
+    /// those no rule will read (released, not notable, not the predecessor of a
+    /// notable one, not open at exit) and the leak sites that ended with fewer
+    /// than `SITE_KEEP_MIN` open handles, unless the table filled up.
+    fn prune_ended_table(&mut self, table: TableId) {
+        let last: Vec<GenId> = std::mem::take(&mut self.tables[table.0 as usize].last).into_values().collect();
+        for id in last {
+            let (keep_last, prev) = match self.gens.get(&id) {
+                Some(g) => (g.notable || g.open_at_exit.is_some(), g.prev),
+                None => continue,
+            };
+            if let Some(p) = prev {
+                let keep_prev = keep_last && self.gens.get(&id).is_some_and(|g| g.notable)
+                    || self.gens.get(&p).is_some_and(|g| g.notable || g.open_at_exit.is_some());
+                if !keep_prev {
+                    self.gens.remove(&p);
+                    if let Some(g) = self.gens.get_mut(&id) {
+                        g.prev = None;
+                    }
+                }
+            }
+            if !keep_last {
+                self.gens.remove(&id);
+            }
+        }
+        if self.tables[table.0 as usize].table_full.is_empty() {
+            self.sites.retain(|k, s| k.table != table || s.open_at_exit >= SITE_KEEP_MIN);
+        }
     }
 
     /// Gives `tid` a private copy of its table (fork, unshare, exec of a CLONE_FILES partner).
@@ -400,7 +454,18 @@ impl<'i> LifecycleBuilder<'i> {
         kind: ResourceKind,
         resource: Option<Sym>,
     ) -> SiteKey {
-        let resource = resource.map(|r| self.normalise(r));
+        let count = self.tables[table.0 as usize].site_count;
+        let level = if count < SITES_FULL {
+            Fold::Full
+        } else if count < SITES_DIR {
+            Fold::Directory
+        } else {
+            Fold::KindOnly
+        };
+        let resource = match level {
+            Fold::KindOnly => None,
+            _ => resource.map(|r| self.normalise(r, level)),
+        };
         SiteKey {
             table,
             call: ev.call,
@@ -412,11 +477,17 @@ impl<'i> LifecycleBuilder<'i> {
 
     /// Folds digit runs and socket/pipe inode numbers so that handles from one
     /// site group together (`/tmp/x-123` and `/tmp/x-456` → `/tmp/x-N`).
-    fn normalise(&mut self, resource: Sym) -> Sym {
-        if let Some(n) = self.norm_cache.get(&resource) {
+    fn normalise(&mut self, resource: Sym, level: Fold) -> Sym {
+        if level == Fold::Full
+            && let Some(n) = self.norm_cache.get(&resource)
+        {
             return *n;
         }
-        let text = self.interner.resolve(resource);
+        let full = self.interner.resolve(resource);
+        let text = match (level, full.rfind('/')) {
+            (Fold::Directory, Some(i)) if full.starts_with('/') => &full[..=i],
+            _ => full,
+        };
         let mut out = String::with_capacity(text.len());
         let mut in_digits = false;
         for c in text.chars() {
@@ -431,7 +502,9 @@ impl<'i> LifecycleBuilder<'i> {
             }
         }
         let sym = self.interner.intern(&out);
-        self.norm_cache.insert(resource, sym);
+        if level == Fold::Full {
+            self.norm_cache.insert(resource, sym);
+        }
         sym
     }
 
@@ -445,36 +518,38 @@ impl<'i> LifecycleBuilder<'i> {
         let (kind, resource) = (ev.kind, ev.resource);
         let id = self.new_generation(table, ev.handle, provenance, Some(*ev), kind, resource);
         let site = self.site_for(table, ev, kind, resource);
-        let live_now = {
-            let s = self
-                .sites
-                .entry(site)
-                .or_insert_with(|| SiteStats::new(*ev));
-            s.opened(ev);
-            s.live
-        };
-        let _ = live_now;
+        let mut new_site = false;
+        self.sites
+            .entry(site)
+            .or_insert_with(|| {
+                new_site = true;
+                SiteStats::new(*ev)
+            })
+            .opened(ev);
+        if new_site {
+            self.table(table).site_count += 1;
+        }
         if let Some(g) = self.gens.get_mut(&id) {
             g.cloexec = cloexec;
             g.site = Some(site);
         }
         // HC005 bookkeeping: signal objects made for a thread.
-        if kind.is_signal_object() {
-            if let Some(task) = self.tasks.get_mut(&ev.tid) {
-                task.recent_signal_opens.push((id, task.events_seen));
-                if task.recent_signal_opens.len() > 4 {
-                    task.recent_signal_opens.remove(0);
-                }
-                if let Some(idx) = task.thread_index {
-                    // A new thread making its own object right after it started.
-                    if task.events_seen <= THREAD_LINK_WINDOW {
-                        let tid = ev.tid;
-                        let t = &self.tables[table.0 as usize];
-                        if t.threads.get(idx).is_some() {
-                            if let Some(g) = self.gens.get_mut(&id) {
-                                g.thread_link = Some(tid);
-                            }
-                        }
+        if kind.is_signal_object()
+            && let Some(task) = self.tasks.get_mut(&ev.tid)
+        {
+            task.recent_signal_opens.push((id, task.events_seen));
+            if task.recent_signal_opens.len() > 4 {
+                task.recent_signal_opens.remove(0);
+            }
+            if let Some(idx) = task.thread_index {
+                // A new thread making its own object right after it started.
+                if task.events_seen <= THREAD_LINK_WINDOW {
+                    let tid = ev.tid;
+                    let t = &self.tables[table.0 as usize];
+                    if t.threads.get(idx).is_some()
+                        && let Some(g) = self.gens.get_mut(&id)
+                    {
+                        g.thread_link = Some(tid);
                     }
                 }
             }
@@ -489,10 +564,10 @@ impl<'i> LifecycleBuilder<'i> {
         if t.live.get(&handle) == Some(&id) {
             t.live.remove(&handle);
         }
-        if let Some(site) = site {
-            if let Some(s) = self.sites.get_mut(&site) {
-                s.released();
-            }
+        if let Some(site) = site
+            && let Some(s) = self.sites.get_mut(&site)
+        {
+            s.released();
         }
     }
 
@@ -515,10 +590,10 @@ impl<'i> LifecycleBuilder<'i> {
                 g.in_flight_at_release.push(e, CAP_EVENTS);
                 g.notable = true;
             }
-            if let Outcome::Failed { class, .. } = ev.outcome {
-                if class != ErrorClass::BadHandle {
-                    g.notable = true;
-                }
+            if let Outcome::Failed { class, .. } = ev.outcome
+                && class != ErrorClass::BadHandle
+            {
+                g.notable = true;
             }
         }
         self.release_bookkeeping(id);
@@ -586,18 +661,17 @@ impl<'i> LifecycleBuilder<'i> {
     }
 
     fn record_use(&mut self, id: GenId, ev: &Event) {
-        let prev_sites: Option<(Vec<(Sym, Option<crate::model::StackId>)>, ResourceKind)> = {
+        // Same call site (stack) as a use of the previous generation: a stale
+        // holder may be back. Only with stacks; no allocation on this path.
+        let matches_prev = ev.stack.is_some() && {
             let Some(g) = self.gens.get(&id) else { return };
             match g.prev.and_then(|p| self.gens.get(&p)) {
-                Some(p) if g.provenance == Provenance::Opened && p.release.is_some() => Some((
-                    p.use_sites
-                        .items
-                        .iter()
-                        .map(|e| (e.call, e.stack))
-                        .collect(),
-                    p.kind,
-                )),
-                _ => None,
+                Some(p) if g.provenance == Provenance::Opened && p.release.is_some() => p
+                    .use_sites
+                    .items
+                    .iter()
+                    .any(|u| u.call == ev.call && u.stack == ev.stack),
+                _ => false,
             }
         };
         let Some(g) = self.gens.get_mut(&id) else {
@@ -616,22 +690,18 @@ impl<'i> LifecycleBuilder<'i> {
         if !known_site {
             g.use_sites.push(*ev, CAP_SITES);
         }
-        if let Outcome::Failed { class, .. } = ev.outcome {
-            if class != ErrorClass::BadHandle && class != ErrorClass::Interrupted {
-                g.failed_uses.push(*ev, CAP_SITES);
-                if class == ErrorClass::WrongType {
-                    g.notable = true;
-                }
-            }
-        }
-        // Same call site as the previous generation used: a stale holder may be back.
-        if let Some((sites, _)) = prev_sites {
-            let matches_prev =
-                ev.stack.is_some() && sites.iter().any(|(c, s)| *c == ev.call && *s == ev.stack);
-            if matches_prev {
-                g.stale_use_candidates.push(*ev, CAP_SITES);
+        if let Outcome::Failed { class, .. } = ev.outcome
+            && class != ErrorClass::BadHandle
+            && class != ErrorClass::Interrupted
+        {
+            g.failed_uses.push(*ev, CAP_SITES);
+            if class == ErrorClass::WrongType {
                 g.notable = true;
             }
+        }
+        if matches_prev {
+            g.stale_use_candidates.push(*ev, CAP_SITES);
+            g.notable = true;
         }
     }
 
@@ -732,10 +802,10 @@ impl<'i> LifecycleBuilder<'i> {
                 t.in_flight.push((ev.tid, ev, gen_));
             }
             Op::SetCloexec(on) => {
-                if let Some(g) = self.tables[table.0 as usize].live.get(&ev.handle).copied() {
-                    if let Some(g) = self.gens.get_mut(&g) {
-                        g.cloexec = on;
-                    }
+                if let Some(g) = self.tables[table.0 as usize].live.get(&ev.handle).copied()
+                    && let Some(g) = self.gens.get_mut(&g)
+                {
+                    g.cloexec = on;
                 }
             }
             _ => {}
@@ -780,12 +850,12 @@ impl<'i> LifecycleBuilder<'i> {
                 None => (Vec::new(), 0),
             };
             for (g, at) in recent {
-                if seen.saturating_sub(at) <= THREAD_LINK_WINDOW {
-                    if let Some(gen_) = self.gens.get_mut(&g) {
-                        if gen_.is_live() && gen_.thread_link.is_none() {
-                            gen_.thread_link = Some(child);
-                        }
-                    }
+                if seen.saturating_sub(at) <= THREAD_LINK_WINDOW
+                    && let Some(gen_) = self.gens.get_mut(&g)
+                    && gen_.is_live()
+                    && gen_.thread_link.is_none()
+                {
+                    gen_.thread_link = Some(child);
                 }
             }
         }
@@ -871,10 +941,11 @@ impl<'i> LifecycleBuilder<'i> {
             as_use.handle = source;
             self.record_use(f, &as_use);
         }
-        if replaces && source != ev.handle {
-            if let Some(old) = self.tables[table.0 as usize].live.get(&ev.handle).copied() {
-                self.release(old, ev, ReleaseHow::ReplacedByDup);
-            }
+        if replaces
+            && source != ev.handle
+            && let Some(old) = self.tables[table.0 as usize].live.get(&ev.handle).copied()
+        {
+            self.release(old, ev, ReleaseHow::ReplacedByDup);
         }
         if source == ev.handle && source_pid.is_none() {
             return;
@@ -904,22 +975,22 @@ impl<'i> LifecycleBuilder<'i> {
                 .get_mut(&ev.tid)
                 .and_then(|t| t.pending_close.take());
             if let Some(Some(g)) = pending {
-                if let Some(gen_) = self.gens.get_mut(&g) {
-                    if let Some(rel) = gen_.release.as_mut() {
-                        rel.event.outcome = ev.outcome;
-                        rel.event.flags |= ev.flags & flags::INJECTED;
-                        if let Outcome::Failed { class, .. } = ev.outcome {
-                            if class != ErrorClass::BadHandle {
-                                gen_.notable = true;
-                            }
-                        }
+                if let Some(gen_) = self.gens.get_mut(&g)
+                    && let Some(rel) = gen_.release.as_mut()
+                {
+                    rel.event.outcome = ev.outcome;
+                    rel.event.flags |= ev.flags & flags::INJECTED;
+                    if let Outcome::Failed { class, .. } = ev.outcome
+                        && class != ErrorClass::BadHandle
+                    {
+                        gen_.notable = true;
                     }
                 }
-            } else if let Some(None) = pending {
-                if ev.outcome.is_bad_handle() {
-                    let a = self.not_open(table, ev);
-                    self.sweep_step(ev, a);
-                }
+            } else if let Some(None) = pending
+                && ev.outcome.is_bad_handle()
+            {
+                let a = self.not_open(table, ev);
+                self.sweep_step(ev, a);
             }
             return;
         }
@@ -942,10 +1013,8 @@ impl<'i> LifecycleBuilder<'i> {
             }
             (Some(g), _) => {
                 self.release(g, ev, ReleaseHow::Close);
-                if pending_entry {
-                    if let Some(t) = self.tasks.get_mut(&ev.tid) {
-                        t.pending_close = Some(Some(g));
-                    }
+                if pending_entry && let Some(t) = self.tasks.get_mut(&ev.tid) {
+                    t.pending_close = Some(Some(g));
                 }
                 self.sweep_step(ev, None);
             }

@@ -41,7 +41,7 @@ impl SiteStats {
         self.live += 1;
         self.peak_live = self.peak_live.max(self.live);
         self.last_open = *ev;
-        if self.opened % self.sample_every == 0 {
+        if self.opened.is_multiple_of(self.sample_every) {
             self.samples.push((self.opened, self.live));
             if self.samples.len() >= MAX_SAMPLES {
                 let thinned: Vec<(u64, u64)> = self.samples.iter().copied().step_by(2).collect();

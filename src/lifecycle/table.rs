@@ -48,6 +48,8 @@ pub struct Table {
     pub seeded: bool,
     /// Highest number of live handles seen.
     pub peak_live: usize,
+    /// Distinct leak sites so far (bounds site memory; see the builder).
+    pub site_count: u32,
     /// Calls in flight on this table: (tid, begin event, generation at entry).
     pub in_flight: Vec<(u32, Event, Option<GenId>)>,
 }
@@ -69,6 +71,7 @@ impl Table {
             ended: None,
             seeded: false,
             peak_live: 0,
+            site_count: 0,
             in_flight: Vec::new(),
         }
     }

@@ -107,7 +107,7 @@ pub struct Finding {
     pub confidence: Confidence,
     /// One sentence, no trailing period: what is wrong, with the handle and resource.
     pub message: String,
-    /// Evidence in trace order; the first `BadRelease`/`BadUse`/`Victim` label is the primary location.
+    /// Evidence in trace order; see [`Finding::primary`] for the location reporters point at.
     pub labels: Vec<Label>,
     /// Why we believe it, what the trace cannot show, what would make it certain.
     pub notes: Vec<String>,
@@ -121,16 +121,20 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// The label a reporter points at first.
+    /// The label a reporter points at first: the bad release or use, the
+    /// failure, the victim, the blocked call, the exec; else the first label.
     pub fn primary(&self) -> Option<&Label> {
-        self.labels
+        const PRIORITY: [Role; 6] = [
+            Role::BadRelease,
+            Role::BadUse,
+            Role::Failure,
+            Role::Victim,
+            Role::InFlight,
+            Role::Exec,
+        ];
+        PRIORITY
             .iter()
-            .find(|l| {
-                matches!(
-                    l.role,
-                    Role::BadRelease | Role::BadUse | Role::Victim | Role::Failure | Role::InFlight
-                )
-            })
-            .or_else(|| self.labels.last())
+            .find_map(|role| self.labels.iter().find(|l| l.role == *role))
+            .or_else(|| self.labels.first())
     }
 }

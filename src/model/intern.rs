@@ -1,6 +1,6 @@
 //! Interned strings and stacks: events carry 4-byte ids instead of text.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Sym(pub u32);

@@ -9,7 +9,20 @@ use miette::{
 };
 
 use crate::analysis::Analysis;
-use crate::model::{Finding, InputId, Level};
+use crate::model::{Finding, InputId, Level, Role};
+
+/// Frames every stack ends in; they say nothing about the bug.
+const STARTUP_FRAMES: &[&str] = &[
+    "__libc_start_main",
+    "__libc_init_first",
+    "(_start+",
+    "__libc_start_call_main",
+    "RtlUserThreadStart",
+    "BaseThreadInitThunk",
+    "start_thread",
+    "clone3+",
+    "(clone+",
+];
 
 /// Lines of one finding's evidence, laid out in a virtual buffer so that miette
 /// shows each with its real line number (and never the lines in between).
@@ -153,25 +166,41 @@ pub fn render_finding(a: &Analysis, f: &Finding, opts: &HumanOptions) -> String 
     for note in &f.notes {
         let _ = writeln!(help, "{}", crate::report::sanitize::for_terminal(note));
     }
-    // Stacks under the lines that have them.
+    // Stacks of the labels that matter most (the bad call, the first release,
+    // the victim), without process start-up frames and raw addresses.
+    let mut shown = 0;
     for l in &f.labels {
-        if let Some(stack) = l.event.stack {
-            let frames: Vec<String> = a
-                .interner
-                .frames(stack)
-                .iter()
-                .take(8)
-                .map(|s| crate::report::sanitize::for_terminal(a.interner.resolve(*s)))
-                .collect();
-            let o = l.event.origin;
-            let _ = writeln!(
-                help,
-                "stack at {} {}: {}",
-                if o.is_line() { "line" } else { "record" },
-                o.line.max(o.record),
-                frames.join(" ← ")
-            );
-        }
+        let key = matches!(
+            l.role,
+            Role::BadRelease
+                | Role::BadUse
+                | Role::FirstRelease
+                | Role::Release
+                | Role::Victim
+                | Role::InFlight
+                | Role::Failure
+        );
+        let Some(stack) = l.event.stack.filter(|_| key && shown < 4) else {
+            continue;
+        };
+        shown += 1;
+        let frames: Vec<String> = a
+            .interner
+            .frames(stack)
+            .iter()
+            .map(|s| a.interner.resolve(*s))
+            .filter(|t| !STARTUP_FRAMES.iter().any(|s| t.contains(s)))
+            .take(6)
+            .map(|t| crate::report::sanitize::for_terminal(t.split(" [0x").next().unwrap_or(t)))
+            .collect();
+        let o = l.event.origin;
+        let _ = writeln!(
+            help,
+            "stack at {} {}: {}",
+            if o.is_line() { "line" } else { "record" },
+            o.line.max(o.record),
+            frames.join(" ← ")
+        );
     }
     if !first_help_line.is_empty() {
         let _ = write!(help, "fix: {first_help_line}");

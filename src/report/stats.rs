@@ -27,14 +27,23 @@ struct TextStats<'a> {
     by_event: &'a BTreeMap<String, u64>,
 }
 
-pub fn render(path: &str, input_format: Option<Format>, format: OutputFormat, color: bool) -> Result<String, InputError> {
+pub fn render(
+    path: &str,
+    input_format: Option<Format>,
+    format: OutputFormat,
+    color: bool,
+) -> Result<String, InputError> {
     let opened = input::open(path)?;
     let fmt = match input_format {
         Some(f) => f,
         None => formats::sniff(&opened.head).ok_or_else(|| InputError {
             path: path.to_string(),
             at: String::new(),
-            message: if opened.head.is_empty() { "empty input".into() } else { "not a trace format handlecheck knows".into() },
+            message: if opened.head.is_empty() {
+                "empty input".into()
+            } else {
+                "not a trace format handlecheck knows".into()
+            },
             hint: (!opened.head.is_empty()).then(|| "name the format with --input-format".into()),
         })?,
     };
@@ -45,7 +54,13 @@ pub fn render(path: &str, input_format: Option<Format>, format: OutputFormat, co
         let stats = formats::etl::stats(&bytes, path)?;
         json = serde_json::to_string_pretty(&stats).unwrap_or_default();
         let mut p = vec![("records".to_string(), stats.records.to_string())];
-        p.push(("buffers".into(), format!("{} ({} compressed, {} damaged)", stats.buffers, stats.compressed_buffers, stats.damaged_buffers)));
+        p.push((
+            "buffers".into(),
+            format!(
+                "{} ({} compressed, {} damaged)",
+                stats.buffers, stats.compressed_buffers, stats.damaged_buffers
+            ),
+        ));
         for (k, v) in &stats.lost {
             p.push((format!("lost: {k}"), v.to_string()));
         }
@@ -55,10 +70,19 @@ pub fn render(path: &str, input_format: Option<Format>, format: OutputFormat, co
         pairs = p;
     } else {
         drop(opened);
-        let options = Options { input_format: Some(fmt), rules: Vec::new(), threads: Some(1) };
+        let options = Options {
+            input_format: Some(fmt),
+            rules: Vec::new(),
+            threads: Some(1),
+        };
         let a = analyze(&[path.to_string()], &options)?;
         let Some(i) = a.inputs.first() else {
-            return Err(InputError { path: path.into(), at: String::new(), message: "nothing read".into(), hint: None });
+            return Err(InputError {
+                path: path.into(),
+                at: String::new(),
+                message: "nothing read".into(),
+                hint: None,
+            });
         };
         let t = TextStats {
             path: &i.path,
@@ -66,7 +90,12 @@ pub fn render(path: &str, input_format: Option<Format>, format: OutputFormat, co
             records: i.stats.units,
             events: i.stats.events,
             skipped: i.stats.skipped,
-            skipped_by_reason: i.stats.skipped_by_reason.iter().map(|(k, v)| (k.as_str(), v.count)).collect(),
+            skipped_by_reason: i
+                .stats
+                .skipped_by_reason
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.count))
+                .collect(),
             lost: &i.stats.lost,
             by_event: &i.stats.counters,
         };
@@ -97,7 +126,11 @@ pub fn render(path: &str, input_format: Option<Format>, format: OutputFormat, co
             for (k, v) in pairs {
                 table.add_row(vec![crate::report::sanitize::for_terminal(&k), v]);
             }
-            format!("{}: {}\n{table}\n", crate::report::sanitize::for_terminal(path), fmt.as_str())
+            format!(
+                "{}: {}\n{table}\n",
+                crate::report::sanitize::for_terminal(path),
+                fmt.as_str()
+            )
         }
     })
 }

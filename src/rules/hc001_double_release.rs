@@ -89,7 +89,7 @@ impl Rule for DoubleRelease {
                     "{} released twice: the {} at {} finds it already closed",
                     cx.describe(g),
                     how,
-                    cx.at(&second)
+                    cx.at(second)
                 ),
             );
             f.pid = cx.table_of(g).pid;

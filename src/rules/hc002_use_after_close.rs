@@ -67,7 +67,7 @@ impl Rule for UseAfterClose {
                     "{} used after it was closed: {} at {} fails with {}",
                     cx.describe(g),
                     cx.call(first_bad),
-                    cx.at(&first_bad),
+                    cx.at(first_bad),
                     match first_bad.outcome {
                         crate::model::Outcome::Failed { name, .. } => cx.text(name),
                         _ => "an error".to_string(),

@@ -66,7 +66,7 @@ impl Rule for ReuseAfterClose {
                     "stale use of {}: {} at {} hits the {} that took over the value, not the {} closed at {}",
                     cx.handle_name(g.handle),
                     cx.call(first),
-                    cx.at(&first),
+                    cx.at(first),
                     cx.what(s.new),
                     cx.what(s.old),
                     cx.at(&old_release.event)

@@ -83,13 +83,15 @@ impl Rule for WorkerEventLeak {
     }
     fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
         // Grouped per table and kind: one finding per process and object type.
-        let mut by_site: BTreeMap<(u32, crate::model::ResourceKind), Vec<&Generation>> = BTreeMap::new();
+        let mut by_site: BTreeMap<(u32, crate::model::ResourceKind), Vec<&Generation>> =
+            BTreeMap::new();
         for g in &cx.graph.gens {
             if !g.kind.is_signal_object() || g.open.is_none() {
                 continue;
             }
             // Outlived its thread (even if a GC reclaimed it later), or never released.
-            let leaked = g.outlived_thread.is_some() || (g.release.is_none() && g.open_at_exit.is_some());
+            let leaked =
+                g.outlived_thread.is_some() || (g.release.is_none() && g.open_at_exit.is_some());
             if !leaked {
                 continue;
             }
@@ -138,20 +140,20 @@ impl Rule for WorkerEventLeak {
                     Role::Open,
                     format!("{}{} created here", cx.describe(g), thread),
                 ));
-                if let Some(t) = g.thread_link {
-                    if let Some(rec) = table.threads.iter().find(|r| r.tid == t) {
+                if let Some(t) = g.thread_link
+                    && let Some(rec) = table.threads.iter().find(|r| r.tid == t)
+                {
+                    f.labels.push(label(
+                        &rec.spawn,
+                        Role::Spawn,
+                        format!("thread {t} created here"),
+                    ));
+                    if let Some(exit) = rec.exit {
                         f.labels.push(label(
-                            &rec.spawn,
-                            Role::Spawn,
-                            format!("thread {t} created here"),
+                            &exit,
+                            Role::Exit,
+                            format!("thread {t} ends; {} still open", cx.handle_name(g.handle)),
                         ));
-                        if let Some(exit) = rec.exit {
-                            f.labels.push(label(
-                                &exit,
-                                Role::Exit,
-                                format!("thread {t} ends; {} still open", cx.handle_name(g.handle)),
-                            ));
-                        }
                     }
                 }
             }
@@ -167,9 +169,16 @@ impl Rule for WorkerEventLeak {
                 "live count over the trace: {}",
                 live_trend.join(" → ")
             ));
-            let reclaimed: Vec<&&Generation> = gens.iter().filter(|g| g.release.is_some()).collect();
-            if let Some(gc) = cx.graph.gc_events.iter().find(|e| e.op == crate::model::Op::GcStart) {
-                f.labels.push(label(gc, Role::Use, "garbage collection starts"));
+            let reclaimed: Vec<&&Generation> =
+                gens.iter().filter(|g| g.release.is_some()).collect();
+            if let Some(gc) = cx
+                .graph
+                .gc_events
+                .iter()
+                .find(|e| e.op == crate::model::Op::GcStart)
+            {
+                f.labels
+                    .push(label(gc, Role::Use, "garbage collection starts"));
                 if !reclaimed.is_empty() {
                     f.notes.push(format!(
                         "{} of them were released only after a garbage collection: reclaimed by finalizers, not by the thread pool",
@@ -177,13 +186,16 @@ impl Rule for WorkerEventLeak {
                     ));
                 }
             } else if !reclaimed.is_empty() {
-                f.notes.push(format!("{} of them were released long after their thread ended", reclaimed.len()));
+                f.notes.push(format!(
+                    "{} of them were released long after their thread ended",
+                    reclaimed.len()
+                ));
             }
-            if let Some(end) = table.ended {
-                if end.origin.line != 0 || end.origin.record != 0 {
-                    f.labels
-                        .push(label(&end, Role::Exit, "process ends with them open"));
-                }
+            if let Some(end) = table.ended
+                && (end.origin.line != 0 || end.origin.record != 0)
+            {
+                f.labels
+                    .push(label(&end, Role::Exit, "process ends with them open"));
             }
             f.labels.sort_by_key(|l| l.event.seq);
             f.site = cx.site(Some(first), &first_open);

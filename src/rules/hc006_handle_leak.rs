@@ -57,7 +57,12 @@ impl Rule for HandleLeak {
                 continue;
             }
             // Handles made per worker thread are HC005's to report.
-            if cx.graph.gens.iter().any(|g| g.site == Some(*key) && g.thread_link.is_some()) {
+            if cx
+                .graph
+                .gens
+                .iter()
+                .any(|g| g.site == Some(*key) && g.thread_link.is_some())
+            {
                 continue;
             }
             growing_sites.push(*key);
@@ -219,10 +224,10 @@ impl Rule for HandleLeak {
                     ));
                 }
             }
-            if let Some(end) = table.ended {
-                if end.origin.line != 0 || end.origin.record != 0 {
-                    f.labels.push(label(&end, Role::Exit, "process exits"));
-                }
+            if let Some(end) = table.ended
+                && (end.origin.line != 0 || end.origin.record != 0)
+            {
+                f.labels.push(label(&end, Role::Exit, "process exits"));
             }
             f.notes.push("the OS closes them at exit; this matters only if the code also runs in a long-lived process".to_string());
             f.site = format!("{}|open-at-exit", cx.program(table));

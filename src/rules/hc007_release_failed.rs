@@ -62,10 +62,10 @@ impl Rule for ReleaseFailed {
             );
             f.pid = cx.table_of(g).pid;
             f.confidence = Confidence::High;
-            if let Some(l) = open_label(cx, g) {
-                if l.event.seq != rel.event.seq {
-                    f.labels.push(l);
-                }
+            if let Some(l) = open_label(cx, g)
+                && l.event.seq != rel.event.seq
+            {
+                f.labels.push(l);
             }
             f.labels.push(label(
                 &rel.event,

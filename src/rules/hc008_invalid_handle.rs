@@ -67,7 +67,7 @@ impl Rule for InvalidHandle {
                         what,
                         cx.handle_name(ev.handle),
                         cx.call(ev),
-                        cx.at(&ev)
+                        cx.at(ev)
                     ),
                 );
                 f.pid = table.pid;

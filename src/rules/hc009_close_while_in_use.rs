@@ -78,14 +78,14 @@ impl Rule for CloseWhileInUse {
                 Role::BadRelease,
                 format!("task {} closes it meanwhile", rel.event.tid),
             ));
-            if let Some(next) = g.next.and_then(|n| cx.graph.gen_(n)) {
-                if let Some(open) = next.open {
-                    f.labels.push(label(
-                        &open,
-                        Role::Recycle,
-                        format!("value recycled here for {}", cx.what(next)),
-                    ));
-                }
+            if let Some(next) = g.next.and_then(|n| cx.graph.gen_(n))
+                && let Some(open) = next.open
+            {
+                f.labels.push(label(
+                    &open,
+                    Role::Recycle,
+                    format!("value recycled here for {}", cx.what(next)),
+                ));
             }
             f.site = cx.site(Some(g), &rel.event);
             out.push(f);

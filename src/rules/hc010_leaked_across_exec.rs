@@ -54,7 +54,7 @@ impl Rule for LeakedAcrossExec {
                     .iter()
                     .filter_map(|id| cx.graph.gen_(*id))
                     // Used by the new program: a deliberate hand-over.
-                    .filter(|g| !g.last_use.is_some_and(|u| u.seq > exec.event.seq))
+                    .filter(|g| g.last_use.is_none_or(|u| u.seq <= exec.event.seq))
                     .collect();
                 if leaked.is_empty() {
                     continue;

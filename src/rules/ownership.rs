@@ -34,12 +34,56 @@ fn kinds_differ(a: ResourceKind, b: ResourceKind) -> bool {
     a != ResourceKind::Unknown && b != ResourceKind::Unknown && a != b
 }
 
+/// The kinds of object a call can be made on, when it is specific to some;
+/// `None` when the call fits any handle (read, write, close...).
+fn call_fits(call: &str) -> Option<&'static [ResourceKind]> {
+    use ResourceKind::*;
+    Some(match call {
+        "sendto" | "recvfrom" | "sendmsg" | "recvmsg" | "sendmmsg" | "recvmmsg" | "send"
+        | "recv" | "accept" | "accept4" | "connect" | "bind" | "listen" | "shutdown"
+        | "getsockopt" | "setsockopt" | "getsockname" | "getpeername" | "WSASend" | "WSARecv"
+        | "closesocket" => &[Socket],
+        "getdents" | "getdents64" | "fchdir" => &[Directory],
+        "lseek" | "_llseek" | "pread64" | "pwrite64" | "fsync" | "fdatasync" | "ftruncate"
+        | "fallocate" => &[File, MemFd, CharDevice],
+        "epoll_ctl" | "epoll_wait" | "epoll_pwait" | "epoll_pwait2" => &[Epoll],
+        "timerfd_settime" | "timerfd_gettime" => &[TimerFd],
+        "inotify_add_watch" | "inotify_rm_watch" => &[Inotify],
+        "SetEvent" | "ResetEvent" | "PulseEvent" => &[Event],
+        "ReleaseMutex" => &[Mutant],
+        "ReleaseSemaphore" => &[Semaphore],
+        "ReadFile" | "WriteFile" | "ReadFileEx" | "WriteFileEx" | "FlushFileBuffers"
+        | "SetFilePointer" | "SetFilePointerEx" | "GetFileSize" | "GetFileSizeEx" => {
+            &[File, Pipe, CharDevice]
+        }
+        "RegQueryValueExW" | "RegQueryValueExA" | "RegSetValueExW" | "RegSetValueExA"
+        | "RegCloseKey" => &[Key],
+        _ => return None,
+    })
+}
+
+/// True when `call` can only have been meant for `new`, not for `old`.
+fn fits_only_new(call: &str, old: ResourceKind, new: ResourceKind) -> bool {
+    match call_fits(call) {
+        Some(kinds) => kinds.contains(&new) && !kinds.contains(&old),
+        None => false,
+    }
+}
+
+/// The value came back from the kernel's lowest-free-number allocation (open,
+/// socket, dup...), not by a deliberate `dup2` onto it.
+fn recycled(g: &Generation) -> bool {
+    let explicit_target = matches!(g.open.map(|e| e.op), Some(Op::Dup { replaces: true, .. }));
+    !explicit_target
+        && matches!(
+            g.provenance,
+            Provenance::Opened | Provenance::Duplicated { .. } | Provenance::Received
+        )
+}
+
 /// Classifies the release of `new` (a recycled value) as the old holder's.
 pub fn stale_release<'g>(cx: &RuleContext<'g>, new: &'g Generation) -> Option<StaleRelease<'g>> {
-    if !matches!(
-        new.provenance,
-        Provenance::Opened | Provenance::Duplicated { .. } | Provenance::Received
-    ) {
+    if !recycled(new) {
         return None;
     }
     let old = cx.graph.previous(new)?;
@@ -52,7 +96,7 @@ pub fn stale_release<'g>(cx: &RuleContext<'g>, new: &'g Generation) -> Option<St
     }
     let victim = victim_failure(new);
     let mut evidence = Vec::new();
-    let mut confidence = None;
+    let mut stack_confidence = None;
 
     let same_close_path =
         release.event.stack.is_some() && release.event.stack == old_release.event.stack;
@@ -64,30 +108,35 @@ pub fn stale_release<'g>(cx: &RuleContext<'g>, new: &'g Generation) -> Option<St
             .any(|u| u.stack == release.event.stack);
     if same_close_path {
         evidence.push(format!(
-            "the same code path (stack) released the previous {} at line {}",
+            "the same code path (stack) released the previous {} at {}",
             cx.handle_name(old.handle),
-            old_release
-                .event
-                .origin
-                .line
-                .max(old_release.event.origin.record)
+            cx.at(&old_release.event)
         ));
-        confidence = Some(Confidence::High);
+        stack_confidence = Some(Confidence::High);
     } else if close_at_old_site {
         evidence.push("the releasing call site had used the previous generation".to_string());
-        confidence = Some(Confidence::High);
+        stack_confidence = Some(Confidence::High);
     }
     let types_differ = kinds_differ(old.kind, new.kind);
-    if types_differ {
+    // Type evidence: the victim's call fits only the new object, so it was the
+    // new owner's call, and the new owner still expected its handle open.
+    let victim_is_new_owner = victim
+        .as_ref()
+        .is_some_and(|v| types_differ && fits_only_new(&cx.call(v), old.kind, new.kind));
+    if victim_is_new_owner {
         evidence.push(format!(
-            "the value had been recycled from a {} to a {}",
+            "the value had been recycled from a {} to a {}, and the failing call fits only a {}",
             old.kind.as_str(),
+            new.kind.as_str(),
             new.kind.as_str()
         ));
     }
+    // Thread evidence: the task that released the old generation released the
+    // new one too, while another task made the new one and failed afterwards.
     let new_owner_tid = new.open.map(|e| e.tid);
-    let thread_evidence =
-        release.event.tid == old_release.event.tid && Some(release.event.tid) != new_owner_tid;
+    let thread_evidence = release.event.tid == old_release.event.tid
+        && Some(release.event.tid) != new_owner_tid
+        && victim.as_ref().is_none_or(|v| v.tid != release.event.tid);
     if thread_evidence {
         evidence.push(format!(
             "task {} released both generations but task {} created the new one",
@@ -105,15 +154,12 @@ pub fn stale_release<'g>(cx: &RuleContext<'g>, new: &'g Generation) -> Option<St
             }
         ));
     }
-    let confidence = match (
-        confidence,
-        victim.is_some(),
-        types_differ || thread_evidence,
-    ) {
-        (Some(c), _, _) if victim.is_some() || types_differ => c,
-        (Some(_), false, false) => return None,
-        (None, true, true) => Confidence::Medium,
-        _ => return None,
+    let confidence = match stack_confidence {
+        // Stack evidence: enough with a victim or a change of object type.
+        Some(c) if victim.is_some() || types_differ => c,
+        Some(_) => return None,
+        None if victim.is_some() && (victim_is_new_owner || thread_evidence) => Confidence::Medium,
+        None => return None,
     };
     Some(StaleRelease {
         old,
@@ -135,10 +181,7 @@ pub struct StaleUses<'g> {
 }
 
 pub fn stale_uses<'g>(cx: &RuleContext<'g>, new: &'g Generation) -> Option<StaleUses<'g>> {
-    if !matches!(
-        new.provenance,
-        Provenance::Opened | Provenance::Duplicated { .. } | Provenance::Received
-    ) {
+    if !recycled(new) {
         return None;
     }
     let old = cx.graph.previous(new)?;
@@ -155,10 +198,22 @@ pub fn stale_uses<'g>(cx: &RuleContext<'g>, new: &'g Generation) -> Option<Stale
     if !uses.is_empty() {
         evidence.push("the same call site (stack) had used the previous generation".to_string());
     }
-    // Type evidence: an op that failed because it fits only the old kind.
+    // Type evidence: an op that failed because it fits only the old kind, made
+    // by a task that held the old generation and did not make the new one (an
+    // owner probing its own pipe with lseek is not stale).
+    let new_owner_tid = new.open.map(|e| e.tid);
+    let old_users: Vec<u32> = old
+        .use_sites
+        .items
+        .iter()
+        .map(|u| u.tid)
+        .chain(old.open.map(|o| o.tid))
+        .collect();
     if kinds_differ(old.kind, new.kind) {
         for e in &new.failed_uses.items {
+            let by_old_holder = Some(e.tid) != new_owner_tid && old_users.contains(&e.tid);
             if e.outcome.failed_class() == Some(ErrorClass::WrongType)
+                && by_old_holder
                 && !uses.iter().any(|u| u.seq == e.seq)
             {
                 uses.push(*e);
@@ -176,6 +231,7 @@ pub fn stale_uses<'g>(cx: &RuleContext<'g>, new: &'g Generation) -> Option<Stale
     if let Some(sr) = stale_release(cx, new) {
         confidence = confidence.max(sr.confidence.min(Confidence::Medium));
         let old_calls: Vec<_> = old.use_sites.items.iter().map(|u| u.call).collect();
+        let before = uses.len();
         for e in &new.use_sites.items {
             if e.tid == sr.release.tid
                 && e.seq < sr.release.seq
@@ -185,7 +241,7 @@ pub fn stale_uses<'g>(cx: &RuleContext<'g>, new: &'g Generation) -> Option<Stale
                 uses.push(*e);
             }
         }
-        if !uses.is_empty() {
+        if uses.len() > before {
             evidence.push(format!(
                 "the same task later released the value as if it still held the previous {}",
                 old.kind.as_str()
@@ -195,13 +251,12 @@ pub fn stale_uses<'g>(cx: &RuleContext<'g>, new: &'g Generation) -> Option<Stale
     if uses.is_empty() || confidence == Confidence::Low {
         return None;
     }
-    // Uses by the stale tasks that match old calls, beyond the first strong one.
+    // Further uses by the stale tasks that match calls made on the old generation.
     let stale_tids: Vec<u32> = uses.iter().map(|u| u.tid).collect();
-    let owner_tid = new.open.map(|e| e.tid);
     let old_calls: Vec<_> = old.use_sites.items.iter().map(|u| u.call).collect();
     for e in &new.use_sites.items {
         if stale_tids.contains(&e.tid)
-            && Some(e.tid) != owner_tid
+            && Some(e.tid) != new_owner_tid
             && old_calls.contains(&e.call)
             && !uses.iter().any(|u| u.seq == e.seq)
         {

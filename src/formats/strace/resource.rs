@@ -84,7 +84,7 @@ pub fn identity(deco: &[u8], deleted: bool, out: &mut Vec<u8>) {
     }
     let body = deco.get(..end).unwrap_or(deco);
     let mut rest = body;
-    while let Some(k) = memchr::memmem::find(rest, b"\\7") {
+    while let Some(k) = super::tokenize::find_pair(rest, b'\\', b'7') {
         let (head, tail) = rest.split_at(k);
         out.extend_from_slice(head);
         match tail.get(2) {

@@ -42,6 +42,12 @@ impl<'a> Args<'a> {
     }
 }
 
+/// Position of the two-byte sequence `a b` (cheaper than building a memmem
+/// finder for the short texts this is used on).
+pub fn find_pair(hay: &[u8], a: u8, b: u8) -> Option<usize> {
+    memchr::memchr_iter(a, hay).find(|&k| hay.get(k + 1) == Some(&b))
+}
+
 pub fn trim(mut s: &[u8]) -> &[u8] {
     while let [b' ', rest @ ..] = s {
         s = rest;
@@ -83,27 +89,38 @@ pub fn skip_string(text: &[u8], open: usize) -> usize {
 /// Index just past the `>` closing the decoration whose `<` is at `lt`, or
 /// `None` if it is not closed.
 pub fn decoration_end(text: &[u8], lt: usize) -> Option<usize> {
+    // Only `<`, `>` and `"` matter here: paths escape `<`/`>` as `\74`/`\76`
+    // and `"` as `\"`, so a raw `>` is a closer unless it is a socket's `->`.
     let mut depth = 0usize;
     let mut i = lt;
-    while let Some(&b) = text.get(i) {
-        match b {
-            b'\\' => i += 1,
-            b'"' => {
-                i = skip_string(text, i + 1);
-                continue;
-            }
-            b'<' => depth += 1,
-            b'>' if i == 0 || text.get(i - 1) != Some(&b'-') => {
+    while let Some(k) = text
+        .get(i..)
+        .and_then(|t| memchr::memchr3(b'<', b'>', b'"', t))
+    {
+        let at = i + k;
+        match text.get(at) {
+            Some(b'<') => depth += 1,
+            Some(b'>') if at == 0 || text.get(at - 1) != Some(&b'-') => {
                 depth = depth.saturating_sub(1);
                 if depth == 0 {
-                    return Some(i + 1);
+                    return Some(at + 1);
                 }
+            }
+            Some(b'"') if !escaped(text, at) => {
+                i = skip_string(text, at + 1);
+                continue;
             }
             _ => {}
         }
-        i += 1;
+        i = at + 1;
     }
     None
+}
+
+/// True when the byte at `at` is preceded by an odd number of backslashes.
+fn escaped(text: &[u8], at: usize) -> bool {
+    let before = text.get(..at).unwrap_or(&[]);
+    before.iter().rev().take_while(|b| **b == b'\\').count() % 2 == 1
 }
 
 /// Scans a list starting at `start` (just after its opener) up to the
@@ -245,7 +262,7 @@ pub fn parse_fd(arg: &[u8]) -> Option<FdVal<'_>> {
 /// `0...`), ignoring a trailing ` /* comment */`. `None` for names.
 pub fn parse_int(text: &[u8]) -> Option<i64> {
     let t = trim(text);
-    let t = match memchr::memmem::find(t, b"/*") {
+    let t = match find_pair(t, b'/', b'*') {
         Some(k) => trim(t.get(..k)?),
         None => t,
     };
@@ -275,7 +292,7 @@ pub fn parse_int(text: &[u8]) -> Option<i64> {
 /// mix) contains `name` or has `bit` set in a numeric part.
 pub fn has_flag(arg: &[u8], name: &[u8], bit: u64) -> bool {
     let arg = trim(arg);
-    let arg = match memchr::memmem::find(arg, b"/*") {
+    let arg = match find_pair(arg, b'/', b'*') {
         Some(k) => arg.get(..k).unwrap_or(arg),
         None => arg,
     };
@@ -372,7 +389,8 @@ pub fn parse_tail(tail: &[u8]) -> Tail<'_> {
     } else if let Some(r) = after.strip_prefix(b"(errno ") {
         out.errno_num = parse_int(r.split(|&b| b == b')').next().unwrap_or(&[]));
     }
-    out.injected = memchr::memmem::find(after, b"(INJECTED)").is_some();
+    out.injected = memchr::memchr_iter(b'(', after)
+        .any(|k| after.get(k..).is_some_and(|r| r.starts_with(b"(INJECTED)")));
     out
 }
 
