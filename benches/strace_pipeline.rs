@@ -39,5 +39,8 @@ fn main() {
         best = best.min(secs);
     }
     let mb = written as f64 / 1e6;
-    println!("strace pipeline: {mb:.0} MB in {best:.3} s = {:.0} MB/s (best of 5)", mb / best);
+    println!(
+        "strace pipeline: {mb:.0} MB in {best:.3} s = {:.0} MB/s (best of 5)",
+        mb / best
+    );
 }

@@ -273,12 +273,29 @@ impl<'i> LifecycleBuilder<'i> {
         self.prune_ended_table(table);
     }
 
+    /// Marks every generation `id` was inherited from as notable.
+    fn mark_origin_chain(&mut self, id: GenId) {
+        let mut cur = id;
+        for _ in 0..64 {
+            let Some(g) = self.gens.get_mut(&cur) else {
+                return;
+            };
+            g.notable = true;
+            match g.provenance {
+                Provenance::Inherited { from } => cur = from,
+                _ => return,
+            }
+        }
+    }
+
     /// Once a table has ended, nothing new can happen to its generations: drop
     /// those no rule will read (released, not notable, not the predecessor of a
     /// notable one, not open at exit) and the leak sites that ended with fewer
     /// than `SITE_KEEP_MIN` open handles, unless the table filled up.
     fn prune_ended_table(&mut self, table: TableId) {
-        let last: Vec<GenId> = std::mem::take(&mut self.tables[table.0 as usize].last).into_values().collect();
+        let last: Vec<GenId> = std::mem::take(&mut self.tables[table.0 as usize].last)
+            .into_values()
+            .collect();
         for id in last {
             let (keep_last, prev) = match self.gens.get(&id) {
                 Some(g) => (g.notable || g.open_at_exit.is_some(), g.prev),
@@ -286,7 +303,10 @@ impl<'i> LifecycleBuilder<'i> {
             };
             if let Some(p) = prev {
                 let keep_prev = keep_last && self.gens.get(&id).is_some_and(|g| g.notable)
-                    || self.gens.get(&p).is_some_and(|g| g.notable || g.open_at_exit.is_some());
+                    || self
+                        .gens
+                        .get(&p)
+                        .is_some_and(|g| g.notable || g.open_at_exit.is_some());
                 if !keep_prev {
                     self.gens.remove(&p);
                     if let Some(g) = self.gens.get_mut(&id) {
@@ -299,7 +319,8 @@ impl<'i> LifecycleBuilder<'i> {
             }
         }
         if self.tables[table.0 as usize].table_full.is_empty() {
-            self.sites.retain(|k, s| k.table != table || s.open_at_exit >= SITE_KEEP_MIN);
+            self.sites
+                .retain(|k, s| k.table != table || s.open_at_exit >= SITE_KEEP_MIN);
         }
     }
 
@@ -897,6 +918,11 @@ impl<'i> LifecycleBuilder<'i> {
                 gen_.notable = true;
                 inherited.push(g);
             }
+        }
+        // The generations they were inherited from show where they were opened:
+        // keep them past their own table's end.
+        for g in &inherited {
+            self.mark_origin_chain(*g);
         }
         self.table(table).execs.push(ExecRecord {
             event: *ev,
