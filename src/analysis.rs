@@ -19,6 +19,7 @@ pub struct Options {
     pub rules: Vec<&'static dyn Rule>,
     /// Worker threads for the rules (None: rayon's default).
     pub threads: Option<usize>,
+    pub thresholds: rules::Thresholds,
 }
 
 impl Default for Options {
@@ -27,6 +28,7 @@ impl Default for Options {
             input_format: None,
             rules: rules::registry().to_vec(),
             threads: None,
+            thresholds: rules::Thresholds::default(),
         }
     }
 }
@@ -112,6 +114,7 @@ pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, InputErr
             graph: &graph,
             interner: &interner,
             style,
+            thresholds: options.thresholds,
         };
         let mut job_findings = pool.install(|| rules::run(&cx, &options.rules));
         for f in &mut job_findings {

@@ -54,7 +54,7 @@ pub struct Allow {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Thresholds {
     /// HC006: live handles from one allocation site before the rule reports a
-    /// leak (the rule's `GROWING_MIN` today).
+    /// leak (default 8).
     pub leak_min: Option<u64>,
 }
 

@@ -164,6 +164,12 @@ fn analyze(paths: &[String], common: &CommonArgs, color: ColorChoice) -> Result<
         input_format: common.input_format,
         rules: without_disabled(selected_rules(common)?, &config),
         threads: common.threads,
+        thresholds: handlecheck::rules::Thresholds {
+            leak_min: config
+                .thresholds
+                .leak_min
+                .unwrap_or(handlecheck::rules::Thresholds::default().leak_min),
+        },
     };
     let started = Instant::now();
     let progress = install_progress(common, color);

@@ -211,3 +211,32 @@ fn explain_and_rules() {
         assert!(text.contains(code));
     }
 }
+
+#[test]
+fn config_leak_threshold_reaches_the_leak_rule() {
+    let trace = "fixtures/strace/rules/growing_leak/trace.log";
+    let default = hc()
+        .args(["analyze", "--format", "json", "--no-config", trace])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&default.stdout).unwrap();
+    let warned = |v: &serde_json::Value| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "HC006" && f["level"] == "warning")
+    };
+    assert!(warned(&v), "the growing leak is a warning by default");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("handlecheck.toml");
+    std::fs::write(&cfg, "[thresholds]\nleak_min = 100000\n").unwrap();
+    let raised = hc()
+        .args(["analyze", "--format", "json", "--config"])
+        .arg(&cfg)
+        .arg(trace)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&raised.stdout).unwrap();
+    assert!(!warned(&v), "leak_min = 100000 silences it");
+}

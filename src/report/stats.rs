@@ -74,6 +74,7 @@ pub fn render(
             input_format: Some(fmt),
             rules: Vec::new(),
             threads: Some(1),
+            ..Default::default()
         };
         let a = analyze(&[path.to_string()], &options)?;
         let Some(i) = a.inputs.first() else {

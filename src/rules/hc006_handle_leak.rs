@@ -38,9 +38,6 @@ static META: RuleMeta = RuleMeta {
     summary: "handles from one site accumulate",
 };
 
-/// A site must have at least this many handles open at the end to count as growing.
-const GROWING_MIN: u64 = 8;
-
 impl Rule for HandleLeak {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -53,7 +50,7 @@ impl Rule for HandleLeak {
         let mut growing_sites = Vec::new();
         // Growing sites.
         for (key, s) in &cx.graph.sites {
-            if s.open_at_exit + s.live < GROWING_MIN || !s.keeps_rising() {
+            if s.open_at_exit + s.live < cx.thresholds.leak_min || !s.keeps_rising() {
                 continue;
             }
             // Handles made per worker thread are HC005's to report.

@@ -46,11 +46,26 @@ pub struct RuleMeta {
     pub summary: &'static str,
 }
 
+/// Tunable thresholds (config `[thresholds]`).
+#[derive(Clone, Copy, Debug)]
+pub struct Thresholds {
+    /// HC006: handles from one site still open at the end before a rising
+    /// live count is reported as a leak.
+    pub leak_min: u64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds { leak_min: 8 }
+    }
+}
+
 /// What a rule sees.
 pub struct RuleContext<'a> {
     pub graph: &'a HandleGraph,
     pub interner: &'a Interner,
     pub style: HandleStyle,
+    pub thresholds: Thresholds,
 }
 
 pub trait Rule: Sync {
