@@ -152,6 +152,7 @@ fn read_job(
         Some(Format::Strace) | None => HandleStyle::Fd,
         Some(_) => HandleStyle::Windows,
     };
+    builder.set_rundown_preexisting(matches!(first_format, Some(Format::Etl)));
     builder.set_complete_history(matches!(
         first_format,
         Some(Format::Htrace | Format::Jsonl | Format::Mda | Format::Appverif | Format::Etl)

@@ -62,6 +62,10 @@ pub struct LifecycleBuilder<'i> {
     /// The format records every open (htrace, JSON-lines): a successful close of
     /// a released value is a second release, not a missed open.
     complete_history: bool,
+    /// Rundown opens (flag RUNDOWN) list handles that existed before the trace
+    /// (ETW DCStart). When false they list handles the program opened and still
+    /// holds (`!htrace -diff`, Application Verifier 0x901).
+    rundown_preexisting: bool,
 }
 
 #[derive(Default)]
@@ -95,7 +99,13 @@ impl<'i> LifecycleBuilder<'i> {
             norm_cache: FxHashMap::default(),
             pending: Vec::new(),
             complete_history: false,
+            rundown_preexisting: true,
         }
+    }
+
+    /// See `rundown_preexisting`.
+    pub fn set_rundown_preexisting(&mut self, yes: bool) {
+        self.rundown_preexisting = yes;
     }
 
     /// See `complete_history`: set for formats that record every open.
@@ -786,7 +796,7 @@ impl<'i> LifecycleBuilder<'i> {
                     } else {
                         Provenance::Opened
                     };
-                    if ev.has(flags::RUNDOWN) {
+                    if ev.has(flags::RUNDOWN) && self.rundown_preexisting {
                         self.table(table).seeded = true;
                         self.new_generation(
                             table,

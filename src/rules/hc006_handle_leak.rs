@@ -31,6 +31,34 @@ declare_rule! {
     pub struct HandleLeak;
 }
 
+/// Frames of the OS and of instrumentation: the culprit is the first frame after them.
+const SYSTEM_FRAMES: &[&str] = &[
+    "ntdll",
+    "kernelbase",
+    "kernel32",
+    "verifier",
+    "vfbasics",
+    "vrfcore",
+    "wow64",
+    "libc.so",
+    "ld-linux",
+    "libpthread",
+];
+
+/// The first frame of a stack that belongs to the program, not the OS.
+fn culprit_frame(cx: &RuleContext<'_>, stack: crate::model::StackId) -> Option<String> {
+    cx.interner
+        .frames(stack)
+        .iter()
+        .map(|f| cx.interner.resolve(*f))
+        .find(|t| {
+            let lower = t.to_ascii_lowercase();
+            let unresolved = lower.starts_with("+0x") || lower.starts_with("0x");
+            !unresolved && !SYSTEM_FRAMES.iter().any(|m| lower.starts_with(m))
+        })
+        .map(|t| crate::report::sanitize::for_terminal(t.split(" [0x").next().unwrap_or(t)))
+}
+
 static META: RuleMeta = RuleMeta {
     code: "HC006",
     name: "handle-leak",
@@ -178,10 +206,16 @@ impl Rule for HandleLeak {
             );
             out.push(f);
         }
-        // Open at exit: a note per table.
-        let mut per_table: BTreeMap<u32, Vec<&Generation>> = BTreeMap::new();
+        // Still open at the end: grouped per table and open stack (per table
+        // only, without stacks). A note, unless the tracer itself listed them as
+        // outstanding (`!htrace -diff`, Application Verifier 0x901): a warning.
+        type GroupKey = (u32, bool, Option<crate::model::StackId>);
+        let mut groups: BTreeMap<GroupKey, Vec<&Generation>> = BTreeMap::new();
         for g in &cx.graph.gens {
-            if g.open_at_exit.is_none() || g.handle < 3 || g.thread_link.is_some() {
+            if g.open_at_exit.is_none() || g.release.is_some() || g.thread_link.is_some() {
+                continue;
+            }
+            if cx.style == crate::rules::HandleStyle::Fd && g.handle < 3 {
                 continue;
             }
             if !matches!(
@@ -193,19 +227,43 @@ impl Rule for HandleLeak {
             if g.site.is_some_and(|s| growing_sites.contains(&s)) {
                 continue;
             }
-            per_table.entry(g.table.0).or_default().push(g);
+            // Tool-reported outstanding handles group by open stack (that is
+            // the question `!htrace -diff` answers); plain notes, per process.
+            let reported = g.open.is_some_and(|o| o.has(crate::model::flags::RUNDOWN));
+            let stack = g.open.and_then(|o| o.stack).filter(|_| reported);
+            groups
+                .entry((g.table.0, reported, stack))
+                .or_default()
+                .push(g);
         }
-        for (_, gens) in per_table {
+        for ((_, _, stack), gens) in groups {
             let first = gens[0];
             let table = cx.table_of(first);
+            let reported_by_tool = gens
+                .iter()
+                .any(|g| g.open.is_some_and(|o| o.has(crate::model::flags::RUNDOWN)));
+            let culprit = stack.and_then(|s| culprit_frame(cx, s));
             let names: Vec<String> = gens.iter().take(5).map(|g| cx.describe(g)).collect();
+            let what = if reported_by_tool {
+                "outstanding at the end of the trace"
+            } else {
+                "still open at exit"
+            };
             let mut f = cx.finding(
                 &META,
-                Level::Note,
+                if reported_by_tool {
+                    Level::Warning
+                } else {
+                    Level::Note
+                },
                 format!(
-                    "{} handle{} still open at exit: {}{}",
+                    "{} handle{} {what}{}: {}{}",
                     gens.len(),
                     if gens.len() == 1 { "" } else { "s" },
+                    culprit
+                        .as_ref()
+                        .map(|c| format!(", opened by {c}"))
+                        .unwrap_or_default(),
                     names.join(", "),
                     if gens.len() > 5 { ", ..." } else { "" }
                 ),
@@ -226,8 +284,16 @@ impl Rule for HandleLeak {
             {
                 f.labels.push(label(&end, Role::Exit, "process exits"));
             }
-            f.notes.push("the OS closes them at exit; this matters only if the code also runs in a long-lived process".to_string());
-            f.site = format!("{}|open-at-exit", cx.program(table));
+            if reported_by_tool {
+                f.notes.push("the debugger or verifier listed these handles as still open: opened and never closed since tracing began".to_string());
+            } else {
+                f.notes.push("the OS closes them at exit; this matters only if the code also runs in a long-lived process".to_string());
+            }
+            f.site = format!(
+                "{}|open-at-exit|{}",
+                cx.program(table),
+                culprit.unwrap_or_default()
+            );
             out.push(f);
         }
         out

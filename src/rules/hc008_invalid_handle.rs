@@ -53,7 +53,11 @@ impl Rule for InvalidHandle {
                 }
                 let closing = matches!(ev.op, Op::Close | Op::CloseRange { .. });
                 let rundown_close = ev.outcome.is_ok() && table.seeded;
-                let level = if ev.handle < 0 || (0..=2).contains(&ev.handle) {
+                // POSIX: a negative value or 0-2 cannot hit another component's handle.
+                // Windows: -1 (INVALID_HANDLE_VALUE) and NULL are unchecked failures.
+                let harmless = cx.style == crate::rules::HandleStyle::Fd
+                    && (ev.handle < 0 || (0..=2).contains(&ev.handle));
+                let level = if harmless {
                     Level::Note
                 } else {
                     Level::Warning
@@ -88,7 +92,9 @@ impl Rule for InvalidHandle {
                         cx.handle_name(ev.handle)
                     ),
                 ));
-                if ev.handle < 0 {
+                if ev.handle < 0 && cx.style == crate::rules::HandleStyle::Windows {
+                    f.notes.push("-1 is INVALID_HANDLE_VALUE: usually the unchecked result of a failed CreateFile (or the tool did not record the value)".to_string());
+                } else if ev.handle < 0 {
                     f.notes.push("a negative value can never name a handle: usually an unchecked failed open".to_string());
                 } else if rundown_close {
                     f.notes.push("the rundown at the start of the trace listed every open handle and this one was not among them".to_string());
