@@ -123,6 +123,7 @@ pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, InputErr
         let _ = first_input;
         findings.extend(job_findings);
     }
+    add_format_caveats(&mut findings, &inputs);
     finalize(&mut findings, &inputs, &interner);
     Ok(Analysis {
         inputs,
@@ -167,6 +168,14 @@ fn read_job(
         let mut stats = ReadStats::default();
         let evidence = match format {
             Format::Strace => read_strace(o, id, builder, &mut stats)?,
+            Format::Etl if o.plain_path.is_some() => {
+                // Binary traces are memory-mapped: the reader decodes buffers in place.
+                let map = input::map_file(&o)?;
+                builder.with_context(id, &mut stats, |ctx| {
+                    formats::read_whole(Format::Etl, &map, &display, ctx)
+                })?;
+                formats::evidence_for(Format::Etl, Vec::new())
+            }
             other => {
                 let bytes = input::read_all(o, WHOLE_INPUT_LIMIT)?;
                 builder.with_context(id, &mut stats, |ctx| {
@@ -396,6 +405,27 @@ fn inputs_push_placeholder(inputs: &mut Vec<InputReport>, path: String, evidence
         stats: ReadStats::default(),
         evidence,
     });
+}
+
+/// What a format cannot show, said on every finding that rests on it.
+fn add_format_caveats(findings: &mut [Finding], inputs: &[InputReport]) {
+    for f in findings.iter_mut() {
+        let Some(input) = f
+            .primary()
+            .and_then(|p| inputs.get(p.event.origin.input as usize))
+        else {
+            continue;
+        };
+        match input.format {
+            Format::Etl => f.notes.push(
+                "ETW records only what succeeded: failed closes and uses of invalid handles leave no event, so the victim's own failure is not in the trace".to_string(),
+            ),
+            Format::Htrace => f.notes.push(
+                "!htrace keeps a bounded history (16 frames per stack, oldest records dropped): events before the oldest record are not seen".to_string(),
+            ),
+            _ => {}
+        }
+    }
 }
 
 /// Fingerprints, stable order, unique fingerprints.

@@ -127,6 +127,23 @@ pub fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
+/// Memory-maps a plain (uncompressed, on-disk) input.
+pub fn map_file(opened: &Opened) -> Result<memmap2::Mmap, InputError> {
+    let Some(path) = &opened.plain_path else {
+        return Err(InputError {
+            path: opened.display.clone(),
+            at: String::new(),
+            message: "not a plain file: cannot be memory-mapped".into(),
+            hint: None,
+        });
+    };
+    let file = File::open(path).map_err(|e| io_error(&opened.display, &e))?;
+    // SAFETY: the map is read-only and lives only while the reader runs. A file
+    // truncated under us by another process would fault; that is the usual
+    // caveat of mapping files, accepted here as ripgrep does for large inputs.
+    unsafe { memmap2::Mmap::map(&file) }.map_err(|e| io_error(&opened.display, &e))
+}
+
 /// Reads a whole input into memory (for formats read as one buffer).
 /// `limit` bounds it; beyond that the input is refused with a clear error.
 pub fn read_all(opened: Opened, limit: u64) -> Result<Vec<u8>, InputError> {
