@@ -89,7 +89,7 @@ _handlecheck() {
             return 0
             ;;
         handlecheck__subcmd__analyze)
-            opts="-f -o -q -v -h -V --format --output --fail-on --min-level --input-format --select --ignore --threads --strict --quiet --verbose --report --max-results --config --no-config --baseline --write-baseline --color --help --version"
+            opts="-f -o -q -v -h -V --format --output --fail-on --min-level --input-format --select --ignore --threads --symbols --strict --quiet --verbose --report --max-results --config --no-config --baseline --write-baseline --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -132,6 +132,10 @@ _handlecheck() {
                     return 0
                     ;;
                 --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --symbols)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -369,7 +373,7 @@ _handlecheck() {
             return 0
             ;;
         handlecheck__subcmd__run)
-            opts="-f -o -q -v -h -V --keep-trace --stacks --format --output --fail-on --min-level --input-format --select --ignore --threads --strict --quiet --verbose --report --max-results --config --no-config --baseline --write-baseline --color --help --version"
+            opts="-f -o -q -v -h -V --keep-trace --stacks --format --output --fail-on --min-level --input-format --select --ignore --threads --symbols --strict --quiet --verbose --report --max-results --config --no-config --baseline --write-baseline --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -416,6 +420,10 @@ _handlecheck() {
                     return 0
                     ;;
                 --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --symbols)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

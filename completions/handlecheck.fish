@@ -60,6 +60,7 @@ jsonl\t''"
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l select -d 'Only these rules (codes or names, comma separated)' -r
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l ignore -d 'Skip these rules (codes or names, comma separated)' -r
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l threads -d 'Worker threads for the rules (default: one per core). Output is the same for any count' -r
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l symbols -d 'Folder of PDB files (`module.pdb`): names `module+0xoffset` frames of ETW stacks' -r -F
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l report -d 'Also write a report in FORMAT to PATH (repeatable): `--report sarif=handles.sarif`' -r
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l max-results -d 'At most N results in SARIF output, errors first, then warnings, then notes (GitHub keeps 5,000 per run)' -r
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l config -d 'Read this config file instead of looking for handlecheck.toml' -r -F
@@ -98,6 +99,7 @@ jsonl\t''"
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l select -d 'Only these rules (codes or names, comma separated)' -r
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l ignore -d 'Skip these rules (codes or names, comma separated)' -r
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l threads -d 'Worker threads for the rules (default: one per core). Output is the same for any count' -r
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l symbols -d 'Folder of PDB files (`module.pdb`): names `module+0xoffset` frames of ETW stacks' -r -F
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l report -d 'Also write a report in FORMAT to PATH (repeatable): `--report sarif=handles.sarif`' -r
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l max-results -d 'At most N results in SARIF output, errors first, then warnings, then notes (GitHub keeps 5,000 per run)' -r
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l config -d 'Read this config file instead of looking for handlecheck.toml' -r -F

@@ -20,6 +20,8 @@ pub struct Options {
     /// Worker threads for the rules (None: rayon's default).
     pub threads: Option<usize>,
     pub thresholds: rules::Thresholds,
+    /// Folder of PDB files naming `module+0xoffset` frames (`--symbols`).
+    pub symbols: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -29,6 +31,7 @@ impl Default for Options {
             rules: rules::registry().to_vec(),
             threads: None,
             thresholds: rules::Thresholds::default(),
+            symbols: None,
         }
     }
 }
@@ -105,11 +108,19 @@ pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, InputErr
             message: e.to_string(),
             hint: None,
         })?;
+    let symbolizer = match &options.symbols {
+        Some(dir) => Some(formats::etl::symbols::Symbolizer::load(dir)?),
+        None => None,
+    };
     for job in group_jobs(paths) {
         let first_input = inputs.len();
         let mut builder = LifecycleBuilder::new(&mut interner);
         let style = read_job(&job, options, &mut builder, &mut inputs)?;
         let graph = builder.finish();
+        if let Some(sym) = &symbolizer {
+            sym.symbolize(&mut interner);
+        }
+
         let cx = RuleContext {
             graph: &graph,
             interner: &interner,

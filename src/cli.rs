@@ -151,6 +151,9 @@ pub struct CommonArgs {
     /// Worker threads for the rules (default: one per core). Output is the same for any count.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Folder of PDB files (`module.pdb`): names `module+0xoffset` frames of ETW stacks.
+    #[arg(long, value_name = "DIR")]
+    pub symbols: Option<PathBuf>,
     /// Treat skipped (unparseable) input as an error (exit 2).
     #[arg(long)]
     pub strict: bool,

@@ -164,6 +164,7 @@ fn analyze(paths: &[String], common: &CommonArgs, color: ColorChoice) -> Result<
         input_format: common.input_format,
         rules: without_disabled(selected_rules(common)?, &config),
         threads: common.threads,
+        symbols: common.symbols.clone(),
         thresholds: handlecheck::rules::Thresholds {
             leak_min: config
                 .thresholds

@@ -6,7 +6,8 @@ use handlecheck::model::{Confidence, Level};
 
 fn run(name: &str) -> Analysis {
     let path = format!("fixtures/etl/synthetic/{name}");
-    analyze(std::slice::from_ref(&path), &Options::default()).unwrap_or_else(|e| panic!("{path}: {e}"))
+    analyze(std::slice::from_ref(&path), &Options::default())
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 fn codes(a: &Analysis) -> Vec<(&'static str, Level, u32)> {

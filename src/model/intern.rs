@@ -49,6 +49,24 @@ impl Interner {
             .unwrap_or("?")
     }
 
+    /// Replaces, in place, every string for which `f` returns a new text
+    /// (frames symbolized after reading). Ids stay valid; returns how many changed.
+    pub fn rewrite(&mut self, mut f: impl FnMut(&str) -> Option<String>) -> usize {
+        let mut changed = 0;
+        for i in 0..self.strings.len() {
+            let Some(new) = f(&self.strings[i]) else {
+                continue;
+            };
+            let old = std::mem::replace(&mut self.strings[i], new.into_boxed_str());
+            self.string_ids.remove(&old);
+            self.string_ids
+                .entry(self.strings[i].clone())
+                .or_insert(Sym(i as u32));
+            changed += 1;
+        }
+        changed
+    }
+
     /// Interns a stack, innermost frame first.
     pub fn intern_stack(&mut self, frames: &[Sym]) -> StackId {
         if let Some(&id) = self.stack_ids.get(frames) {

@@ -168,22 +168,36 @@ pub fn render_finding(a: &Analysis, f: &Finding, opts: &HumanOptions) -> String 
     }
     // Stacks of the labels that matter most (the bad call, the first release,
     // the victim), without process start-up frames and raw addresses.
-    let mut shown = 0;
-    for l in &f.labels {
-        let key = matches!(
-            l.role,
-            Role::BadRelease
-                | Role::BadUse
-                | Role::FirstRelease
-                | Role::Release
-                | Role::Victim
-                | Role::InFlight
-                | Role::Failure
-        );
-        let Some(stack) = l.event.stack.filter(|_| key && shown < 4) else {
-            continue;
-        };
-        shown += 1;
+    let key_labels: Vec<&crate::model::Label> = f
+        .labels
+        .iter()
+        .filter(|l| {
+            matches!(
+                l.role,
+                Role::BadRelease
+                    | Role::BadUse
+                    | Role::FirstRelease
+                    | Role::Release
+                    | Role::Victim
+                    | Role::InFlight
+                    | Role::Failure
+            )
+        })
+        .filter(|l| l.event.stack.is_some())
+        .take(4)
+        .collect();
+    // Leak findings have no bad call: the first creation stack is the evidence.
+    let stacked: Vec<&crate::model::Label> = if key_labels.is_empty() {
+        f.labels
+            .iter()
+            .filter(|l| l.event.stack.is_some())
+            .take(1)
+            .collect()
+    } else {
+        key_labels
+    };
+    for l in stacked {
+        let Some(stack) = l.event.stack else { continue };
         let frames: Vec<String> = a
             .interner
             .frames(stack)

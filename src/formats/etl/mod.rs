@@ -17,6 +17,7 @@ pub mod reader;
 pub mod render;
 pub mod scan;
 pub mod stats;
+pub mod symbols;
 
 use super::InputError;
 
