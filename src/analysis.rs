@@ -382,31 +382,46 @@ fn read_strace_ff(
 }
 
 /// Merge key of an `-ff` line: its timestamp in microseconds (`-t`, `-tt`,
-/// `-ttt`); frame lines and untimed lines sort with their predecessor.
+/// `-ttt`); frame lines and untimed lines have none.
 fn ff_time_key(line: &[u8]) -> Option<u64> {
-    let end = line.iter().position(|b| *b == b' ')?;
-    let stamp = std::str::from_utf8(line.get(..end)?).ok()?;
-    let (whole, frac) = match stamp.split_once('.') {
-        Some((w, f)) => (w, f),
-        None => (stamp, ""),
-    };
-    let mut micros: u64 = 0;
-    for (i, c) in frac.bytes().take(6).enumerate() {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        micros += u64::from(c - b'0') * 10u64.pow(5 - i as u32);
-    }
-    let secs: u64 = if whole.contains(':') {
-        let mut s = 0u64;
-        for part in whole.split(':') {
-            s = s * 60 + part.parse::<u64>().ok()?;
-        }
-        s
-    } else {
-        whole.parse().ok()?
-    };
-    Some(secs * 1_000_000 + micros)
+    ff_timestamp(line).ok().map(|(_, t)| t)
+}
+
+/// `HH:MM:SS[.ffffff]` or `EPOCH[.ffffff]` followed by a space, in microseconds.
+fn ff_timestamp(input: &[u8]) -> nom::IResult<&[u8], u64> {
+    use nom::Parser;
+    use nom::branch::alt;
+    use nom::bytes::complete::tag;
+    use nom::character::complete::{char, digit1, u64 as number};
+    use nom::combinator::{map, opt};
+    use nom::sequence::{preceded, terminated};
+
+    let clock = map(
+        (
+            number,
+            preceded(char(':'), number),
+            preceded(char(':'), number),
+        ),
+        |(h, m, s)| {
+            h.saturating_mul(3600)
+                .saturating_add(m.saturating_mul(60))
+                .saturating_add(s)
+        },
+    );
+    // Fractions are scaled to microseconds whatever their precision.
+    let fraction = map(preceded(char('.'), digit1), |d: &[u8]| {
+        d.iter().take(6).enumerate().fold(0u64, |acc, (i, c)| {
+            acc + u64::from(c - b'0') * 10u64.pow(5 - i as u32)
+        })
+    });
+    map(
+        terminated((alt((clock, number)), opt(fraction)), tag(" ")),
+        |(secs, frac)| {
+            secs.saturating_mul(1_000_000)
+                .saturating_add(frac.unwrap_or(0))
+        },
+    )
+    .parse(input)
 }
 
 fn inputs_push_placeholder(inputs: &mut Vec<InputReport>, path: String, evidence: EvidenceSource) {
@@ -476,4 +491,45 @@ pub fn fingerprint(code: &str, site: &str) -> String {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ff_timestamps() {
+        assert_eq!(
+            ff_time_key(b"02:32:39.750798 read(3, "),
+            Some(9_159_750_798)
+        );
+        assert_eq!(ff_time_key(b"02:32:39 read(3, "), Some(9_159_000_000));
+        assert_eq!(
+            ff_time_key(b"1795314759.801144 read(3"),
+            Some(1_795_314_759_801_144)
+        );
+        assert_eq!(
+            ff_time_key(b"1795314759.997645912 read"),
+            Some(1_795_314_759_997_645)
+        );
+        assert_eq!(ff_time_key(b" > libc.so.6(read+0x4c) [0xf82ec]"), None);
+        assert_eq!(ff_time_key(b"read(3, \"x\", 1) = 1"), None);
+    }
+
+    #[test]
+    fn ff_prefix_needs_a_numeric_suffix() {
+        assert_eq!(ff_prefix("out/trace.5866").as_deref(), Some("out/trace"));
+        assert_eq!(ff_prefix("trace.log"), None);
+        assert_eq!(ff_tid("out/trace.5866"), Some(5866));
+    }
+
+    #[test]
+    fn fingerprints_are_stable() {
+        assert_eq!(
+            fingerprint("HC001", "prog|close|file|/etc/hostname|"),
+            fingerprint("HC001", "prog|close|file|/etc/hostname|")
+        );
+        assert_ne!(fingerprint("HC001", "a"), fingerprint("HC002", "a"));
+        assert_eq!(fingerprint("HC001", "").len(), 16);
+    }
 }
