@@ -311,7 +311,7 @@ fn read_strace_ff(
     let mut members = Vec::new();
     let mut stats_all: Vec<ReadStats> = Vec::new();
     for (o, _) in opened {
-        let id = (inputs.len() + members.len()) as InputId;
+        let id = inputs.len() as InputId; // pushed below, one per member
         let display = o.display.clone();
         let tid = ff_tid(&display);
         let plain = o.plain_path.clone();

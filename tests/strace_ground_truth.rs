@@ -175,3 +175,72 @@ fn shared_samples_fire_at_their_ground_truth_lines() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// `strace -ff` per-task files given together: merged by timestamp, each line's
+/// task from its file name, the rule at its ground-truth file and line.
+#[test]
+fn ff_per_task_files_fire_at_their_ground_truth() {
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    let mut dirs: Vec<_> = std::fs::read_dir(fixtures().join("rules"))
+        .unwrap()
+        .flatten()
+        .map(|d| d.path())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let ff = dir.join("ff");
+        if !ff.is_dir() {
+            continue;
+        }
+        let gt = std::fs::read_to_string(dir.join("ground-truth.txt")).unwrap();
+        let code = rule_of(&gt);
+        let compact = gt
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with("ff/:"))
+            .expect("ff/ ground truth");
+        // (file name, line) of every ground-truth event.
+        let expected: BTreeSet<(String, u32)> = compact["ff/:".len()..]
+            .split_whitespace()
+            .filter_map(|item| item.split_once('=').map(|(_, v)| v))
+            .filter_map(|v| v.rsplit_once(':'))
+            .filter_map(|(file, line)| {
+                Some((
+                    file.trim_start_matches("ff/").to_string(),
+                    line.parse().ok()?,
+                ))
+            })
+            .collect();
+        let mut paths: Vec<String> = std::fs::read_dir(&ff)
+            .unwrap()
+            .flatten()
+            .map(|d| d.path().to_string_lossy().into_owned())
+            .collect();
+        paths.sort();
+        let a = analyze(&paths, &Options::default()).unwrap();
+        assert_eq!(a.inputs.len(), paths.len());
+        checked += 1;
+        let hit = a.findings.iter().any(|f| {
+            f.code == code
+                && f.primary().is_some_and(|p| {
+                    let file = a.inputs[p.event.origin.input as usize]
+                        .path
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or("")
+                        .to_string();
+                    expected.contains(&(file, p.event.origin.line))
+                })
+        });
+        if !hit {
+            failures.push(format!(
+                "{}: expected {code} at one of {expected:?}; got:\n{}",
+                dir.display(),
+                describe(&a)
+            ));
+        }
+    }
+    assert_eq!(checked, 3);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

@@ -107,7 +107,9 @@ pub fn render_finding(a: &Analysis, f: &Finding, opts: &HumanOptions) -> String 
             keys.push((o.input, n, i));
         }
     }
-    keys.sort();
+    // In time order (the event sequence): one file reads top to bottom, and
+    // `-ff` per-task files interleave as the events happened.
+    keys.sort_by_key(|(input, number, i)| (f.labels[*i].event.seq, *input, *number));
     let mut excerpt = Excerpt {
         data: String::new(),
         lines: Vec::new(),
