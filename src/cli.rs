@@ -19,9 +19,30 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The JSON-lines event schema, in `analyze --help` and its man page (the
+/// full text is docs/jsonl-schema.md).
+const JSONL_HELP: &str = "\
+Inputs: strace (every layout), ETW .etl, WinDbg !htrace dumps, Application Verifier logs,
+.NET releaseHandleFailed messages, and JSON lines (schema v1), sniffed from content.
+
+JSON-lines schema v1, one object per line:
+  {\"v\":1, \"ts\":<ns or RFC 3339>, \"pid\":N, \"tid\":N, \"op\":OP, ...}
+  open          handle, optional type, object, name, stack
+  close         handle, stack
+  close-failed  handle, status, stack
+  dup           handle (the new value), source_handle, optional source_pid, target_pid
+  use           handle, call, status (0 = success, else the error)
+  thread-start  thread (the new tid, emitted by the creating thread)
+  thread-exit, process-exit, gc-start, gc-end
+  rpc-ctx-create, rpc-ctx-close, rpc-ctx-rundown, rpc-call, rpc-destroy-client-context
+                ctx (opaque id), side (client|server), optional status
+handle is a number or a \"0x...\" string; stack an array of \"module!function+0xoff\".
+Unknown fields are ignored; a malformed line is skipped and counted with its line number.";
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Analyze traces and report handle bugs.
+    #[command(after_long_help = JSONL_HELP)]
     Analyze(AnalyzeArgs),
     /// Record a command with the real strace, then analyze the trace.
     Run(RunArgs),
