@@ -1066,15 +1066,7 @@ impl<'i> LifecycleBuilder<'i> {
             }
             (None, Outcome::Failed { .. }) => {
                 // A failed close (EIO...) of a value we never saw opened: it was open.
-                let id = self.new_generation(
-                    table,
-                    ev.handle,
-                    Provenance::PreExisting,
-                    Some(*ev),
-                    ev.kind,
-                    ev.resource,
-                );
-                self.release(id, ev, ReleaseHow::Close);
+                let id = self.release_unseen(table, ev);
                 if let Some(g) = self.gens.get_mut(&id) {
                     g.notable = true;
                 }
@@ -1100,15 +1092,7 @@ impl<'i> LifecycleBuilder<'i> {
                 // Closed something we never saw opened: pre-existing (inherited,
                 // opened before the trace) — or, in a table seeded by a rundown, suspicious.
                 let seeded = self.tables[table.0 as usize].seeded;
-                let id = self.new_generation(
-                    table,
-                    ev.handle,
-                    Provenance::PreExisting,
-                    Some(*ev),
-                    ev.kind,
-                    ev.resource,
-                );
-                self.release(id, ev, ReleaseHow::Close);
+                let id = self.release_unseen(table, ev);
                 if seeded {
                     if let Some(g) = self.gens.get_mut(&id) {
                         g.notable = true;
@@ -1119,6 +1103,21 @@ impl<'i> LifecycleBuilder<'i> {
                 self.sweep_step(ev, None);
             }
         }
+    }
+
+    /// A release of a value this table never showed open: it existed before
+    /// the trace (inherited, opened before attach). Records and releases it.
+    fn release_unseen(&mut self, table: TableId, ev: &Event) -> GenId {
+        let id = self.new_generation(
+            table,
+            ev.handle,
+            Provenance::PreExisting,
+            Some(*ev),
+            ev.kind,
+            ev.resource,
+        );
+        self.release(id, ev, ReleaseHow::Close);
+        id
     }
 
     fn on_close_range(&mut self, table: TableId, ev: &Event, last: Handle, cloexec_only: bool) {

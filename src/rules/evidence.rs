@@ -176,6 +176,36 @@ pub fn open_label(cx: &RuleContext<'_>, g: &Generation) -> Option<Label> {
     Some(label(ev, role, text))
 }
 
+/// The first three links of a recycle chain: the old generation's open, its
+/// release, and the new generation taking over the value.
+pub fn recycle_chain_labels(
+    cx: &RuleContext<'_>,
+    old: &Generation,
+    new: &Generation,
+    release_role: Role,
+    release_text: String,
+) -> Vec<Label> {
+    let mut out = Vec::new();
+    if let Some(l) = open_label(cx, old) {
+        out.push(l);
+    }
+    if let Some(rel) = old.release {
+        out.push(label(&rel.event, release_role, release_text));
+    }
+    if let Some(open) = &new.open {
+        out.push(label(
+            open,
+            Role::Recycle,
+            format!(
+                "value recycled here for {} (task {})",
+                cx.what(new),
+                open.tid
+            ),
+        ));
+    }
+    out
+}
+
 /// What would make an ownership call certain, when stacks are missing.
 pub fn stack_hint(events: &[&Event]) -> Option<String> {
     if events.iter().all(|e| e.stack.is_none()) {

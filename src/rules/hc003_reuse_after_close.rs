@@ -1,6 +1,6 @@
 use crate::model::{Finding, Level, Role};
 
-use super::evidence::{label, open_label, stack_hint};
+use super::evidence::{label, recycle_chain_labels, stack_hint};
 use super::ownership::stale_uses;
 use super::{Rule, RuleContext, RuleMeta, declare_rule};
 
@@ -15,11 +15,14 @@ declare_rule! {
     /// read from the wrong file, and the real owner sees corrupt input later.
     /// This is the bug class fdsan and `valgrind --modify-fds=high` exist for.
     ///
-    /// Evidence that the use came from the old holder, strongest first: the same
-    /// call site (stack) used the previous generation; the operation fits only the
-    /// old resource type (lseek on a pipe → ESPIPE, send on a file → ENOTSOCK);
-    /// the same task later releases the value as the old holder (HC004); the thread.
-    /// The confidence of each finding says which evidence was found.
+    /// Evidence that the use came from the old holder: the operation fits only
+    /// the old resource type and was made by a task that held the old handle
+    /// (lseek on a pipe → ESPIPE, send on a file → ENOTSOCK), or the same task
+    /// later releases the value as the old holder (HC004). A matching call
+    /// site (stack) raises the confidence to high but is never enough alone: a
+    /// loop or a thread-pool worker handles one file or connection after
+    /// another from the same code. The confidence of each finding says which
+    /// evidence was found.
     ///
     /// ## Example
     /// ```text
@@ -74,21 +77,13 @@ impl Rule for ReuseAfterClose {
             );
             f.pid = cx.table_of(g).pid;
             f.confidence = s.confidence;
-            if let Some(l) = open_label(cx, s.old) {
-                f.labels.push(l);
-            }
-            f.labels.push(label(
-                &old_release.event,
+            f.labels.extend(recycle_chain_labels(
+                cx,
+                s.old,
+                s.new,
                 Role::Release,
                 format!("{} closed here", cx.what(s.old)),
             ));
-            if let Some(open) = &s.new.open {
-                f.labels.push(label(
-                    open,
-                    Role::Recycle,
-                    format!("value recycled here for {}", cx.what(s.new)),
-                ));
-            }
             for u in s.uses.iter().take(4) {
                 f.labels.push(label(
                     u,

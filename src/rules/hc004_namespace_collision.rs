@@ -1,6 +1,6 @@
 use crate::model::{Finding, Level, Role};
 
-use super::evidence::{label, open_label, stack_hint};
+use super::evidence::{label, recycle_chain_labels, stack_hint};
 use super::ownership::stale_release;
 use super::{Rule, RuleContext, RuleMeta, declare_rule};
 
@@ -74,25 +74,13 @@ impl Rule for NamespaceCollision {
             );
             f.pid = cx.table_of(g).pid;
             f.confidence = s.confidence;
-            if let Some(l) = open_label(cx, s.old) {
-                f.labels.push(l);
-            }
-            f.labels.push(label(
-                &old_release.event,
+            f.labels.extend(recycle_chain_labels(
+                cx,
+                s.old,
+                s.new,
                 Role::FirstRelease,
                 format!("{} first released here", cx.what(s.old)),
             ));
-            if let Some(open) = &s.new.open {
-                f.labels.push(label(
-                    open,
-                    Role::Recycle,
-                    format!(
-                        "value recycled here for {} (task {})",
-                        cx.what(s.new),
-                        open.tid
-                    ),
-                ));
-            }
             f.labels.push(label(
                 &s.release,
                 Role::BadRelease,

@@ -70,6 +70,18 @@ fn fits_only_new(call: &str, old: ResourceKind, new: ResourceKind) -> bool {
     }
 }
 
+/// Both generations were created by the same code path (a loop opening file
+/// after file): matching call sites are then that loop, not a stale holder.
+fn same_creation_path(old: &Generation, new: &Generation) -> bool {
+    match (
+        old.open.and_then(|o| o.stack),
+        new.open.and_then(|o| o.stack),
+    ) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
 /// The value came back from the kernel's lowest-free-number allocation (open,
 /// socket, dup...), not by a deliberate `dup2` onto it.
 fn recycled(g: &Generation) -> bool {
@@ -190,14 +202,15 @@ pub fn stale_uses<'g>(cx: &RuleContext<'g>, new: &'g Generation) -> Option<Stale
     let mut evidence = Vec::new();
     let mut confidence = Confidence::Low;
 
-    // Stack evidence: a call site that used the old generation.
-    for e in &new.stale_use_candidates.items {
-        uses.push(*e);
-        confidence = Confidence::High;
-    }
-    if !uses.is_empty() {
-        evidence.push("the same call site (stack) had used the previous generation".to_string());
-    }
+    // Stack evidence: a call site that used the old generation. On its own it
+    // cannot tell a stale holder from a loop or a thread-pool worker handling
+    // one connection after another with the same code, so it only raises the
+    // confidence of a finding that other evidence makes.
+    let stack_matches: Vec<Event> = if same_creation_path(old, new) {
+        Vec::new()
+    } else {
+        new.stale_use_candidates.items.clone()
+    };
     // Type evidence: an op that failed because it fits only the old kind, made
     // by a task that held the old generation and did not make the new one (an
     // owner probing its own pipe with lseek is not stale).
@@ -250,6 +263,15 @@ pub fn stale_uses<'g>(cx: &RuleContext<'g>, new: &'g Generation) -> Option<Stale
     }
     if uses.is_empty() || confidence == Confidence::Low {
         return None;
+    }
+    if !stack_matches.is_empty() {
+        confidence = Confidence::High;
+        evidence.push("the same call site (stack) had used the previous generation".to_string());
+        for e in stack_matches {
+            if !uses.iter().any(|u| u.seq == e.seq) {
+                uses.push(e);
+            }
+        }
     }
     // Further uses by the stale tasks that match calls made on the old generation.
     let stale_tids: Vec<u32> = uses.iter().map(|u| u.tid).collect();
