@@ -48,6 +48,59 @@ impl Rule for DoubleRelease {
         Self::DOC
     }
     fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
+        merge_close_range(cx, self.per_generation(cx))
+    }
+}
+
+/// One `close_range` call finding several values already closed is one
+/// finding listing them, not one per value.
+fn merge_close_range(cx: &RuleContext<'_>, findings: Vec<Finding>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::new();
+    for f in findings {
+        let bad = f.primary().map(|p| p.event);
+        let range_call = bad.filter(|e| matches!(e.op, Op::CloseRange { .. }));
+        let existing = range_call.and_then(|e| {
+            out.iter_mut().find(|o| {
+                o.primary().is_some_and(|p| {
+                    p.event.seq == e.seq && matches!(p.event.op, Op::CloseRange { .. })
+                })
+            })
+        });
+        match (existing, range_call) {
+            (Some(o), Some(e)) => {
+                for l in f.labels {
+                    if l.role != Role::BadRelease {
+                        o.labels.push(l);
+                    }
+                }
+                o.level = o.level.max(f.level);
+                let mut values: Vec<i64> = o
+                    .labels
+                    .iter()
+                    .filter(|l| l.role == Role::FirstRelease)
+                    .map(|l| l.event.handle)
+                    .collect();
+                values.sort_unstable();
+                values.dedup();
+                let names: Vec<String> = values.iter().map(|h| cx.handle_name(*h)).collect();
+                o.message = format!(
+                    "{} released twice: close_range at {} finds them already closed",
+                    names.join(", "),
+                    cx.at(&e)
+                );
+            }
+            _ => out.push(f),
+        }
+    }
+    for f in &mut out {
+        f.labels.sort_by_key(|l| l.event.seq);
+        f.labels.dedup_by_key(|l| (l.event.seq, l.role));
+    }
+    out
+}
+
+impl DoubleRelease {
+    fn per_generation(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
         let mut out = Vec::new();
         for g in &cx.graph.gens {
             let Some(first) = g.release else { continue };

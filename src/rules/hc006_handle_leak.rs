@@ -81,6 +81,10 @@ impl Rule for HandleLeak {
             if s.open_at_exit + s.live < cx.thresholds.leak_min || !s.keeps_rising() {
                 continue;
             }
+            // A table that filled up gets one finding (below) naming this site.
+            if !cx.graph.table(key.table).table_full.is_empty() {
+                continue;
+            }
             // Handles made per worker thread are HC005's to report.
             if cx
                 .graph
@@ -193,6 +197,20 @@ impl Rule for HandleLeak {
             }
             f.labels
                 .push(label(first_full, Role::Failure, "table full here"));
+            if let Some((_, s)) = culprit {
+                let trend: Vec<String> = s
+                    .samples
+                    .iter()
+                    .step_by((s.samples.len() / 8).max(1))
+                    .map(|(_, live)| live.to_string())
+                    .collect();
+                if !trend.is_empty() {
+                    f.notes.push(format!(
+                        "live count from the top site over the trace: {}",
+                        trend.join(" → ")
+                    ));
+                }
+            }
             if table.table_full.total() > 1 {
                 f.notes.push(format!(
                     "{} calls failed for lack of handles",
@@ -224,7 +242,9 @@ impl Rule for HandleLeak {
             ) {
                 continue;
             }
-            if g.site.is_some_and(|s| growing_sites.contains(&s)) {
+            if g.site.is_some_and(|s| growing_sites.contains(&s))
+                || !cx.table_of(g).table_full.is_empty()
+            {
                 continue;
             }
             // Tool-reported outstanding handles group by open stack (that is
