@@ -292,10 +292,15 @@ impl Rule for HandleLeak {
             f.confidence = Confidence::High;
             for g in gens.iter().take(5) {
                 if let Some(open) = g.open {
+                    let by = open
+                        .stack
+                        .and_then(|st| culprit_frame(cx, st))
+                        .map(|c| format!(" by {c}"))
+                        .unwrap_or_default();
                     f.labels.push(label(
                         &open,
                         Role::Open,
-                        format!("{} opened here, never closed", cx.describe(g)),
+                        format!("{} opened here{by}, never closed", cx.describe(g)),
                     ));
                 }
             }
