@@ -240,3 +240,30 @@ fn config_leak_threshold_reaches_the_leak_rule() {
     let v: serde_json::Value = serde_json::from_slice(&raised.stdout).unwrap();
     assert!(!warned(&v), "leak_min = 100000 silences it");
 }
+
+/// `run` records with the real strace (installed by .ci/run) and analyzes.
+#[test]
+fn run_records_with_strace_and_analyzes() {
+    let dir = tempfile::tempdir().unwrap();
+    let kept = dir.path().join("kept.log");
+    let script = "exec 3</etc/hostname; exec 3<&-; exec 3<&-; true";
+    hc().args(["run", "-q", "--fail-on", "note", "--keep-trace"])
+        .arg(&kept)
+        .args(["--", "bash", "-c", script])
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::contains("HC001(double-release)")
+                .and(predicate::str::contains("close(3)")),
+        );
+    let trace = std::fs::read_to_string(&kept).unwrap();
+    assert!(
+        trace.contains("close(3) ") && trace.contains("EBADF"),
+        "the kept trace is the real recording"
+    );
+    // strace cannot start the program: nothing to analyze, exit 2 with a reason.
+    hc().args(["run", "--", "/no/such/program"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/no/such/program"));
+}
