@@ -1105,17 +1105,22 @@ impl<'i> LifecycleBuilder<'i> {
         }
     }
 
-    /// A release of a value this table never showed open: it existed before
-    /// the trace (inherited, opened before attach). Records and releases it.
-    fn release_unseen(&mut self, table: TableId, ev: &Event) -> GenId {
-        let id = self.new_generation(
+    /// A generation for a value that existed before the trace showed it.
+    fn preexisting(&mut self, table: TableId, ev: &Event) -> GenId {
+        self.new_generation(
             table,
             ev.handle,
             Provenance::PreExisting,
             Some(*ev),
             ev.kind,
             ev.resource,
-        );
+        )
+    }
+
+    /// A release of a value this table never showed open: it existed before
+    /// the trace (inherited, opened before attach). Records and releases it.
+    fn release_unseen(&mut self, table: TableId, ev: &Event) -> GenId {
+        let id = self.preexisting(table, ev);
         self.release(id, ev, ReleaseHow::Close);
         id
     }
@@ -1207,14 +1212,7 @@ impl<'i> LifecycleBuilder<'i> {
             }
             Outcome::Ok | Outcome::Unknown if ev.handle >= 0 => {
                 // Working on a value we never saw opened: it existed before the trace.
-                let id = self.new_generation(
-                    table,
-                    ev.handle,
-                    Provenance::PreExisting,
-                    Some(*ev),
-                    ev.kind,
-                    ev.resource,
-                );
+                let id = self.preexisting(table, ev);
                 self.record_use(id, ev);
             }
             _ => {}

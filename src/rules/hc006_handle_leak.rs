@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use crate::lifecycle::{Generation, Provenance};
+use crate::lifecycle::{Generation, Provenance, SiteStats};
 use crate::model::{Confidence, Finding, Level, Role};
 
 use super::evidence::label;
@@ -57,6 +57,17 @@ fn culprit_frame(cx: &RuleContext<'_>, stack: crate::model::StackId) -> Option<S
             !unresolved && !SYSTEM_FRAMES.iter().any(|m| lower.starts_with(m))
         })
         .map(|t| crate::report::sanitize::for_terminal(t.split(" [0x").next().unwrap_or(t)))
+}
+
+/// A site's live count over the trace, at most nine points: `1 → 4 → 7 …`.
+fn trend(s: &SiteStats) -> String {
+    let points: Vec<String> = s
+        .samples
+        .iter()
+        .step_by((s.samples.len() / 8).max(1))
+        .map(|(_, live)| live.to_string())
+        .collect();
+    points.join(" → ")
 }
 
 static META: RuleMeta = RuleMeta {
@@ -126,15 +137,9 @@ impl Rule for HandleLeak {
                     format!("last one; {} live now", s.peak_live),
                 ));
             }
-            let trend: Vec<String> = s
-                .samples
-                .iter()
-                .step_by((s.samples.len() / 8).max(1))
-                .map(|(_, live)| live.to_string())
-                .collect();
             f.notes.push(format!(
                 "live count from this site over the trace: {}",
-                trend.join(" → ")
+                trend(s)
             ));
             f.site = format!(
                 "{}|{}|{}|{}",
@@ -197,19 +202,13 @@ impl Rule for HandleLeak {
             }
             f.labels
                 .push(label(first_full, Role::Failure, "table full here"));
-            if let Some((_, s)) = culprit {
-                let trend: Vec<String> = s
-                    .samples
-                    .iter()
-                    .step_by((s.samples.len() / 8).max(1))
-                    .map(|(_, live)| live.to_string())
-                    .collect();
-                if !trend.is_empty() {
-                    f.notes.push(format!(
-                        "live count from the top site over the trace: {}",
-                        trend.join(" → ")
-                    ));
-                }
+            if let Some((_, s)) = culprit
+                && !s.samples.is_empty()
+            {
+                f.notes.push(format!(
+                    "live count from the top site over the trace: {}",
+                    trend(s)
+                ));
             }
             if table.table_full.total() > 1 {
                 f.notes.push(format!(
