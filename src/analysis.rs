@@ -113,7 +113,6 @@ pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, InputErr
         None => None,
     };
     for job in group_jobs(paths) {
-        let first_input = inputs.len();
         let mut builder = LifecycleBuilder::new(&mut interner);
         let style = read_job(&job, options, &mut builder, &mut inputs)?;
         let graph = builder.finish();
@@ -131,11 +130,10 @@ pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, InputErr
         for f in &mut job_findings {
             f.labels.sort_by_key(|l| l.event.seq);
         }
-        let _ = first_input;
         findings.extend(job_findings);
     }
     add_format_caveats(&mut findings, &inputs);
-    finalize(&mut findings, &inputs, &interner);
+    finalize(&mut findings);
     Ok(Analysis {
         inputs,
         findings,
@@ -307,11 +305,18 @@ fn read_strace_ff(
         tid: Option<u32>,
         lines: Vec<(u32, u64, Vec<u8>)>,
         next: usize,
+        /// Timestamp of the record at `next` (0 when untimed), parsed once.
+        key: u64,
     }
+    let key_at = |lines: &[(u32, u64, Vec<u8>)], i: usize| {
+        lines
+            .get(i)
+            .and_then(|(_, _, l)| ff_time_key(l))
+            .unwrap_or(0)
+    };
     let mut members = Vec::new();
-    let mut stats_all: Vec<ReadStats> = Vec::new();
     for (o, _) in opened {
-        let id = inputs.len() as InputId; // pushed below, one per member
+        let id = inputs.len() as InputId;
         let display = o.display.clone();
         let tid = ff_tid(&display);
         let plain = o.plain_path.clone();
@@ -332,32 +337,32 @@ fn read_strace_ff(
                 EvidenceSource::Memory(all)
             }
         };
+        let key = key_at(&lines_vec, 0);
         members.push(Member {
             id,
             tid,
             lines: lines_vec,
             next: 0,
+            key,
         });
-        stats_all.push(ReadStats::default());
-        inputs_push_placeholder(inputs, display, evidence);
+        inputs.push(InputReport {
+            path: display,
+            format: Format::Strace,
+            stats: ReadStats::default(),
+            evidence,
+        });
     }
     let mut parser = formats::strace::StraceParser::new();
     // A record is a call line plus the `-k` frame lines after it; merge records by time.
-    loop {
-        let mut best: Option<(usize, u64)> = None;
-        for (i, m) in members.iter().enumerate() {
-            let Some((_, _, l)) = m.lines.get(m.next) else {
-                continue;
-            };
-            let key = ff_time_key(l).unwrap_or(0);
-            if best.is_none_or(|(_, k)| key < k) {
-                best = Some((i, key));
-            }
-        }
-        let Some((i, _)) = best else { break };
-        // Feed the record: its call line and the `-k` frame lines after it.
+    while let Some(i) = members
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.next < m.lines.len())
+        .min_by_key(|(i, m)| (m.key, *i))
+        .map(|(i, _)| i)
+    {
         let m = &mut members[i];
-        let stats = &mut stats_all[i];
+        let stats = &mut inputs[m.id as usize].stats;
         let mut first = true;
         while let Some((number, offset, l)) = m.lines.get(m.next) {
             if !first && !l.starts_with(b" > ") {
@@ -369,14 +374,12 @@ fn read_strace_ff(
             builder.with_context(m.id, stats, |ctx| parser.line(l, origin, tid, ctx));
             m.next += 1;
         }
+        m.key = key_at(&m.lines, m.next);
     }
     if let Some(m) = members.first() {
-        builder.with_context(m.id, &mut stats_all[0], |ctx| parser.finish(ctx));
-    }
-    for (m, stats) in members.iter().zip(stats_all) {
-        if let Some(input) = inputs.get_mut(m.id as usize) {
-            input.stats = stats;
-        }
+        builder.with_context(m.id, &mut inputs[m.id as usize].stats, |ctx| {
+            parser.finish(ctx)
+        });
     }
     Ok(())
 }
@@ -424,15 +427,6 @@ fn ff_timestamp(input: &[u8]) -> nom::IResult<&[u8], u64> {
     .parse(input)
 }
 
-fn inputs_push_placeholder(inputs: &mut Vec<InputReport>, path: String, evidence: EvidenceSource) {
-    inputs.push(InputReport {
-        path,
-        format: Format::Strace,
-        stats: ReadStats::default(),
-        evidence,
-    });
-}
-
 /// What a format cannot show, said on every finding that rests on it.
 fn add_format_caveats(findings: &mut [Finding], inputs: &[InputReport]) {
     for f in findings.iter_mut() {
@@ -455,12 +449,11 @@ fn add_format_caveats(findings: &mut [Finding], inputs: &[InputReport]) {
 }
 
 /// Fingerprints, stable order, unique fingerprints.
-fn finalize(findings: &mut [Finding], inputs: &[InputReport], interner: &Interner) {
-    let _ = interner;
+fn finalize(findings: &mut [Finding]) {
     for f in findings.iter_mut() {
         f.fingerprint = fingerprint(f.code, &f.site);
     }
-    findings.sort_by(|a, b| sort_key(a, inputs).cmp(&sort_key(b, inputs)));
+    findings.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
     let mut seen: BTreeMap<String, u32> = BTreeMap::new();
     for f in findings.iter_mut() {
         let n = seen.entry(f.fingerprint.clone()).or_insert(0);
@@ -471,15 +464,10 @@ fn finalize(findings: &mut [Finding], inputs: &[InputReport], interner: &Interne
     }
 }
 
-fn sort_key(f: &Finding, _inputs: &[InputReport]) -> (u16, u64, u32, &'static str, String) {
+/// Findings in input order, then by primary location, rule and message.
+fn sort_key(f: &Finding) -> (u16, u32, u32, &'static str, &str) {
     let p = f.primary().map(|l| l.event.origin).unwrap_or_default();
-    (
-        p.input,
-        u64::from(p.line.max(p.record)),
-        p.record,
-        f.code,
-        f.message.clone(),
-    )
+    (p.input, p.line.max(p.record), p.record, f.code, &f.message)
 }
 
 /// 64-bit FNV-1a of the rule code and site, as 16 hex digits: stable across

@@ -115,39 +115,6 @@ struct RawThresholds {
     leak_min: Option<Spanned<i64>>,
 }
 
-/// Every resource kind, for `[allow] types`.
-const KINDS: [ResourceKind; 26] = {
-    use ResourceKind::*;
-    [
-        Unknown,
-        File,
-        Directory,
-        CharDevice,
-        Socket,
-        Pipe,
-        EventFd,
-        TimerFd,
-        SignalFd,
-        Epoll,
-        Inotify,
-        PidFd,
-        MemFd,
-        OtherAnon,
-        Event,
-        Mutant,
-        Semaphore,
-        Thread,
-        Process,
-        Key,
-        Section,
-        Token,
-        IoCompletion,
-        WaitCompletionPacket,
-        TpWorkerFactory,
-        OtherWindows,
-    ]
-};
-
 /// The config file that applies to `start`: the first of [`FILE_NAMES`] found
 /// walking up; the walk ends at the repository root (a directory with `.git`).
 pub fn discover(start: &Path) -> Option<PathBuf> {
@@ -247,8 +214,11 @@ pub fn parse(text: &str, name: &str) -> Result<Config, ConfigError> {
     }
     for t in &raw.allow.types {
         let want = t.get_ref();
-        let Some(kind) = KINDS.iter().find(|k| k.as_str().eq_ignore_ascii_case(want)) else {
-            let names: Vec<&str> = KINDS.iter().map(|k| k.as_str()).collect();
+        let Some(kind) = ResourceKind::ALL
+            .iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(want))
+        else {
+            let names: Vec<&str> = ResourceKind::ALL.iter().map(|k| k.as_str()).collect();
             return Err(invalid(
                 text,
                 name,

@@ -1,6 +1,9 @@
 //! Application Verifier reader: XML logs and VERIFIER STOP debugger text.
 
-use handlecheck::formats::{ReadContext, ReadStats, appverif};
+#[path = "common/reader.rs"]
+mod reader;
+
+use handlecheck::formats::{ReadStats, appverif};
 use handlecheck::model::{ErrorClass, Event, Interner, Op, Outcome, ResourceKind, flags};
 
 struct Out {
@@ -11,20 +14,12 @@ struct Out {
 
 fn read(path: &str) -> Out {
     let bytes = std::fs::read(path).unwrap();
-    let mut events: Vec<Event> = Vec::new();
-    let mut interner = Interner::new();
-    let mut stats = ReadStats::default();
-    let mut ctx = ReadContext {
-        input: 2,
-        interner: &mut interner,
-        sink: &mut events,
-        stats: &mut stats,
-    };
-    appverif::read(&bytes, path, &mut ctx).unwrap();
+    let c = reader::collect(2, |ctx| appverif::read(&bytes, path, ctx));
+    c.result.unwrap();
     Out {
-        events,
-        interner,
-        stats,
+        events: c.events,
+        interner: c.interner,
+        stats: c.stats,
     }
 }
 
@@ -176,16 +171,8 @@ fn stop_followed_by_kb_and_analyze_is_merged() {
 
 #[test]
 fn no_stops_is_an_error_and_damage_never_panics() {
-    let mut events: Vec<Event> = Vec::new();
-    let mut interner = Interner::new();
-    let mut stats = ReadStats::default();
-    let mut ctx = ReadContext {
-        input: 0,
-        interner: &mut interner,
-        sink: &mut events,
-        stats: &mut stats,
-    };
-    let err = appverif::read(b"nothing to see\n", "n.txt", &mut ctx).unwrap_err();
+    let c = reader::collect(0, |ctx| appverif::read(b"nothing to see\n", "n.txt", ctx));
+    let err = c.result.unwrap_err();
     assert!(err.hint.unwrap().contains("VERIFIER STOP"));
     for path in [
         "fixtures/appverif/multi_layer_synthetic.xml",
@@ -193,7 +180,7 @@ fn no_stops_is_an_error_and_damage_never_panics() {
     ] {
         let bytes = std::fs::read(path).unwrap();
         for cut in (0..bytes.len()).step_by(13) {
-            let _ = appverif::read(&bytes[..cut], "t", &mut ctx);
+            let _ = reader::collect(0, |ctx| appverif::read(&bytes[..cut], "t", ctx)).result;
         }
     }
 }

@@ -2,12 +2,15 @@
 //! (tests/common/etl_builder.rs): handle events, rundown, threads, processes,
 //! stacks, time-ordered merge, compressed buffers, both pointer sizes.
 
+#[path = "common/reader.rs"]
+mod reader;
+
 #[path = "common/etl_builder.rs"]
 mod etl_builder;
 
 use etl_builder::{EtlBuilder, Kind, START_UNIX_NS};
+use handlecheck::formats::ReadStats;
 use handlecheck::formats::etl;
-use handlecheck::formats::{ReadContext, ReadStats};
 use handlecheck::model::{Event, Interner, Op, ResourceKind, flags};
 
 const PID: u32 = 1234;
@@ -16,17 +19,9 @@ const K32_BASE: u64 = 0x7ffa_1000_0000;
 const NT_BASE: u64 = 0xffff_f800_0100_0000;
 
 fn read_all(bytes: &[u8]) -> (Vec<Event>, Interner, ReadStats) {
-    let mut interner = Interner::new();
-    let mut sink: Vec<Event> = Vec::new();
-    let mut stats = ReadStats::default();
-    let mut ctx = ReadContext {
-        input: 3,
-        interner: &mut interner,
-        sink: &mut sink,
-        stats: &mut stats,
-    };
-    etl::read(bytes, "synthetic.etl", &mut ctx).expect("readable");
-    (sink, interner, stats)
+    let c = reader::collect(3, |ctx| etl::read(bytes, "synthetic.etl", ctx));
+    c.result.expect("readable");
+    (c.events, c.interner, c.stats)
 }
 
 fn stack_text(ev: &Event, interner: &Interner) -> Vec<String> {

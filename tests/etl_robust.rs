@@ -1,12 +1,14 @@
 //! Truncated and corrupted copies of real .etl files never panic: the reader
 //! returns Ok (damage skipped and counted) or a clean InputError.
 
+#[path = "common/reader.rs"]
+mod reader;
+
 #[path = "common/etl_builder.rs"]
 mod etl_builder;
 
+use handlecheck::formats::ReadStats;
 use handlecheck::formats::etl;
-use handlecheck::formats::{ReadContext, ReadStats};
-use handlecheck::model::{Event, Interner};
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!(
@@ -18,22 +20,14 @@ fn fixture(name: &str) -> Vec<u8> {
 
 /// Reads `bytes` both ways; returns whether `read` succeeded and its stats.
 fn try_all(bytes: &[u8]) -> (bool, ReadStats) {
-    let mut interner = Interner::new();
-    let mut sink: Vec<Event> = Vec::new();
-    let mut stats = ReadStats::default();
-    let mut ctx = ReadContext {
-        input: 0,
-        interner: &mut interner,
-        sink: &mut sink,
-        stats: &mut stats,
-    };
-    let ok = etl::read(bytes, "damaged.etl", &mut ctx).is_ok();
+    let c = reader::collect(0, |ctx| etl::read(bytes, "damaged.etl", ctx));
+    let ok = c.result.is_ok();
     let s = etl::stats(bytes, "damaged.etl");
     assert_eq!(ok, s.is_ok(), "read and stats disagree about acceptability");
-    for ev in &sink {
-        let _ = etl::render_event(ev, &interner);
+    for ev in &c.events {
+        let _ = etl::render_event(ev, &c.interner);
     }
-    (ok, stats)
+    (ok, c.stats)
 }
 
 /// xorshift64*: a fixed-seed generator so failures reproduce.

@@ -1,10 +1,13 @@
 //! The ETL reader on real public traces (fixtures/etl, see SOURCE.md), with
 //! PerfView's own decoding (`*.baseline.txt`) as the oracle.
 
+#[path = "common/reader.rs"]
+mod reader;
+
 use std::collections::BTreeMap;
 
+use handlecheck::formats::ReadStats;
 use handlecheck::formats::etl;
-use handlecheck::formats::{ReadContext, ReadStats};
 use handlecheck::model::{Event, Interner, Op};
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -105,17 +108,9 @@ fn x64_container_facts() {
 
 fn read(name: &str) -> (Vec<Event>, Interner, ReadStats) {
     let bytes = fixture(name);
-    let mut interner = Interner::new();
-    let mut sink: Vec<Event> = Vec::new();
-    let mut stats = ReadStats::default();
-    let mut ctx = ReadContext {
-        input: 0,
-        interner: &mut interner,
-        sink: &mut sink,
-        stats: &mut stats,
-    };
-    etl::read(&bytes, name, &mut ctx).unwrap();
-    (sink, interner, stats)
+    let c = reader::collect(0, |ctx| etl::read(&bytes, name, ctx));
+    c.result.unwrap();
+    (c.events, c.interner, c.stats)
 }
 
 #[test]
@@ -206,21 +201,14 @@ fn empty_and_foreign_files_are_clear_errors() {
     let e = etl::stats(&empty, "empty.etl").unwrap_err();
     assert!(e.message.contains("empty file"), "{e}");
     assert!(e.hint.is_some());
-    let mut interner = Interner::new();
-    let mut sink: Vec<Event> = Vec::new();
-    let mut stats = ReadStats::default();
-    let mut ctx = ReadContext {
-        input: 0,
-        interner: &mut interner,
-        sink: &mut sink,
-        stats: &mut stats,
-    };
-    let e = etl::read(
-        b"execve(\"/bin/true\", [\"true\"], 0x7ffd) = 0\n",
-        "t.strace",
-        &mut ctx,
-    )
-    .unwrap_err();
+    let c = reader::collect(0, |ctx| {
+        etl::read(
+            b"execve(\"/bin/true\", [\"true\"], 0x7ffd) = 0\n",
+            "t.strace",
+            ctx,
+        )
+    });
+    let e = c.result.unwrap_err();
     assert!(e.message.contains("not an ETW .etl file"), "{e}");
     assert_eq!(e.at, "byte 0x0");
     assert!(!etl::sniff(

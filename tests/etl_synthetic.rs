@@ -4,12 +4,14 @@
 //! when the stored copies differ (`UPDATE_ETL_FIXTURES=1` rewrites them), and
 //! checks the events each one decodes to.
 
+#[path = "common/reader.rs"]
+mod reader;
+
 #[path = "common/etl_builder.rs"]
 mod etl_builder;
 
 use etl_builder::{EtlBuilder, Kind};
 use handlecheck::formats::etl;
-use handlecheck::formats::{ReadContext, ReadStats};
 use handlecheck::model::{Event, Interner, Op, ResourceKind, flags};
 
 const EVENT: u16 = 16;
@@ -220,18 +222,10 @@ fn check_stored(name: &str, bytes: &[u8]) -> Vec<u8> {
 }
 
 fn read(bytes: &[u8]) -> (Vec<Event>, Interner) {
-    let mut interner = Interner::new();
-    let mut sink: Vec<Event> = Vec::new();
-    let mut stats = ReadStats::default();
-    let mut ctx = ReadContext {
-        input: 0,
-        interner: &mut interner,
-        sink: &mut sink,
-        stats: &mut stats,
-    };
-    etl::read(bytes, "synthetic.etl", &mut ctx).unwrap();
-    assert!(stats.skipped_by_reason.is_empty());
-    (sink, interner)
+    let c = reader::collect(0, |ctx| etl::read(bytes, "synthetic.etl", ctx));
+    c.result.unwrap();
+    assert!(c.stats.skipped_by_reason.is_empty());
+    (c.events, c.interner)
 }
 
 fn frames(ev: &Event, i: &Interner) -> Vec<String> {

@@ -1,6 +1,9 @@
 //! !htrace reader on real captures (and synthetic dumps in the same layouts).
 
-use handlecheck::formats::{ReadContext, ReadStats, htrace};
+#[path = "common/reader.rs"]
+mod reader;
+
+use handlecheck::formats::{ReadStats, htrace};
 use handlecheck::model::{ErrorClass, Event, Interner, Op, Outcome, ResourceKind, flags};
 
 struct Out {
@@ -15,20 +18,12 @@ fn read(path: &str) -> Out {
 }
 
 fn read_bytes(bytes: &[u8]) -> Out {
-    let mut events: Vec<Event> = Vec::new();
-    let mut interner = Interner::new();
-    let mut stats = ReadStats::default();
-    let mut ctx = ReadContext {
-        input: 3,
-        interner: &mut interner,
-        sink: &mut events,
-        stats: &mut stats,
-    };
-    htrace::read(bytes, "t", &mut ctx).unwrap();
+    let c = reader::collect(3, |ctx| htrace::read(bytes, "t", ctx));
+    c.result.unwrap();
     Out {
-        events,
-        interner,
-        stats,
+        events: c.events,
+        interner: c.interner,
+        stats: c.stats,
     }
 }
 
@@ -310,53 +305,32 @@ fn malformed_input_is_skipped_and_counted() {
 fn truncated_and_garbage_bytes_never_panic() {
     let bytes = std::fs::read(CPP).unwrap();
     for cut in (0..bytes.len()).step_by(97) {
-        let mut events: Vec<Event> = Vec::new();
-        let mut interner = Interner::new();
-        let mut stats = ReadStats::default();
-        let mut ctx = ReadContext {
-            input: 0,
-            interner: &mut interner,
-            sink: &mut events,
-            stats: &mut stats,
-        };
-        let _ = htrace::read(&bytes[..cut], "t", &mut ctx);
+        let c = reader::collect(0, |ctx| htrace::read(&bytes[..cut], "t", ctx));
+        let _ = c.result;
     }
     let garbage: Vec<u8> = (0..5000u32)
         .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
         .collect();
-    let mut events: Vec<Event> = Vec::new();
-    let mut interner = Interner::new();
-    let mut stats = ReadStats::default();
-    let mut ctx = ReadContext {
-        input: 0,
-        interner: &mut interner,
-        sink: &mut events,
-        stats: &mut stats,
-    };
-    assert!(htrace::read(&garbage, "g", &mut ctx).is_err());
+    let c = reader::collect(0, |ctx| htrace::read(&garbage, "g", ctx));
+    assert!(c.result.is_err());
 }
 
 #[test]
 fn no_records_is_an_input_error_with_hint() {
-    let mut events: Vec<Event> = Vec::new();
-    let mut interner = Interner::new();
-    let mut stats = ReadStats::default();
-    let mut ctx = ReadContext {
-        input: 0,
-        interner: &mut interner,
-        sink: &mut events,
-        stats: &mut stats,
-    };
-    let err = htrace::read(
-        b"0:000> !htrace -enable\nHandle tracing enabled.\n",
-        "x.txt",
-        &mut ctx,
-    )
-    .unwrap_err();
+    let c = reader::collect(0, |ctx| {
+        htrace::read(
+            b"0:000> !htrace -enable\nHandle tracing enabled.\n",
+            "x.txt",
+            ctx,
+        )
+    });
+    let err = c.result.unwrap_err();
     assert_eq!(err.path, "x.txt");
     assert!(err.message.contains("no !htrace records"));
     assert!(err.hint.unwrap().contains("Handle = 0x"));
-    let err = htrace::read(b"\xFF\xFEH\0", "u.txt", &mut ctx).unwrap_err();
+    let err = reader::collect(0, |ctx| htrace::read(b"\xFF\xFEH\0", "u.txt", ctx))
+        .result
+        .unwrap_err();
     assert!(err.message.contains("UTF-16"));
 }
 

@@ -1,6 +1,9 @@
 //! JSON-lines schema v1 reader: every op, the status table, malformed lines.
 
-use handlecheck::formats::{ReadContext, ReadStats, jsonl};
+#[path = "common/reader.rs"]
+mod reader;
+
+use handlecheck::formats::{ReadStats, jsonl};
 use handlecheck::model::{ErrorClass, Event, Interner, Op, Outcome, ResourceKind, RpcOp};
 
 struct Out {
@@ -11,20 +14,12 @@ struct Out {
 
 fn read(path: &str) -> Out {
     let bytes = std::fs::read(path).unwrap();
-    let mut events: Vec<Event> = Vec::new();
-    let mut interner = Interner::new();
-    let mut stats = ReadStats::default();
-    let mut ctx = ReadContext {
-        input: 1,
-        interner: &mut interner,
-        sink: &mut events,
-        stats: &mut stats,
-    };
-    jsonl::read(&bytes, path, &mut ctx).unwrap();
+    let c = reader::collect(1, |ctx| jsonl::read(&bytes, path, ctx));
+    c.result.unwrap();
     Out {
-        events,
-        interner,
-        stats,
+        events: c.events,
+        interner: c.interner,
+        stats: c.stats,
     }
 }
 
@@ -239,23 +234,18 @@ fn every_rule_fixture_reads_cleanly() {
 
 #[test]
 fn no_v1_records_is_an_error_with_hint() {
-    let mut events: Vec<Event> = Vec::new();
-    let mut interner = Interner::new();
-    let mut stats = ReadStats::default();
-    let mut ctx = ReadContext {
-        input: 0,
-        interner: &mut interner,
-        sink: &mut events,
-        stats: &mut stats,
-    };
-    let err = jsonl::read(
-        b"{\"v\":2,\"pid\":1,\"op\":\"open\",\"handle\":1}\n",
-        "f.jsonl",
-        &mut ctx,
-    )
-    .unwrap_err();
+    let c = reader::collect(0, |ctx| {
+        jsonl::read(
+            b"{\"v\":2,\"pid\":1,\"op\":\"open\",\"handle\":1}\n",
+            "f.jsonl",
+            ctx,
+        )
+    });
+    let err = c.result.unwrap_err();
     assert!(err.hint.unwrap().contains("version 1"));
-    let err = jsonl::read(b"hello\n\n", "f.jsonl", &mut ctx).unwrap_err();
+    let err = reader::collect(0, |ctx| jsonl::read(b"hello\n\n", "f.jsonl", ctx))
+        .result
+        .unwrap_err();
     assert!(err.message.contains("no handlecheck JSON-lines records"));
     assert!(err.hint.unwrap().contains("docs/jsonl-schema.md"));
 }
@@ -264,15 +254,7 @@ fn no_v1_records_is_an_error_with_hint() {
 fn truncation_never_panics() {
     let bytes = std::fs::read("fixtures/jsonl/all_ops.jsonl").unwrap();
     for cut in 0..bytes.len() {
-        let mut events: Vec<Event> = Vec::new();
-        let mut interner = Interner::new();
-        let mut stats = ReadStats::default();
-        let mut ctx = ReadContext {
-            input: 0,
-            interner: &mut interner,
-            sink: &mut events,
-            stats: &mut stats,
-        };
-        let _ = jsonl::read(&bytes[..cut], "t", &mut ctx);
+        let c = reader::collect(0, |ctx| jsonl::read(&bytes[..cut], "t", ctx));
+        let _ = c.result;
     }
 }

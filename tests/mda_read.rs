@@ -1,21 +1,16 @@
 //! releaseHandleFailed MDA messages.
 
-use handlecheck::formats::{ReadContext, ReadStats, mda};
+#[path = "common/reader.rs"]
+mod reader;
+
+use handlecheck::formats::{ReadStats, mda};
 use handlecheck::model::{ErrorClass, Event, Interner, Op, Outcome};
 
 fn read(path: &str) -> (Vec<Event>, Interner, ReadStats) {
     let bytes = std::fs::read(path).unwrap();
-    let mut events: Vec<Event> = Vec::new();
-    let mut interner = Interner::new();
-    let mut stats = ReadStats::default();
-    let mut ctx = ReadContext {
-        input: 0,
-        interner: &mut interner,
-        sink: &mut events,
-        stats: &mut stats,
-    };
-    mda::read(&bytes, path, &mut ctx).unwrap();
-    (events, interner, stats)
+    let c = reader::collect(0, |ctx| mda::read(&bytes, path, ctx));
+    c.result.unwrap();
+    (c.events, c.interner, c.stats)
 }
 
 fn check_failed(e: &Event, i: &Interner) {
@@ -79,15 +74,9 @@ fn windbg_session_with_ids_and_a_truncated_message() {
 
 #[test]
 fn no_message_is_an_error() {
-    let mut events: Vec<Event> = Vec::new();
-    let mut interner = Interner::new();
-    let mut stats = ReadStats::default();
-    let mut ctx = ReadContext {
-        input: 0,
-        interner: &mut interner,
-        sink: &mut events,
-        stats: &mut stats,
-    };
-    let err = mda::read(b"CriticalHandle of type\n", "m.txt", &mut ctx).unwrap_err();
+    let c = reader::collect(0, |ctx| {
+        mda::read(b"CriticalHandle of type\n", "m.txt", ctx)
+    });
+    let err = c.result.unwrap_err();
     assert!(err.hint.unwrap().contains("releaseHandleFailed"));
 }

@@ -128,6 +128,39 @@ pub enum ResourceKind {
 }
 
 impl ResourceKind {
+    /// Every kind, in declaration order (config `[allow] types` names them).
+    pub const ALL: [ResourceKind; 26] = {
+        use ResourceKind::*;
+        [
+            Unknown,
+            File,
+            Directory,
+            CharDevice,
+            Socket,
+            Pipe,
+            EventFd,
+            TimerFd,
+            SignalFd,
+            Epoll,
+            Inotify,
+            PidFd,
+            MemFd,
+            OtherAnon,
+            Event,
+            Mutant,
+            Semaphore,
+            Thread,
+            Process,
+            Key,
+            Section,
+            Token,
+            IoCompletion,
+            WaitCompletionPacket,
+            TpWorkerFactory,
+            OtherWindows,
+        ]
+    };
+
     pub fn as_str(self) -> &'static str {
         use ResourceKind::*;
         match self {

@@ -64,10 +64,9 @@ impl Rule for ContextHandleMismatch {
             let Op::Rpc(op) = ev.op else { continue };
             let st = ctxs.entry(ev.handle).or_default();
             match op {
-                RpcOp::Create { server } => {
+                RpcOp::Create { .. } => {
                     st.created = Some(*ev);
                     st.server_gone = None;
-                    let _ = server;
                 }
                 RpcOp::Close { server: true } | RpcOp::Rundown => {
                     st.server_gone = Some(*ev);
