@@ -1,7 +1,6 @@
 //! !htrace reader on real captures (and synthetic dumps in the same layouts).
 
-#[path = "common/reader.rs"]
-mod reader;
+use crate::common::reader;
 
 use handlecheck::formats::{ReadStats, htrace};
 use handlecheck::model::{ErrorClass, Event, Interner, Op, Outcome, ResourceKind, flags};

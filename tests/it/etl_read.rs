@@ -2,11 +2,9 @@
 //! (tests/common/etl_builder.rs): handle events, rundown, threads, processes,
 //! stacks, time-ordered merge, compressed buffers, both pointer sizes.
 
-#[path = "common/reader.rs"]
-mod reader;
+use crate::common::reader;
 
-#[path = "common/etl_builder.rs"]
-mod etl_builder;
+use crate::common::etl_builder;
 
 use etl_builder::{EtlBuilder, Kind, START_UNIX_NS};
 use handlecheck::formats::ReadStats;

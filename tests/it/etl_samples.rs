@@ -1,8 +1,7 @@
 //! The ETL reader on real public traces (fixtures/etl, see SOURCE.md), with
 //! PerfView's own decoding (`*.baseline.txt`) as the oracle.
 
-#[path = "common/reader.rs"]
-mod reader;
+use crate::common::reader;
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,6 @@
 //! JSON-lines schema v1 reader: every op, the status table, malformed lines.
 
-#[path = "common/reader.rs"]
-mod reader;
+use crate::common::reader;
 
 use handlecheck::formats::{ReadStats, jsonl};
 use handlecheck::model::{ErrorClass, Event, Interner, Op, Outcome, ResourceKind, RpcOp};

@@ -277,7 +277,7 @@ fn sarif_validator() -> jsonschema::Validator {
     // The official schema has a pattern (run.language, artifact.sourceLanguage) with a stray `]`, which
     // ECMAScript reads as a literal `]` but the validator's meta-check refuses as
     // a "regex": escape it in memory (same meaning); the file stays as published.
-    let text = include_str!("schemas/sarif-schema-2.1.0.json");
+    let text = include_str!("../schemas/sarif-schema-2.1.0.json");
     let stray = r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$""#;
     assert_eq!(
         text.matches(stray).count(),
@@ -405,7 +405,7 @@ fn sarif_max_results_keeps_the_most_severe_and_says_so() {
 #[test]
 fn json_output_matches_its_schema() {
     let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../docs/json-schema.json")).unwrap();
+        serde_json::from_str(include_str!("../../docs/json-schema.json")).unwrap();
     let v = jsonschema::options()
         .should_validate_formats(true)
         .build(&schema)

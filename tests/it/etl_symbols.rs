@@ -5,8 +5,7 @@
 //! builder in the real on-disk layout): Event handles created from pool.exe
 //! inside `create_event_for_worker`, right before each worker thread starts.
 
-#[path = "common/etl_builder.rs"]
-mod etl_builder;
+use crate::common::etl_builder;
 
 use std::path::Path;
 

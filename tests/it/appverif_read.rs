@@ -1,7 +1,6 @@
 //! Application Verifier reader: XML logs and VERIFIER STOP debugger text.
 
-#[path = "common/reader.rs"]
-mod reader;
+use crate::common::reader;
 
 use handlecheck::formats::{ReadStats, appverif};
 use handlecheck::model::{ErrorClass, Event, Interner, Op, Outcome, ResourceKind, flags};

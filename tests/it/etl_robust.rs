@@ -1,11 +1,9 @@
 //! Truncated and corrupted copies of real .etl files never panic: the reader
 //! returns Ok (damage skipped and counted) or a clean InputError.
 
-#[path = "common/reader.rs"]
-mod reader;
+use crate::common::reader;
 
-#[path = "common/etl_builder.rs"]
-mod etl_builder;
+use crate::common::etl_builder;
 
 use handlecheck::formats::ReadStats;
 use handlecheck::formats::etl;

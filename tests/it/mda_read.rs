@@ -1,7 +1,6 @@
 //! releaseHandleFailed MDA messages.
 
-#[path = "common/reader.rs"]
-mod reader;
+use crate::common::reader;
 
 use handlecheck::formats::{ReadStats, mda};
 use handlecheck::model::{ErrorClass, Event, Interner, Op, Outcome};

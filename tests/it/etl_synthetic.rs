@@ -4,11 +4,9 @@
 //! when the stored copies differ (`UPDATE_ETL_FIXTURES=1` rewrites them), and
 //! checks the events each one decodes to.
 
-#[path = "common/reader.rs"]
-mod reader;
+use crate::common::reader;
 
-#[path = "common/etl_builder.rs"]
-mod etl_builder;
+use crate::common::etl_builder;
 
 use etl_builder::{EtlBuilder, Kind};
 use handlecheck::formats::etl;

@@ -1,0 +1,23 @@
+//! The one integration-test binary: each module is one area of the tool
+//! (readers, rules, reports, the CLI); shared helpers live in `common`.
+
+mod common;
+
+mod appverif_read;
+mod ci_cli;
+mod ci_reports;
+mod cli_analyze;
+mod etl_read;
+mod etl_robust;
+mod etl_rules;
+mod etl_samples;
+mod etl_symbols;
+mod etl_synthetic;
+mod htrace_read;
+mod htrace_sniff;
+mod jsonl_read;
+mod mda_read;
+mod rule_snapshots;
+mod strace_ground_truth;
+mod strace_parser;
+mod windows_rules;
