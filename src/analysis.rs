@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use crate::formats::{self, Format, InputError, ReadStats};
+use crate::input::evidence::EvidenceSource;
 use crate::input::{self, lines};
 use crate::lifecycle::LifecycleBuilder;
 use crate::model::{Finding, InputId, Interner, Origin};
-use crate::report::evidence::EvidenceSource;
 use crate::rules::{self, HandleStyle, Rule, RuleContext};
 
 /// Formats read into memory whole are refused above this size.

@@ -3,7 +3,6 @@
 //! semantics (what a syscall or an ETW opcode does), nothing about bugs.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use crate::model::{Event, InputId, Interner};
 
@@ -83,31 +82,7 @@ impl ReadStats {
     }
 }
 
-/// A fatal input error: the input as a whole is unusable (exit 2).
-#[derive(Debug)]
-pub struct InputError {
-    pub path: String,
-    /// "line 12", "byte 0x40", or empty.
-    pub at: String,
-    pub message: String,
-    pub hint: Option<String>,
-}
-
-impl fmt::Display for InputError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.at.is_empty() {
-            write!(f, "{}: {}", self.path, self.message)?;
-        } else {
-            write!(f, "{}: {}: {}", self.path, self.at, self.message)?;
-        }
-        if let Some(h) = &self.hint {
-            write!(f, "\n  hint: {h}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for InputError {}
+pub use crate::input::InputError;
 
 /// Input formats handlecheck reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
@@ -177,9 +152,9 @@ pub fn read_whole(
 }
 
 /// How diagnostics get the text of an event of this format back.
-pub fn evidence_for(format: Format, bytes: Vec<u8>) -> crate::report::evidence::EvidenceSource {
+pub fn evidence_for(format: Format, bytes: Vec<u8>) -> crate::input::evidence::EvidenceSource {
     match format {
-        Format::Etl => crate::report::evidence::EvidenceSource::Rendered(etl::render_event),
-        _ => crate::report::evidence::EvidenceSource::Memory(bytes),
+        Format::Etl => crate::input::evidence::EvidenceSource::Rendered(etl::render_event),
+        _ => crate::input::evidence::EvidenceSource::Memory(bytes),
     }
 }

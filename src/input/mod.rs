@@ -4,6 +4,8 @@
 //! read twice (stdin, compressed files) are spooled to a temporary file as they
 //! are read so that diagnostics can show the evidence lines afterwards.
 
+pub mod error;
+pub mod evidence;
 pub mod lines;
 pub mod progress;
 
@@ -11,7 +13,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use crate::formats::InputError;
+pub use error::InputError;
 
 /// How many bytes the format sniffer looks at.
 pub const SNIFF_LEN: usize = 64 * 1024;

@@ -4,6 +4,7 @@ pub mod event;
 pub mod finding;
 pub mod intern;
 pub mod origin;
+pub mod sanitize;
 
 pub use event::{ErrorClass, Event, Handle, Nanos, Op, Outcome, ResourceKind, RpcOp, flags};
 pub use finding::{Confidence, Finding, Label, Level, Role};

@@ -3,31 +3,12 @@
 
 use std::path::Path;
 
-use serde::Serialize;
-
 use crate::analysis::Analysis;
 use crate::model::{Finding, Label, Level};
 use crate::rules::Rule;
 
 use super::OutputFormat;
-
-/// A baseline entry that matched no current finding (the bug was fixed, or
-/// the trace no longer shows it).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct StaleEntry {
-    pub fingerprint: String,
-    pub code: String,
-    pub message: String,
-}
-
-/// What applying a baseline did; shown in json and sarif properties.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct BaselineReport {
-    pub path: String,
-    /// Findings hidden because the baseline knows them.
-    pub suppressed: usize,
-    pub stale: Vec<StaleEntry>,
-}
+use crate::baseline::BaselineReport;
 
 /// Everything a machine reporter needs besides the analysis.
 pub struct CiContext<'a> {

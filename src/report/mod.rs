@@ -2,14 +2,12 @@
 //! change it.
 
 pub mod ci;
-pub mod evidence;
 pub mod github;
 pub mod gitlab;
 pub mod human;
 pub mod json;
 pub mod junit;
 pub mod progress;
-pub mod sanitize;
 pub mod sarif;
 pub mod stats;
 pub mod summary;
@@ -50,4 +48,7 @@ impl OutputFormat {
     }
 }
 
-pub use ci::{BaselineReport, CiContext, StaleEntry, render_machine};
+pub use crate::baseline::{BaselineReport, StaleEntry};
+pub use crate::input::evidence;
+pub use crate::model::sanitize;
+pub use ci::{CiContext, render_machine};

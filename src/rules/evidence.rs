@@ -27,7 +27,7 @@ impl RuleContext<'_> {
     }
 
     pub fn text(&self, sym: Sym) -> String {
-        crate::report::sanitize::for_terminal(self.interner.resolve(sym))
+        crate::model::sanitize::for_terminal(self.interner.resolve(sym))
     }
 
     /// `line 33` for text inputs, `record 12` for binary ones.

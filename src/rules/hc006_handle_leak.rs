@@ -56,7 +56,7 @@ fn culprit_frame(cx: &RuleContext<'_>, stack: crate::model::StackId) -> Option<S
             let unresolved = lower.starts_with("+0x") || lower.starts_with("0x");
             !unresolved && !SYSTEM_FRAMES.iter().any(|m| lower.starts_with(m))
         })
-        .map(|t| crate::report::sanitize::for_terminal(t.split(" [0x").next().unwrap_or(t)))
+        .map(|t| crate::model::sanitize::for_terminal(t.split(" [0x").next().unwrap_or(t)))
 }
 
 /// A site's live count over the trace, at most nine points: `1 → 4 → 7 …`.

@@ -71,10 +71,10 @@ impl EvidenceSource {
     pub fn text(&self, event: &Event, interner: &Interner) -> String {
         match self {
             EvidenceSource::Rendered(render) => {
-                super::sanitize::for_terminal(&render(event, interner))
+                crate::model::sanitize::for_terminal(&render(event, interner))
             }
             _ => match self.line_bytes(event.origin.offset) {
-                Some(bytes) => super::sanitize::line_for_terminal(&bytes),
+                Some(bytes) => crate::model::sanitize::line_for_terminal(&bytes),
                 None => String::from("<line not available>"),
             },
         }
