@@ -1,13 +1,12 @@
 //! The pipeline: inputs → readers → lifecycle → rules → sorted, fingerprinted findings.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 
-use crate::formats::{self, Format, InputError, ReadStats};
+use crate::formats::{self, Format, InputError, ReadMode, ReadStats};
+use crate::input;
 use crate::input::evidence::EvidenceSource;
-use crate::input::{self, lines};
 use crate::lifecycle::LifecycleBuilder;
-use crate::model::{Finding, InputId, Interner, Origin};
+use crate::model::{Finding, InputId, Interner};
 use crate::rules::{self, HandleStyle, Rule, RuleContext};
 
 /// Formats read into memory whole are refused above this size.
@@ -55,46 +54,6 @@ impl Analysis {
     }
 }
 
-/// Inputs analysed together: one trace, or the per-task files of one `strace -ff` run.
-fn group_jobs(paths: &[String]) -> Vec<Vec<String>> {
-    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut jobs: Vec<Vec<String>> = Vec::new();
-    for p in paths {
-        if let Some(prefix) = ff_prefix(p) {
-            groups.entry(prefix).or_default().push(p.clone());
-        } else {
-            jobs.push(vec![p.clone()]);
-        }
-    }
-    for (_, mut members) in groups {
-        if members.len() == 1 {
-            jobs.push(members);
-        } else {
-            members.sort();
-            jobs.push(members);
-        }
-    }
-    // Keep the user's order for the first member of each job.
-    jobs.sort_by_key(|j| {
-        paths
-            .iter()
-            .position(|p| Some(p) == j.first())
-            .unwrap_or(usize::MAX)
-    });
-    jobs
-}
-
-/// `trace.1234` → `trace` (strace -ff names files PREFIX.TID).
-fn ff_prefix(path: &str) -> Option<String> {
-    let (prefix, tid) = path.rsplit_once('.')?;
-    (!tid.is_empty() && tid.len() <= 10 && tid.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| prefix.to_string())
-}
-
-fn ff_tid(path: &str) -> Option<u32> {
-    path.rsplit_once('.').and_then(|(_, t)| t.parse().ok())
-}
-
 pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, InputError> {
     let mut interner = Interner::new();
     let mut inputs: Vec<InputReport> = Vec::new();
@@ -112,7 +71,7 @@ pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, InputErr
         Some(dir) => Some(formats::etl::symbols::Symbolizer::load(dir)?),
         None => None,
     };
-    for job in group_jobs(paths) {
+    for job in formats::strace::ff::group(paths) {
         let mut builder = LifecycleBuilder::new(&mut interner);
         let style = read_job(&job, options, &mut builder, &mut inputs)?;
         let graph = builder.finish();
@@ -158,15 +117,9 @@ fn read_job(
         opened.push((o, format));
     }
     let first_format = opened.first().map(|(_, f)| *f);
-    let style = match first_format {
-        Some(Format::Strace) | None => HandleStyle::Fd,
-        Some(_) => HandleStyle::Windows,
-    };
-    builder.set_rundown_preexisting(matches!(first_format, Some(Format::Etl)));
-    builder.set_complete_history(matches!(
-        first_format,
-        Some(Format::Htrace | Format::Jsonl | Format::Mda | Format::Appverif | Format::Etl)
-    ));
+    let style = first_format.map_or(HandleStyle::Fd, Format::handle_style);
+    builder.set_rundown_preexisting(first_format.is_some_and(Format::rundown_seeds_handles));
+    builder.set_complete_history(first_format.is_some_and(Format::records_every_open));
     if opened.len() > 1 && opened.iter().all(|(_, f)| *f == Format::Strace) {
         read_strace_ff(opened, builder, inputs)?;
         return Ok(style);
@@ -175,22 +128,25 @@ fn read_job(
         let id = inputs.len() as InputId;
         let display = o.display.clone();
         let mut stats = ReadStats::default();
-        let evidence = match format {
-            Format::Strace => read_strace(o, id, builder, &mut stats)?,
-            Format::Etl if o.plain_path.is_some() => {
-                // Binary traces are memory-mapped: the reader decodes buffers in place.
+        let mode = match format.read_mode() {
+            ReadMode::Mapped if o.plain_path.is_none() => ReadMode::Whole,
+            mode => mode,
+        };
+        let evidence = match mode {
+            ReadMode::Stream => formats::strace::stream::read(o, id, builder, &mut stats)?,
+            ReadMode::Mapped => {
                 let map = input::map_file(&o)?;
                 builder.with_context(id, &mut stats, |ctx| {
-                    formats::read_whole(Format::Etl, &map, &display, ctx)
+                    formats::read_whole(format, &map, &display, ctx)
                 })?;
-                formats::evidence_for(Format::Etl, Vec::new())
+                formats::evidence_for(format, Vec::new())
             }
-            other => {
+            ReadMode::Whole => {
                 let bytes = input::read_all(o, WHOLE_INPUT_LIMIT)?;
                 builder.with_context(id, &mut stats, |ctx| {
-                    formats::read_whole(other, &bytes, &display, ctx)
+                    formats::read_whole(format, &bytes, &display, ctx)
                 })?;
-                formats::evidence_for(other, bytes)
+                formats::evidence_for(format, bytes)
             }
         };
         inputs.push(InputReport {
@@ -201,6 +157,39 @@ fn read_job(
         });
     }
     Ok(style)
+}
+
+/// `strace -ff` per-task files, merged into one stream by the strace reader.
+fn read_strace_ff(
+    opened: Vec<(input::Opened, Format)>,
+    builder: &mut LifecycleBuilder<'_>,
+    inputs: &mut Vec<InputReport>,
+) -> Result<(), InputError> {
+    let mut members = Vec::new();
+    for (o, _) in opened {
+        let id = inputs.len() as InputId;
+        let display = o.display.clone();
+        let plain = o.plain_path.clone();
+        let member = formats::strace::ff::Member::read(o, id)?;
+        let evidence = plain
+            .as_ref()
+            .and_then(EvidenceSource::file)
+            .unwrap_or_else(|| EvidenceSource::Memory(member.bytes_for_evidence()));
+        members.push(member);
+        inputs.push(InputReport {
+            path: display,
+            format: Format::Strace,
+            stats: ReadStats::default(),
+            evidence,
+        });
+    }
+    let mut stats = vec![ReadStats::default(); members.len()];
+    formats::strace::ff::merge(&members, builder, &mut stats);
+    let first = inputs.len() - members.len();
+    for (input, st) in inputs[first..].iter_mut().zip(stats) {
+        input.stats = st;
+    }
+    Ok(())
 }
 
 fn unknown_format(o: &input::Opened) -> InputError {
@@ -227,206 +216,6 @@ fn unknown_format(o: &input::Opened) -> InputError {
     }
 }
 
-fn read_strace(
-    o: input::Opened,
-    id: InputId,
-    builder: &mut LifecycleBuilder<'_>,
-    stats: &mut ReadStats,
-) -> Result<EvidenceSource, InputError> {
-    let display = o.display.clone();
-    let plain = o.plain_path.clone();
-    let mut spool = if plain.is_none() {
-        Some(tempfile::NamedTempFile::new().map_err(|e| input::io_error(&display, &e))?)
-    } else {
-        None
-    };
-    let empty = o.head.iter().all(|b| b.is_ascii_whitespace());
-    let mut reader = o.into_reader();
-    let mut parser = formats::strace::StraceParser::new();
-    let cut = {
-        let spool_writer: Option<&mut dyn std::io::Write> = spool
-            .as_mut()
-            .map(|s| s.as_file_mut() as &mut dyn std::io::Write);
-        let mut feed = |line: lines::Line<'_>| {
-            builder.with_context(id, stats, |ctx| {
-                parser.line(
-                    line.bytes,
-                    Origin::line(id, line.number, line.offset),
-                    None,
-                    ctx,
-                )
-            });
-        };
-        lines::for_each_line(&mut reader, spool_writer, &mut feed)
-            .map_err(|e| input::io_error(&display, &e))?
-    };
-    builder.with_context(id, stats, |ctx| parser.finish(ctx));
-    if cut > 0 {
-        stats.skipped += cut;
-        stats.skipped_by_reason.insert(
-            format!("line longer than {} MiB", lines::MAX_LINE >> 20),
-            formats::SkipCount {
-                count: cut,
-                first_at: 0,
-            },
-        );
-    }
-    if empty || stats.units == 0 {
-        return Err(InputError {
-            path: display,
-            at: String::new(),
-            message: "empty input: no strace lines".into(),
-            hint: Some("with strace, did you forget `2>&1` or `-o /dev/stderr`?".into()),
-        });
-    }
-    if stats.events == 0 && stats.skipped == stats.units {
-        return Err(InputError {
-            path: display,
-            at: "line 1".into(),
-            message: "no line could be read as strace output".into(),
-            hint: Some("name the format with --input-format if this is not strace".into()),
-        });
-    }
-    Ok(match (plain, spool) {
-        (Some(p), _) => EvidenceSource::file(&p).unwrap_or(EvidenceSource::Memory(Vec::new())),
-        (None, Some(s)) => EvidenceSource::Spool(std::sync::Mutex::new(s)),
-        (None, None) => EvidenceSource::Memory(Vec::new()),
-    })
-}
-
-/// `strace -ff` per-task files: merged by timestamp, each line's task from its file name.
-fn read_strace_ff(
-    opened: Vec<(input::Opened, Format)>,
-    builder: &mut LifecycleBuilder<'_>,
-    inputs: &mut Vec<InputReport>,
-) -> Result<(), InputError> {
-    struct Member {
-        id: InputId,
-        tid: Option<u32>,
-        lines: Vec<(u32, u64, Vec<u8>)>,
-        next: usize,
-        /// Timestamp of the record at `next` (0 when untimed), parsed once.
-        key: u64,
-    }
-    let key_at = |lines: &[(u32, u64, Vec<u8>)], i: usize| {
-        lines
-            .get(i)
-            .and_then(|(_, _, l)| ff_time_key(l))
-            .unwrap_or(0)
-    };
-    let mut members = Vec::new();
-    for (o, _) in opened {
-        let id = inputs.len() as InputId;
-        let display = o.display.clone();
-        let tid = ff_tid(&display);
-        let plain = o.plain_path.clone();
-        let mut reader: Box<dyn Read + Send> = o.into_reader();
-        let mut lines_vec = Vec::new();
-        lines::for_each_line(&mut reader, None, |l| {
-            lines_vec.push((l.number, l.offset, l.bytes.to_vec()))
-        })
-        .map_err(|e| input::io_error(&display, &e))?;
-        let evidence = match &plain {
-            Some(p) => EvidenceSource::file(p).unwrap_or(EvidenceSource::Memory(Vec::new())),
-            None => {
-                let mut all = Vec::new();
-                for (_, _, l) in &lines_vec {
-                    all.extend_from_slice(l);
-                    all.push(b'\n');
-                }
-                EvidenceSource::Memory(all)
-            }
-        };
-        let key = key_at(&lines_vec, 0);
-        members.push(Member {
-            id,
-            tid,
-            lines: lines_vec,
-            next: 0,
-            key,
-        });
-        inputs.push(InputReport {
-            path: display,
-            format: Format::Strace,
-            stats: ReadStats::default(),
-            evidence,
-        });
-    }
-    let mut parser = formats::strace::StraceParser::new();
-    // A record is a call line plus the `-k` frame lines after it; merge records by time.
-    while let Some(i) = members
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| m.next < m.lines.len())
-        .min_by_key(|(i, m)| (m.key, *i))
-        .map(|(i, _)| i)
-    {
-        let m = &mut members[i];
-        let stats = &mut inputs[m.id as usize].stats;
-        let mut first = true;
-        while let Some((number, offset, l)) = m.lines.get(m.next) {
-            if !first && !l.starts_with(b" > ") {
-                break;
-            }
-            first = false;
-            let origin = Origin::line(m.id, *number, *offset);
-            let tid = m.tid;
-            builder.with_context(m.id, stats, |ctx| parser.line(l, origin, tid, ctx));
-            m.next += 1;
-        }
-        m.key = key_at(&m.lines, m.next);
-    }
-    if let Some(m) = members.first() {
-        builder.with_context(m.id, &mut inputs[m.id as usize].stats, |ctx| {
-            parser.finish(ctx)
-        });
-    }
-    Ok(())
-}
-
-/// Merge key of an `-ff` line: its timestamp in microseconds (`-t`, `-tt`,
-/// `-ttt`); frame lines and untimed lines have none.
-fn ff_time_key(line: &[u8]) -> Option<u64> {
-    ff_timestamp(line).ok().map(|(_, t)| t)
-}
-
-/// `HH:MM:SS[.ffffff]` or `EPOCH[.ffffff]` followed by a space, in microseconds.
-fn ff_timestamp(input: &[u8]) -> nom::IResult<&[u8], u64> {
-    use nom::Parser;
-    use nom::branch::alt;
-    use nom::bytes::complete::tag;
-    use nom::character::complete::{char, digit1, u64 as number};
-    use nom::combinator::{map, opt};
-    use nom::sequence::{preceded, terminated};
-
-    let clock = map(
-        (
-            number,
-            preceded(char(':'), number),
-            preceded(char(':'), number),
-        ),
-        |(h, m, s)| {
-            h.saturating_mul(3600)
-                .saturating_add(m.saturating_mul(60))
-                .saturating_add(s)
-        },
-    );
-    // Fractions are scaled to microseconds whatever their precision.
-    let fraction = map(preceded(char('.'), digit1), |d: &[u8]| {
-        d.iter().take(6).enumerate().fold(0u64, |acc, (i, c)| {
-            acc + u64::from(c - b'0') * 10u64.pow(5 - i as u32)
-        })
-    });
-    map(
-        terminated((alt((clock, number)), opt(fraction)), tag(" ")),
-        |(secs, frac)| {
-            secs.saturating_mul(1_000_000)
-                .saturating_add(frac.unwrap_or(0))
-        },
-    )
-    .parse(input)
-}
-
 /// What a format cannot show, said on every finding that rests on it.
 fn add_format_caveats(findings: &mut [Finding], inputs: &[InputReport]) {
     for f in findings.iter_mut() {
@@ -436,14 +225,8 @@ fn add_format_caveats(findings: &mut [Finding], inputs: &[InputReport]) {
         else {
             continue;
         };
-        match input.format {
-            Format::Etl => f.notes.push(
-                "ETW records only what succeeded: failed closes and uses of invalid handles leave no event, so the victim's own failure is not in the trace".to_string(),
-            ),
-            Format::Htrace => f.notes.push(
-                "!htrace keeps a bounded history (16 frames per stack, oldest records dropped): events before the oldest record are not seen".to_string(),
-            ),
-            _ => {}
+        if let Some(caveat) = input.format.caveat() {
+            f.notes.push(caveat.to_string());
         }
     }
 }
@@ -484,32 +267,6 @@ pub fn fingerprint(code: &str, site: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ff_timestamps() {
-        assert_eq!(
-            ff_time_key(b"02:32:39.750798 read(3, "),
-            Some(9_159_750_798)
-        );
-        assert_eq!(ff_time_key(b"02:32:39 read(3, "), Some(9_159_000_000));
-        assert_eq!(
-            ff_time_key(b"1795314759.801144 read(3"),
-            Some(1_795_314_759_801_144)
-        );
-        assert_eq!(
-            ff_time_key(b"1795314759.997645912 read"),
-            Some(1_795_314_759_997_645)
-        );
-        assert_eq!(ff_time_key(b" > libc.so.6(read+0x4c) [0xf82ec]"), None);
-        assert_eq!(ff_time_key(b"read(3, \"x\", 1) = 1"), None);
-    }
-
-    #[test]
-    fn ff_prefix_needs_a_numeric_suffix() {
-        assert_eq!(ff_prefix("out/trace.5866").as_deref(), Some("out/trace"));
-        assert_eq!(ff_prefix("trace.log"), None);
-        assert_eq!(ff_tid("out/trace.5866"), Some(5866));
-    }
 
     #[test]
     fn fingerprints_are_stable() {

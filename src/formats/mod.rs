@@ -26,6 +26,18 @@ impl EventSink for Vec<Event> {
     }
 }
 
+/// Lends a [`ReadContext`] for one input at a time: how a reader that feeds
+/// several inputs into one stream (strace `-ff`) reaches the sink. The
+/// lifecycle builder is one.
+pub trait InputProvider {
+    fn with_input(
+        &mut self,
+        input: InputId,
+        stats: &mut ReadStats,
+        read: &mut dyn FnMut(&mut ReadContext<'_>),
+    );
+}
+
 /// Everything a reader needs besides its bytes.
 pub struct ReadContext<'a> {
     pub input: InputId,
@@ -95,7 +107,60 @@ pub enum Format {
     Jsonl,
 }
 
+/// How a format's bytes reach its reader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadMode {
+    /// Line by line, in bounded memory (strace).
+    Stream,
+    /// Memory-mapped when it is a plain file (binary ETW), else read whole.
+    Mapped,
+    /// Read whole into memory (the debugger-text formats, JSON lines).
+    Whole,
+}
+
+/// What each format is, in one place: the pipeline asks, never matches on formats.
 impl Format {
+    /// How handle values are spelled in diagnostics.
+    pub fn handle_style(self) -> crate::model::HandleStyle {
+        match self {
+            Format::Strace => crate::model::HandleStyle::Fd,
+            _ => crate::model::HandleStyle::Windows,
+        }
+    }
+
+    /// True when the format records every open it covers, so a release of a
+    /// value never seen opened is evidence, not an attach-mid-life artefact.
+    pub fn records_every_open(self) -> bool {
+        !matches!(self, Format::Strace)
+    }
+
+    /// True when rundown events list the handles that existed before the trace
+    /// started (ETW's Object rundown).
+    pub fn rundown_seeds_handles(self) -> bool {
+        matches!(self, Format::Etl)
+    }
+
+    /// What the format cannot show, said on every finding that rests on it.
+    pub fn caveat(self) -> Option<&'static str> {
+        match self {
+            Format::Etl => Some(
+                "ETW records only what succeeded: failed closes and uses of invalid handles leave no event, so the victim's own failure is not in the trace",
+            ),
+            Format::Htrace => Some(
+                "!htrace keeps a bounded history (16 frames per stack, oldest records dropped): events before the oldest record are not seen",
+            ),
+            _ => None,
+        }
+    }
+
+    pub fn read_mode(self) -> ReadMode {
+        match self {
+            Format::Strace => ReadMode::Stream,
+            Format::Etl => ReadMode::Mapped,
+            _ => ReadMode::Whole,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Strace => "strace",

@@ -1220,6 +1220,17 @@ impl<'i> LifecycleBuilder<'i> {
     }
 }
 
+impl crate::formats::InputProvider for LifecycleBuilder<'_> {
+    fn with_input(
+        &mut self,
+        input: crate::model::InputId,
+        stats: &mut crate::formats::ReadStats,
+        read: &mut dyn FnMut(&mut crate::formats::ReadContext<'_>),
+    ) {
+        self.with_context(input, stats, read)
+    }
+}
+
 impl EventSink for LifecycleBuilder<'_> {
     fn event(&mut self, mut event: Event) {
         event.seq = self.next_seq;

@@ -9,6 +9,24 @@ use super::origin::Origin;
 /// A handle value: a POSIX fd or a Windows HANDLE value (as an integer).
 pub type Handle = i64;
 
+/// How handle values are spelled: `fd 3` (POSIX) or `handle 0x1a4` (Windows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandleStyle {
+    Fd,
+    Windows,
+}
+
+impl HandleStyle {
+    /// `fd 3`, `handle 0x1a4` (negative Windows values stay decimal).
+    pub fn name(self, h: Handle) -> String {
+        match self {
+            HandleStyle::Fd => format!("fd {h}"),
+            HandleStyle::Windows if h < 0 => format!("handle {h}"),
+            HandleStyle::Windows => format!("handle {h:#x}"),
+        }
+    }
+}
+
 /// Nanoseconds. Absolute (since the Unix epoch) when the trace has wall-clock
 /// times, otherwise relative to the trace start; `None` when the trace has none.
 pub type Nanos = i64;

@@ -6,7 +6,9 @@ pub mod intern;
 pub mod origin;
 pub mod sanitize;
 
-pub use event::{ErrorClass, Event, Handle, Nanos, Op, Outcome, ResourceKind, RpcOp, flags};
+pub use event::{
+    ErrorClass, Event, Handle, HandleStyle, Nanos, Op, Outcome, ResourceKind, RpcOp, flags,
+};
 pub use finding::{Confidence, Finding, Label, Level, Role};
 pub use intern::{Interner, StackId, Sym};
 pub use origin::{InputId, Origin};

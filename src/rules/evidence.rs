@@ -5,25 +5,9 @@ use crate::model::{Event, Finding, Handle, Label, Level, Role, Sym};
 
 use super::{RuleContext, RuleMeta};
 
-/// How handle values are spelled: `fd 3` (POSIX) or `handle 0x1a4` (Windows).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HandleStyle {
-    Fd,
-    Windows,
-}
-
 impl RuleContext<'_> {
     pub fn handle_name(&self, h: Handle) -> String {
-        match self.style {
-            HandleStyle::Fd => format!("fd {h}"),
-            HandleStyle::Windows => {
-                if h < 0 {
-                    format!("handle {h}")
-                } else {
-                    format!("handle {h:#x}")
-                }
-            }
-        }
+        self.style.name(h)
     }
 
     pub fn text(&self, sym: Sym) -> String {

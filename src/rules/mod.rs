@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use crate::lifecycle::HandleGraph;
 use crate::model::{Finding, Interner, Level};
 
-pub use evidence::HandleStyle;
+pub use crate::model::HandleStyle;
 
 /// Declares a rule struct whose doc comment is also its `DOC` text (ruff's shape).
 macro_rules! declare_rule {

@@ -13,9 +13,11 @@
 //!   non-frame line).
 
 mod calls;
+pub mod ff;
 mod frames;
 mod prefix;
 mod resource;
+pub mod stream;
 mod syscalls;
 mod tokenize;
 

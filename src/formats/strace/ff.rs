@@ -1,0 +1,181 @@
+//! `strace -ff -o PREFIX`: one file per task (`PREFIX.TID`), no pid column.
+//! The files of one run are grouped by prefix and merged back into one stream
+//! by timestamp; each line's task comes from its file name.
+
+use std::collections::BTreeMap;
+
+use crate::formats::{InputProvider, ReadStats};
+use crate::input::{self, InputError, lines};
+use crate::model::{InputId, Origin};
+
+use super::StraceParser;
+use super::prefix::{Stamp, parse_leader};
+
+/// Groups paths into jobs analysed together: a lone trace is a job of its own,
+/// the per-task files of one `-ff` run (same prefix, numeric suffix) one job
+/// in tid order. Jobs keep the order in which the user named their first file.
+pub fn group(paths: &[String]) -> Vec<Vec<String>> {
+    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut jobs: Vec<Vec<String>> = Vec::new();
+    for p in paths {
+        match prefix(p) {
+            Some(prefix) => groups
+                .entry(prefix.to_string())
+                .or_default()
+                .push(p.clone()),
+            None => jobs.push(vec![p.clone()]),
+        }
+    }
+    for (_, mut members) in groups {
+        members.sort();
+        jobs.push(members);
+    }
+    jobs.sort_by_key(|j| {
+        paths
+            .iter()
+            .position(|p| Some(p) == j.first())
+            .unwrap_or(usize::MAX)
+    });
+    jobs
+}
+
+/// `trace.1234` → `trace` (strace -ff names files PREFIX.TID).
+fn prefix(path: &str) -> Option<&str> {
+    let (prefix, tid) = path.rsplit_once('.')?;
+    (!tid.is_empty() && tid.len() <= 10 && tid.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(prefix)
+}
+
+/// The task of an `-ff` file, from its name.
+fn tid(path: &str) -> Option<u32> {
+    path.rsplit_once('.').and_then(|(_, t)| t.parse().ok())
+}
+
+/// One per-task file, read into memory.
+pub struct Member {
+    pub id: InputId,
+    tid: Option<u32>,
+    lines: Vec<(u32, u64, Vec<u8>)>,
+}
+
+impl Member {
+    /// Reads the lines of one `-ff` file. Its bytes are kept for evidence when
+    /// the file cannot be read again (`bytes_for_evidence`).
+    pub fn read(o: input::Opened, id: InputId) -> Result<Member, InputError> {
+        let display = o.display.clone();
+        let tid = tid(&display);
+        let mut reader = o.into_reader();
+        let mut lines = Vec::new();
+        lines::for_each_line(&mut reader, None, |l| {
+            lines.push((l.number, l.offset, l.bytes.to_vec()))
+        })
+        .map_err(|e| input::io_error(&display, &e))?;
+        Ok(Member { id, tid, lines })
+    }
+
+    /// The file's text again, for a stream that cannot be re-read.
+    pub fn bytes_for_evidence(&self) -> Vec<u8> {
+        let mut all = Vec::new();
+        for (_, _, l) in &self.lines {
+            all.extend_from_slice(l);
+            all.push(b'\n');
+        }
+        all
+    }
+
+    fn key_at(&self, i: usize) -> u64 {
+        self.lines
+            .get(i)
+            .and_then(|(_, _, l)| merge_key(l))
+            .unwrap_or(0)
+    }
+}
+
+/// Feeds the members' records to one parser in time order. A record is a call
+/// line plus the `-k` frame lines after it. `stats[i]` belongs to `members[i]`.
+pub fn merge(members: &[Member], provider: &mut dyn InputProvider, stats: &mut [ReadStats]) {
+    let mut next = vec![0usize; members.len()];
+    let mut keys: Vec<u64> = members.iter().map(|m| m.key_at(0)).collect();
+    let mut parser = StraceParser::new();
+    while let Some(i) = (0..members.len())
+        .filter(|&i| next[i] < members[i].lines.len())
+        .min_by_key(|&i| (keys[i], i))
+    {
+        let m = &members[i];
+        let Some(st) = stats.get_mut(i) else {
+            break;
+        };
+        let mut first = true;
+        while let Some((number, offset, l)) = m.lines.get(next[i]) {
+            if !first && !l.starts_with(b" > ") {
+                break;
+            }
+            first = false;
+            let origin = Origin::line(m.id, *number, *offset);
+            provider.with_input(m.id, st, &mut |ctx| parser.line(l, origin, m.tid, ctx));
+            next[i] += 1;
+        }
+        keys[i] = m.key_at(next[i]);
+    }
+    if let (Some(m), Some(st)) = (members.first(), stats.first_mut()) {
+        provider.with_input(m.id, st, &mut |ctx| parser.finish(ctx));
+    }
+}
+
+/// Merge key of an `-ff` line: its timestamp (`-t`, `-tt`, `-ttt`) in
+/// microseconds, read by the one leader grammar ([`parse_leader`]); frame lines
+/// and untimed lines have none.
+fn merge_key(line: &[u8]) -> Option<u64> {
+    if line.starts_with(b" > ") {
+        return None;
+    }
+    let ns = match parse_leader(line).stamp? {
+        Stamp::TimeOfDay(ns) | Stamp::Epoch(ns) => ns,
+        Stamp::Delta(_) | Stamp::TimeOfDayDelta(..) => return None,
+    };
+    u64::try_from(ns / 1000).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_keys_from_the_leader_grammar() {
+        assert_eq!(merge_key(b"02:32:39.750798 read(3, "), Some(9_159_750_798));
+        assert_eq!(merge_key(b"02:32:39 read(3, "), Some(9_159_000_000));
+        assert_eq!(
+            merge_key(b"1795314759.801144 read(3"),
+            Some(1_795_314_759_801_144)
+        );
+        assert_eq!(
+            merge_key(b"1795314759.997645912 read"),
+            Some(1_795_314_759_997_645)
+        );
+        assert_eq!(merge_key(b" > libc.so.6(read+0x4c) [0xf82ec]"), None);
+        assert_eq!(merge_key(b"read(3, \"x\", 1) = 1"), None);
+    }
+
+    #[test]
+    fn prefix_needs_a_numeric_suffix() {
+        assert_eq!(prefix("out/trace.5866"), Some("out/trace"));
+        assert_eq!(prefix("trace.log"), None);
+        assert_eq!(tid("out/trace.5866"), Some(5866));
+    }
+
+    #[test]
+    fn groups_keep_the_users_order() {
+        let paths: Vec<String> = ["b.log", "ff/t.20", "a.log", "ff/t.10"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            group(&paths),
+            vec![
+                vec!["b.log".to_string()],
+                vec!["a.log".into()],
+                vec!["ff/t.10".into(), "ff/t.20".into()]
+            ]
+        );
+    }
+}

@@ -1,0 +1,74 @@
+//! One strace trace as a stream of lines (a file, stdin, a compressed file).
+
+use crate::formats::{InputProvider, ReadStats, SkipCount};
+use crate::input::evidence::EvidenceSource;
+use crate::input::{self, InputError, lines};
+use crate::model::{InputId, Origin};
+
+use super::StraceParser;
+
+/// Reads one strace input through `provider`. Streams that cannot be read
+/// twice (stdin, compressed files) are spooled to a temporary file as they
+/// are read, so that diagnostics can show their lines afterwards.
+pub fn read(
+    o: input::Opened,
+    id: InputId,
+    provider: &mut dyn InputProvider,
+    stats: &mut ReadStats,
+) -> Result<EvidenceSource, InputError> {
+    let display = o.display.clone();
+    let plain = o.plain_path.clone();
+    let mut spool = if plain.is_none() {
+        Some(tempfile::NamedTempFile::new().map_err(|e| input::io_error(&display, &e))?)
+    } else {
+        None
+    };
+    let empty = o.head.iter().all(|b| b.is_ascii_whitespace());
+    let mut reader = o.into_reader();
+    let mut parser = StraceParser::new();
+    let cut = {
+        let spool_writer: Option<&mut dyn std::io::Write> = spool
+            .as_mut()
+            .map(|s| s.as_file_mut() as &mut dyn std::io::Write);
+        let mut feed = |line: lines::Line<'_>| {
+            let origin = Origin::line(id, line.number, line.offset);
+            provider.with_input(id, stats, &mut |ctx| {
+                parser.line(line.bytes, origin, None, ctx)
+            });
+        };
+        lines::for_each_line(&mut reader, spool_writer, &mut feed)
+            .map_err(|e| input::io_error(&display, &e))?
+    };
+    provider.with_input(id, stats, &mut |ctx| parser.finish(ctx));
+    if cut > 0 {
+        stats.skipped += cut;
+        stats.skipped_by_reason.insert(
+            format!("line longer than {} MiB", lines::MAX_LINE >> 20),
+            SkipCount {
+                count: cut,
+                first_at: 0,
+            },
+        );
+    }
+    if empty || stats.units == 0 {
+        return Err(InputError {
+            path: display,
+            at: String::new(),
+            message: "empty input: no strace lines".into(),
+            hint: Some("with strace, did you forget `2>&1` or `-o /dev/stderr`?".into()),
+        });
+    }
+    if stats.events == 0 && stats.skipped == stats.units {
+        return Err(InputError {
+            path: display,
+            at: "line 1".into(),
+            message: "no line could be read as strace output".into(),
+            hint: Some("name the format with --input-format if this is not strace".into()),
+        });
+    }
+    Ok(match (plain, spool) {
+        (Some(p), _) => EvidenceSource::file(&p).unwrap_or(EvidenceSource::Memory(Vec::new())),
+        (None, Some(s)) => EvidenceSource::Spool(std::sync::Mutex::new(s)),
+        (None, None) => EvidenceSource::Memory(Vec::new()),
+    })
+}
