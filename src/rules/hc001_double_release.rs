@@ -2,7 +2,7 @@ use crate::lifecycle::ReleaseHow;
 use crate::model::{Confidence, Finding, Level, Op, Role, flags};
 
 use super::evidence::{label, open_label};
-use super::{Rule, RuleContext, RuleMeta, declare_rule};
+use super::{RuleContext, declare_rule};
 
 declare_rule! {
     /// ## What it finds
@@ -30,23 +30,15 @@ declare_rule! {
     /// Give every handle one owner and reset the stored value when it is released
     /// (`fd = -1;` after `close(fd)`; `Dispose` the SafeHandle, never the raw
     /// handle). Cleanup paths should check the reset value instead of closing again.
-    pub struct DoubleRelease;
+    pub struct DoubleRelease {
+        code: "HC001",
+        name: "double-release",
+        level: Level::Error,
+        summary: "a handle released again after its release",
+    }
 }
 
-static META: RuleMeta = RuleMeta {
-    code: "HC001",
-    name: "double-release",
-    level: Level::Error,
-    summary: "a handle released again after its release",
-};
-
-impl Rule for DoubleRelease {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-    fn doc(&self) -> &'static str {
-        Self::DOC
-    }
+impl DoubleRelease {
     fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
         merge_close_range(cx, self.per_generation(cx))
     }

@@ -3,7 +3,7 @@ use crate::model::{Confidence, Finding, Level, Op, Role, flags};
 
 use super::evidence::{label, open_label};
 use super::ownership::stale_release;
-use super::{Rule, RuleContext, RuleMeta, declare_rule};
+use super::{RuleContext, declare_rule};
 
 declare_rule! {
     /// ## What it finds
@@ -26,23 +26,15 @@ declare_rule! {
     /// Release a handle only after its last use, and reset the stored value when
     /// releasing it so later code can tell it is gone. With threads, make the
     /// release wait for users (reference count, join, or shutdown before close).
-    pub struct UseAfterClose;
+    pub struct UseAfterClose {
+        code: "HC002",
+        name: "use-after-close",
+        level: Level::Error,
+        summary: "an operation on a handle that is closed and not reused",
+    }
 }
 
-static META: RuleMeta = RuleMeta {
-    code: "HC002",
-    name: "use-after-close",
-    level: Level::Error,
-    summary: "an operation on a handle that is closed and not reused",
-};
-
-impl Rule for UseAfterClose {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-    fn doc(&self) -> &'static str {
-        Self::DOC
-    }
+impl UseAfterClose {
     fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
         let mut out = Vec::new();
         for g in &cx.graph.gens {

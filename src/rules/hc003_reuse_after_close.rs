@@ -2,7 +2,7 @@ use crate::model::{Finding, Level, Role};
 
 use super::evidence::{label, recycle_chain_labels, stack_hint};
 use super::ownership::stale_uses;
-use super::{Rule, RuleContext, RuleMeta, declare_rule};
+use super::{RuleContext, declare_rule};
 
 declare_rule! {
     /// ## What it finds
@@ -35,23 +35,15 @@ declare_rule! {
     /// Reset cached handle values when releasing them, and never keep a raw value
     /// beyond the owner's lifetime: hold the owning object (unique_fd, SafeHandle)
     /// or a reference to it instead.
-    pub struct ReuseAfterClose;
+    pub struct ReuseAfterClose {
+        code: "HC003",
+        name: "reuse-after-close",
+        level: Level::Error,
+        summary: "a stale holder uses a value that was closed and recycled",
+    }
 }
 
-static META: RuleMeta = RuleMeta {
-    code: "HC003",
-    name: "reuse-after-close",
-    level: Level::Error,
-    summary: "a stale holder uses a value that was closed and recycled",
-};
-
-impl Rule for ReuseAfterClose {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-    fn doc(&self) -> &'static str {
-        Self::DOC
-    }
+impl ReuseAfterClose {
     fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
         let mut out = Vec::new();
         for g in &cx.graph.gens {

@@ -2,7 +2,7 @@ use crate::model::{Finding, Level, Role};
 
 use super::evidence::{label, recycle_chain_labels, stack_hint};
 use super::ownership::stale_release;
-use super::{Rule, RuleContext, RuleMeta, declare_rule};
+use super::{RuleContext, declare_rule};
 
 declare_rule! {
     /// ## What it finds
@@ -34,23 +34,15 @@ declare_rule! {
     /// Find the code path that releases twice (the first two labels) and make it
     /// release once, resetting its stored value. Ownership wrappers (unique_fd,
     /// SafeHandle, fdsan tags) turn this into an immediate, local failure.
-    pub struct NamespaceCollision;
+    pub struct NamespaceCollision {
+        code: "HC004",
+        name: "namespace-collision",
+        level: Level::Error,
+        summary: "a stale holder releases a recycled value, killing another handle",
+    }
 }
 
-static META: RuleMeta = RuleMeta {
-    code: "HC004",
-    name: "namespace-collision",
-    level: Level::Error,
-    summary: "a stale holder releases a recycled value, killing another handle",
-};
-
-impl Rule for NamespaceCollision {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-    fn doc(&self) -> &'static str {
-        Self::DOC
-    }
+impl NamespaceCollision {
     fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
         let mut out = Vec::new();
         for g in &cx.graph.gens {

@@ -4,7 +4,7 @@ use crate::lifecycle::Generation;
 use crate::model::{Confidence, Finding, Level, Role};
 
 use super::evidence::label;
-use super::{Rule, RuleContext, RuleMeta, declare_rule};
+use super::{RuleContext, declare_rule};
 
 declare_rule! {
     /// ## What it finds
@@ -37,15 +37,13 @@ declare_rule! {
     /// in the thread function), or share one object among the pool. For the .NET
     /// Framework thread-pool Event leak: move to .NET Framework 4.5 or later;
     /// `GC.Collect()` reclaims the handles as a workaround.
-    pub struct WorkerEventLeak;
+    pub struct WorkerEventLeak {
+        code: "HC005",
+        name: "worker-event-leak",
+        level: Level::Warning,
+        summary: "event handles made per worker thread outlive their threads",
+    }
 }
-
-static META: RuleMeta = RuleMeta {
-    code: "HC005",
-    name: "worker-event-leak",
-    level: Level::Warning,
-    summary: "event handles made per worker thread outlive their threads",
-};
 
 /// Frames that show a handle was made on the thread-creation path.
 const THREAD_CREATION_FRAMES: &[&str] = &[
@@ -74,13 +72,7 @@ impl WorkerEventLeak {
     }
 }
 
-impl Rule for WorkerEventLeak {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-    fn doc(&self) -> &'static str {
-        Self::DOC
-    }
+impl WorkerEventLeak {
     fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
         // Grouped per table and kind: one finding per process and object type.
         let mut by_site: BTreeMap<(u32, crate::model::ResourceKind), Vec<&Generation>> =

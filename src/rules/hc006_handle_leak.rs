@@ -4,7 +4,7 @@ use crate::lifecycle::{Generation, Provenance, SiteStats};
 use crate::model::{Confidence, Finding, Level, Role};
 
 use super::evidence::label;
-use super::{Rule, RuleContext, RuleMeta, declare_rule};
+use super::{RuleContext, declare_rule};
 
 declare_rule! {
     /// ## What it finds
@@ -28,7 +28,12 @@ declare_rule! {
     /// ## How to fix
     /// Close the handle on every path out of the code that opens it (RAII,
     /// `using`, `defer`, `try/finally`), including error paths.
-    pub struct HandleLeak;
+    pub struct HandleLeak {
+        code: "HC006",
+        name: "handle-leak",
+        level: Level::Warning,
+        summary: "handles from one site accumulate",
+    }
 }
 
 /// Frames of the OS and of instrumentation: the culprit is the first frame after them.
@@ -70,20 +75,7 @@ fn trend(s: &SiteStats) -> String {
     points.join(" → ")
 }
 
-static META: RuleMeta = RuleMeta {
-    code: "HC006",
-    name: "handle-leak",
-    level: Level::Warning,
-    summary: "handles from one site accumulate",
-};
-
-impl Rule for HandleLeak {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-    fn doc(&self) -> &'static str {
-        Self::DOC
-    }
+impl HandleLeak {
     fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
         let mut out = Vec::new();
         let mut growing_sites = Vec::new();

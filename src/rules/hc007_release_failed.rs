@@ -1,7 +1,7 @@
 use crate::model::{Confidence, ErrorClass, Finding, Level, Outcome, Role, flags};
 
 use super::evidence::{label, open_label};
-use super::{Rule, RuleContext, RuleMeta, declare_rule};
+use super::{RuleContext, declare_rule};
 
 declare_rule! {
     /// ## What it finds
@@ -27,23 +27,15 @@ declare_rule! {
     /// DangerousAddRef/DangerousRelease, wrap handles you do not own with
     /// `ownsHandle: false`, and never copy a SafeHandle's raw value across
     /// serialization.
-    pub struct ReleaseFailed;
+    pub struct ReleaseFailed {
+        code: "HC007",
+        name: "release-failed",
+        level: Level::Warning,
+        summary: "a release failed for a reason other than already-closed",
+    }
 }
 
-static META: RuleMeta = RuleMeta {
-    code: "HC007",
-    name: "release-failed",
-    level: Level::Warning,
-    summary: "a release failed for a reason other than already-closed",
-};
-
-impl Rule for ReleaseFailed {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-    fn doc(&self) -> &'static str {
-        Self::DOC
-    }
+impl ReleaseFailed {
     fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
         let mut out = Vec::new();
         for g in &cx.graph.gens {

@@ -1,7 +1,7 @@
 use crate::model::{Confidence, Finding, Level, Op, Role, flags};
 
 use super::evidence::label;
-use super::{Rule, RuleContext, RuleMeta, declare_rule};
+use super::{RuleContext, declare_rule};
 
 declare_rule! {
     /// ## What it finds
@@ -27,23 +27,15 @@ declare_rule! {
     /// Check the result of every open before using it, initialise handle variables
     /// to -1 / INVALID_HANDLE_VALUE and test for it, and pass handles between
     /// processes only through the OS (inheritance, SCM_RIGHTS, DuplicateHandle).
-    pub struct InvalidHandle;
+    pub struct InvalidHandle {
+        code: "HC008",
+        name: "invalid-handle",
+        level: Level::Warning,
+        summary: "release or use of a value that was never a valid handle",
+    }
 }
 
-static META: RuleMeta = RuleMeta {
-    code: "HC008",
-    name: "invalid-handle",
-    level: Level::Warning,
-    summary: "release or use of a value that was never a valid handle",
-};
-
-impl Rule for InvalidHandle {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-    fn doc(&self) -> &'static str {
-        Self::DOC
-    }
+impl InvalidHandle {
     fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
         let mut out = Vec::new();
         for table in &cx.graph.tables {

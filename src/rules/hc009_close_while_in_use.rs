@@ -1,7 +1,7 @@
 use crate::model::{Confidence, Finding, Level, Role};
 
 use super::evidence::{label, open_label};
-use super::{Rule, RuleContext, RuleMeta, declare_rule};
+use super::{RuleContext, declare_rule};
 
 declare_rule! {
     /// ## What it finds
@@ -26,23 +26,15 @@ declare_rule! {
     /// Stop the user first: `shutdown(2)` a socket or write a wake-up byte, join
     /// or signal the blocked thread, then close. Reference-count handles shared
     /// between threads.
-    pub struct CloseWhileInUse;
+    pub struct CloseWhileInUse {
+        code: "HC009",
+        name: "close-while-in-use",
+        level: Level::Error,
+        summary: "a handle released while another thread is blocked on it",
+    }
 }
 
-static META: RuleMeta = RuleMeta {
-    code: "HC009",
-    name: "close-while-in-use",
-    level: Level::Error,
-    summary: "a handle released while another thread is blocked on it",
-};
-
-impl Rule for CloseWhileInUse {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-    fn doc(&self) -> &'static str {
-        Self::DOC
-    }
+impl CloseWhileInUse {
     fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
         let mut out = Vec::new();
         for g in &cx.graph.gens {

@@ -1,7 +1,7 @@
 use crate::model::{Confidence, Finding, Level, Role};
 
 use super::evidence::{label, open_label};
-use super::{Rule, RuleContext, RuleMeta, declare_rule};
+use super::{RuleContext, declare_rule};
 
 declare_rule! {
     /// ## What it finds
@@ -28,23 +28,15 @@ declare_rule! {
     /// Open with `O_CLOEXEC` / `SOCK_CLOEXEC` / `pipe2(..., O_CLOEXEC)` /
     /// `F_DUPFD_CLOEXEC` by default, and clear the flag only on fds meant for the
     /// child (or pass them with posix_spawn file actions).
-    pub struct LeakedAcrossExec;
+    pub struct LeakedAcrossExec {
+        code: "HC010",
+        name: "leaked-across-exec",
+        level: Level::Warning,
+        summary: "fds without close-on-exec inherited by an exec'd program",
+    }
 }
 
-static META: RuleMeta = RuleMeta {
-    code: "HC010",
-    name: "leaked-across-exec",
-    level: Level::Warning,
-    summary: "fds without close-on-exec inherited by an exec'd program",
-};
-
-impl Rule for LeakedAcrossExec {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-    fn doc(&self) -> &'static str {
-        Self::DOC
-    }
+impl LeakedAcrossExec {
     fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
         let mut out = Vec::new();
         for table in &cx.graph.tables {

@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use crate::model::{Confidence, ErrorClass, Event, Finding, Level, Op, Outcome, Role, RpcOp};
 
 use super::evidence::label;
-use super::{Rule, RuleContext, RuleMeta, declare_rule};
+use super::{RuleContext, declare_rule};
 
 declare_rule! {
     /// ## What it finds
@@ -30,15 +30,13 @@ declare_rule! {
     /// `RpcSsDestroyClientContext` on it; after a failed close, always call
     /// `RpcSsDestroyClientContext`; in the server, free the context when the call
     /// that created it fails (or rely on a rundown routine that does).
-    pub struct ContextHandleMismatch;
+    pub struct ContextHandleMismatch {
+        code: "HC011",
+        name: "context-handle-mismatch",
+        level: Level::Error,
+        summary: "an RPC context handle used after close or rundown, or not destroyed",
+    }
 }
-
-static META: RuleMeta = RuleMeta {
-    code: "HC011",
-    name: "context-handle-mismatch",
-    level: Level::Error,
-    summary: "an RPC context handle used after close or rundown, or not destroyed",
-};
 
 #[derive(Default)]
 struct CtxState {
@@ -50,13 +48,7 @@ struct CtxState {
     rundown: bool,
 }
 
-impl Rule for ContextHandleMismatch {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-    fn doc(&self) -> &'static str {
-        Self::DOC
-    }
+impl ContextHandleMismatch {
     fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
         let mut out = Vec::new();
         let mut ctxs: BTreeMap<i64, CtxState> = BTreeMap::new();

@@ -24,14 +24,60 @@ use crate::model::{Finding, Interner, Level};
 
 pub use crate::model::HandleStyle;
 
-/// Declares a rule struct whose doc comment is also its `DOC` text (ruff's shape).
+/// Declares a rule in one place (ruff's shape): its doc comment is the
+/// `explain` text, the fields its identity and defaults. The rule file then
+/// only writes `impl Name { fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> }`;
+/// the module's `META` is what findings cite.
+///
+/// ```text
+/// declare_rule! {
+///     /// ## What it finds ...
+///     pub struct DoubleRelease {
+///         code: "HC001",
+///         name: "double-release",
+///         level: Level::Error,
+///         summary: "a handle released again after its release",
+///     }
+/// }
+/// ```
 macro_rules! declare_rule {
-    ($(#[doc = $doc:literal])* pub struct $name:ident;) => {
+    (
+        $(#[doc = $doc:literal])*
+        pub struct $name:ident {
+            code: $code:literal,
+            name: $kebab:literal,
+            level: $level:expr,
+            summary: $summary:literal $(,)?
+        }
+    ) => {
         $(#[doc = $doc])*
         pub struct $name;
+
         impl $name {
             /// The doc comment above, as text.
             pub const DOC: &'static str = concat!($($doc, "\n"),*);
+        }
+
+        static META: $crate::rules::RuleMeta = $crate::rules::RuleMeta {
+            code: $code,
+            name: $kebab,
+            level: $level,
+            summary: $summary,
+        };
+
+        impl $crate::rules::Rule for $name {
+            fn meta(&self) -> &'static $crate::rules::RuleMeta {
+                &META
+            }
+            fn doc(&self) -> &'static str {
+                Self::DOC
+            }
+            fn check(
+                &self,
+                cx: &$crate::rules::RuleContext<'_>,
+            ) -> Vec<$crate::model::Finding> {
+                $name::check(self, cx)
+            }
         }
     };
 }
