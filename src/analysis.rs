@@ -54,18 +54,39 @@ impl Analysis {
     }
 }
 
-pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, InputError> {
+/// Why an analysis could not run (exit 2).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum AnalysisError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Input(#[from] InputError),
+    #[error("cannot start {threads} worker threads: {source}")]
+    Threads {
+        threads: usize,
+        source: rayon::ThreadPoolBuildError,
+    },
+}
+
+impl AnalysisError {
+    /// The error line, and its hint on a line of its own.
+    pub fn report(&self) -> String {
+        match self {
+            AnalysisError::Input(e) => e.report(),
+            other => other.to_string(),
+        }
+    }
+}
+
+pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, AnalysisError> {
     let mut interner = Interner::new();
     let mut inputs: Vec<InputReport> = Vec::new();
     let mut findings = Vec::new();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads.unwrap_or(0))
         .build()
-        .map_err(|e| InputError {
-            path: String::new(),
-            at: String::new(),
-            message: e.to_string(),
-            hint: None,
+        .map_err(|source| AnalysisError::Threads {
+            threads: options.threads.unwrap_or(0),
+            source,
         })?;
     let symbolizer = match &options.symbols {
         Some(dir) => Some(formats::etl::symbols::Symbolizer::load(dir)?),
@@ -204,15 +225,17 @@ fn unknown_format(o: &input::Opened) -> InputError {
                 .to_string(),
         )
     };
-    InputError {
-        path: o.display.clone(),
-        at: String::new(),
-        message: if o.head.is_empty() {
-            "empty input".into()
+    let e = InputError::new(
+        o.display.clone(),
+        if o.head.is_empty() {
+            "empty input"
         } else {
-            "not a trace format handlecheck knows".into()
+            "not a trace format handlecheck knows"
         },
-        hint,
+    );
+    match hint {
+        Some(h) => e.hint(h),
+        None => e,
     }
 }
 

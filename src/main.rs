@@ -111,7 +111,7 @@ fn dispatch(cli: &Cli) -> Result<u8, Failure> {
                 args.format.to_output(),
                 use_color(cli.color, stdout_tty),
             )
-            .map_err(|e| Failure::Message(e.to_string()))?;
+            .map_err(|e| Failure::Message(e.report()))?;
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())?;
             Ok(0)
@@ -178,7 +178,7 @@ fn analyze(paths: &[String], common: &CommonArgs, color: ColorChoice) -> Result<
     if progress {
         handlecheck::input::progress::set_observer(None);
     }
-    let mut analysis = result.map_err(|e| Failure::Message(e.to_string()))?;
+    let mut analysis = result.map_err(|e| Failure::Message(e.report()))?;
     if common.verbose {
         print_verbose(&analysis, started);
     }

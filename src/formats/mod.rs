@@ -207,12 +207,10 @@ pub fn read_whole(
         Format::Mda => mda::read(bytes, path, ctx),
         Format::Jsonl => jsonl::read(bytes, path, ctx),
         Format::Etl => etl::read(bytes, path, ctx),
-        Format::Strace => Err(InputError {
-            path: path.to_string(),
-            at: String::new(),
-            message: format!("the {} reader is not part of this build", format.as_str()),
-            hint: None,
-        }),
+        Format::Strace => Err(InputError::new(
+            path.to_string(),
+            format!("the {} reader is not part of this build", format.as_str()),
+        )),
     }
 }
 

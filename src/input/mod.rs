@@ -45,12 +45,7 @@ impl Opened {
 }
 
 pub fn io_error(display: &str, e: &io::Error) -> InputError {
-    InputError {
-        path: display.to_string(),
-        at: String::new(),
-        message: e.to_string(),
-        hint: None,
-    }
+    InputError::new(display.to_string(), e.to_string())
 }
 
 /// Opens `path` (`-` = stdin), detects gzip/zstd by magic bytes and reads the head.
@@ -64,12 +59,10 @@ pub fn open(path: &str) -> Result<Opened, InputError> {
     } else {
         let p = Path::new(path);
         if p.is_dir() {
-            return Err(InputError {
-                path: path.to_string(),
-                at: String::new(),
-                message: "is a directory, not a trace file".into(),
-                hint: Some("name the trace files inside it (e.g. `dir/*.log`)".into()),
-            });
+            return Err(
+                InputError::new(path.to_string(), "is a directory, not a trace file")
+                    .hint("name the trace files inside it (e.g. `dir/*.log`)"),
+            );
         }
         let f = File::open(p).map_err(|e| io_error(path, &e))?;
         let total = f.metadata().ok().map(|m| m.len());
@@ -90,11 +83,9 @@ pub fn open(path: &str) -> Result<Opened, InputError> {
                 Box::new(flate2::read::MultiGzDecoder::new(replay)),
             )
         } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-            let dec = ruzstd::decoding::StreamingDecoder::new(replay).map_err(|e| InputError {
-                path: path.to_string(),
-                at: "byte 0".into(),
-                message: format!("broken zstd stream: {e}"),
-                hint: None,
+            let dec = ruzstd::decoding::StreamingDecoder::new(replay).map_err(|e| {
+                InputError::new(path.to_string(), format!("broken zstd stream: {e}"))
+                    .at(crate::input::error::Location::Byte(0))
             })?;
             (Compression::Zstd, Box::new(dec))
         } else {
@@ -149,12 +140,10 @@ pub fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
 /// Memory-maps a plain (uncompressed, on-disk) input.
 pub fn map_file(opened: &Opened) -> Result<memmap2::Mmap, InputError> {
     let Some(path) = &opened.plain_path else {
-        return Err(InputError {
-            path: opened.display.clone(),
-            at: String::new(),
-            message: "not a plain file: cannot be memory-mapped".into(),
-            hint: None,
-        });
+        return Err(InputError::new(
+            opened.display.clone(),
+            "not a plain file: cannot be memory-mapped",
+        ));
     };
     let file = File::open(path).map_err(|e| io_error(&opened.display, &e))?;
     // SAFETY: the map is read-only and lives only while the reader runs. A file
@@ -174,12 +163,10 @@ pub fn read_all(opened: Opened, limit: u64) -> Result<Vec<u8>, InputError> {
         .read_to_end(&mut out)
         .map_err(|e| io_error(&display, &e))?;
     if out.len() as u64 > limit {
-        return Err(InputError {
-            path: display,
-            at: String::new(),
-            message: format!("larger than {limit} bytes, the most this format is read into memory"),
-            hint: None,
-        });
+        return Err(InputError::new(
+            display,
+            format!("larger than {limit} bytes, the most this format is read into memory"),
+        ));
     }
     Ok(out)
 }

@@ -32,19 +32,17 @@ pub fn render(
     input_format: Option<Format>,
     format: OutputFormat,
     color: bool,
-) -> Result<String, InputError> {
+) -> Result<String, crate::analysis::AnalysisError> {
     let opened = input::open(path)?;
     let fmt = match input_format {
         Some(f) => f,
-        None => formats::sniff(&opened.head).ok_or_else(|| InputError {
-            path: path.to_string(),
-            at: String::new(),
-            message: if opened.head.is_empty() {
-                "empty input".into()
+        None => formats::sniff(&opened.head).ok_or_else(|| {
+            if opened.head.is_empty() {
+                InputError::new(path, "empty input")
             } else {
-                "not a trace format handlecheck knows".into()
-            },
-            hint: (!opened.head.is_empty()).then(|| "name the format with --input-format".into()),
+                InputError::new(path, "not a trace format handlecheck knows")
+                    .hint("name the format with --input-format")
+            }
         })?,
     };
     let pairs: Vec<(String, String)>;
@@ -78,12 +76,7 @@ pub fn render(
         };
         let a = analyze(&[path.to_string()], &options)?;
         let Some(i) = a.inputs.first() else {
-            return Err(InputError {
-                path: path.into(),
-                at: String::new(),
-                message: "nothing read".into(),
-                hint: None,
-            });
+            return Err(InputError::new(path, "nothing read").into());
         };
         let t = TextStats {
             path: &i.path,

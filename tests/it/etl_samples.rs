@@ -209,7 +209,7 @@ fn empty_and_foreign_files_are_clear_errors() {
     });
     let e = c.result.unwrap_err();
     assert!(e.message.contains("not an ETW .etl file"), "{e}");
-    assert_eq!(e.at, "byte 0x0");
+    assert_eq!(e.at, handlecheck::input::error::Location::Byte(0));
     assert!(!etl::sniff(
         b"execve(\"/bin/true\", [\"true\"], 0x7ffd) = 0\n"
     ));

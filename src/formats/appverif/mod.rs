@@ -36,24 +36,12 @@ pub fn sniff(head: &[u8]) -> bool {
 /// Reads a verifier XML log or debugger text with verifier stops.
 pub fn read(bytes: &[u8], path: &str, ctx: &mut ReadContext<'_>) -> Result<(), InputError> {
     if is_utf16(bytes) {
-        return Err(InputError {
-            path: path.to_string(),
-            at: String::new(),
-            message: "the file is UTF-16 text".to_string(),
-            hint: Some("export the log as UTF-8 XML (`appverif -export log ... -with To=FILE.xml`) or convert it".to_string()),
-        });
+        return Err(InputError::new(path.to_string(), "the file is UTF-16 text").hint("export the log as UTF-8 XML (`appverif -export log ... -with To=FILE.xml`) or convert it"));
     }
     if read_records(bytes, ctx) == 0 {
-        return Err(InputError {
-            path: path.to_string(),
-            at: String::new(),
-            message: "no Application Verifier stops found".to_string(),
-            hint: Some(
-                "expected an `appverif -export log` XML file (<avrf:logEntry StopCode=...>) or debugger text with \
+        return Err(InputError::new(path.to_string(), "no Application Verifier stops found").hint("expected an `appverif -export log` XML file (<avrf:logEntry StopCode=...>) or debugger text with \
                  `VERIFIER STOP 00000300: pid 0x...` blocks; binary .dat logs must be exported first"
-                    .to_string(),
-            ),
-        });
+                    .to_string(),));
     }
     Ok(())
 }

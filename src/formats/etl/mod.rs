@@ -44,34 +44,22 @@ pub fn sniff(head: &[u8]) -> bool {
 /// Rejects inputs that are not ETL at all, with a message naming the problem.
 pub(crate) fn check_input(bytes: &[u8], path: &str) -> Result<container::Layout, InputError> {
     if bytes.is_empty() {
-        return Err(InputError {
-            path: path.to_string(),
-            at: String::new(),
-            message: "empty file: an .etl file holds at least one buffer".to_string(),
-            hint: Some(
-                "ETW writes buffers when the session is stopped or flushed; stop the session (wpr -stop, xperf -stop, \
+        return Err(InputError::new(path.to_string(), "empty file: an .etl file holds at least one buffer").hint("ETW writes buffers when the session is stopped or flushed; stop the session (wpr -stop, xperf -stop, \
                  logman stop) before reading the file"
-                    .to_string(),
-            ),
-        });
+                    .to_string(),));
     }
     if !sniff(bytes) {
-        return Err(InputError {
-            path: path.to_string(),
-            at: "byte 0x0".to_string(),
-            message: "not an ETW .etl file: no valid buffer header and trace record at the start"
-                .to_string(),
-            hint: Some("use --input-format to choose another reader".to_string()),
-        });
+        return Err(InputError::new(
+            path.to_string(),
+            "not an ETW .etl file: no valid buffer header and trace record at the start",
+        )
+        .at(crate::input::error::Location::Byte(0))
+        .hint("use --input-format to choose another reader"));
     }
     let layout = container::walk(bytes);
     if layout.buffers.is_empty() {
-        return Err(InputError {
-            path: path.to_string(),
-            at: "byte 0x0".to_string(),
-            message: "no readable ETW buffer".to_string(),
-            hint: None,
-        });
+        return Err(InputError::new(path.to_string(), "no readable ETW buffer")
+            .at(crate::input::error::Location::Byte(0)));
     }
     Ok(layout)
 }

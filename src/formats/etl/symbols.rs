@@ -48,12 +48,7 @@ pub struct Symbolizer {
 }
 
 fn pdb_error(path: &Path, e: impl std::fmt::Display) -> InputError {
-    InputError {
-        path: path.display().to_string(),
-        at: String::new(),
-        message: format!("unreadable PDB: {e}"),
-        hint: None,
-    }
+    InputError::new(path.display().to_string(), format!("unreadable PDB: {e}"))
 }
 
 impl Symbolizer {
@@ -61,11 +56,9 @@ impl Symbolizer {
     /// in `--symbols` should not pass silently); an unreadable PDB is an error
     /// naming it.
     pub fn load(dir: &Path) -> Result<Symbolizer, InputError> {
-        let entries = std::fs::read_dir(dir).map_err(|e| InputError {
-            path: dir.display().to_string(),
-            at: String::new(),
-            message: e.to_string(),
-            hint: Some("--symbols takes a folder of .pdb files".into()),
+        let entries = std::fs::read_dir(dir).map_err(|e| {
+            InputError::new(dir.display().to_string(), e.to_string())
+                .hint("--symbols takes a folder of .pdb files")
         })?;
         let mut paths: Vec<_> = entries
             .flatten()
@@ -74,14 +67,10 @@ impl Symbolizer {
             .collect();
         paths.sort();
         if paths.is_empty() {
-            return Err(InputError {
-                path: dir.display().to_string(),
-                at: String::new(),
-                message: "no .pdb files in this folder".into(),
-                hint: Some(
-                    "--symbols takes a folder of .pdb files named after their modules".into(),
-                ),
-            });
+            return Err(
+                InputError::new(dir.display().to_string(), "no .pdb files in this folder")
+                    .hint("--symbols takes a folder of .pdb files named after their modules"),
+            );
         }
         let mut out = Symbolizer::default();
         for path in paths {

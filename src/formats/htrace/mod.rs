@@ -36,27 +36,15 @@ pub fn sniff(head: &[u8]) -> bool {
 /// Reads every `!htrace` dump in `bytes` and emits its events.
 pub fn read(bytes: &[u8], path: &str, ctx: &mut ReadContext<'_>) -> Result<(), InputError> {
     if text::is_utf16(bytes) {
-        return Err(InputError {
-            path: path.to_string(),
-            at: String::new(),
-            message: "the debugger log is UTF-16 text".to_string(),
-            hint: Some(
-                "convert it to UTF-8 first (or open the log with `.logopen` without /u)"
-                    .to_string(),
-            ),
-        });
+        return Err(
+            InputError::new(path.to_string(), "the debugger log is UTF-16 text")
+                .hint("convert it to UTF-8 first (or open the log with `.logopen` without /u)"),
+        );
     }
     if read_records(bytes, ctx) == 0 {
-        return Err(InputError {
-            path: path.to_string(),
-            at: String::new(),
-            message: "no !htrace records found".to_string(),
-            hint: Some(
-                "expected WinDbg `!htrace` output: records starting with `Handle = 0x... - OPEN|CLOSE|BAD REFERENCE` \
+        return Err(InputError::new(path.to_string(), "no !htrace records found").hint("expected WinDbg `!htrace` output: records starting with `Handle = 0x... - OPEN|CLOSE|BAD REFERENCE` \
                  (user mode) or `Handle 0x... - CLOSE:` (kernel mode)"
-                    .to_string(),
-            ),
-        });
+                    .to_string(),));
     }
     Ok(())
 }

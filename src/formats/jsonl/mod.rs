@@ -98,12 +98,10 @@ pub fn read(bytes: &[u8], path: &str, ctx: &mut ReadContext<'_>) -> Result<(), I
             "expected one JSON object per line like {\"v\":1,\"ts\":0,\"pid\":1,\"tid\":1,\"op\":\"open\",\"handle\":4}; \
              see docs/jsonl-schema.md"
         };
-        return Err(InputError {
-            path: path.to_string(),
-            at: String::new(),
-            message: "no handlecheck JSON-lines records found".to_string(),
-            hint: Some(hint.to_string()),
-        });
+        return Err(
+            InputError::new(path.to_string(), "no handlecheck JSON-lines records found")
+                .hint(hint.to_string()),
+        );
     }
     Ok(())
 }

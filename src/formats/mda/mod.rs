@@ -82,16 +82,8 @@ fn match_message(s: &[u8]) -> Option<(&[u8], u64)> {
 /// Reads every releaseHandleFailed message.
 pub fn read(bytes: &[u8], path: &str, ctx: &mut ReadContext<'_>) -> Result<(), InputError> {
     if read_records(bytes, ctx) == 0 {
-        return Err(InputError {
-            path: path.to_string(),
-            at: String::new(),
-            message: "no releaseHandleFailed MDA messages found".to_string(),
-            hint: Some(
-                "expected .NET Framework MDA output: \"A SafeHandle or CriticalHandle of type '...' failed to properly \
-                 release the handle with value 0x...\" (enable <releaseHandleFailed/> in the MDA config)"
-                    .to_string(),
-            ),
-        });
+        return Err(InputError::new(path.to_string(), "no releaseHandleFailed MDA messages found").hint("expected .NET Framework MDA output: \"A SafeHandle or CriticalHandle of type '...' failed to properly \
+                 release the handle with value 0x...\" (enable <releaseHandleFailed/> in the MDA config)",));
     }
     Ok(())
 }

@@ -51,20 +51,15 @@ pub fn read(
         );
     }
     if empty || stats.units == 0 {
-        return Err(InputError {
-            path: display,
-            at: String::new(),
-            message: "empty input: no strace lines".into(),
-            hint: Some("with strace, did you forget `2>&1` or `-o /dev/stderr`?".into()),
-        });
+        return Err(InputError::new(display, "empty input: no strace lines")
+            .hint("with strace, did you forget `2>&1` or `-o /dev/stderr`?"));
     }
     if stats.events == 0 && stats.skipped == stats.units {
-        return Err(InputError {
-            path: display,
-            at: "line 1".into(),
-            message: "no line could be read as strace output".into(),
-            hint: Some("name the format with --input-format if this is not strace".into()),
-        });
+        return Err(
+            InputError::new(display, "no line could be read as strace output")
+                .at(crate::input::error::Location::Line(1))
+                .hint("name the format with --input-format if this is not strace"),
+        );
     }
     Ok(match (plain, spool) {
         (Some(p), _) => EvidenceSource::file(&p).unwrap_or(EvidenceSource::Memory(Vec::new())),
