@@ -2,6 +2,8 @@
 //! generations (open → uses → release), linked in a [`HandleGraph`].
 
 mod builder;
+#[cfg(test)]
+mod builder_tests;
 pub mod generation;
 pub mod sites;
 pub mod table;
