@@ -261,13 +261,13 @@ fn read_strace(
             .map_err(|e| input::io_error(&display, &e))?
     };
     builder.with_context(id, stats, |ctx| parser.finish(ctx));
-    if cut > 0 {
-        stats.skipped += cut;
+    if cut.count > 0 {
+        stats.skipped += cut.count;
         stats.skipped_by_reason.insert(
             format!("line longer than {} MiB", lines::MAX_LINE >> 20),
             formats::SkipCount {
-                count: cut,
-                first_at: 0,
+                count: cut.count,
+                first_at: cut.first_line,
             },
         );
     }

@@ -143,10 +143,30 @@ pub struct Generation {
     pub stale_use_candidates: Capped<Event>,
     /// Kept past the recycle window because a rule may need it.
     pub notable: bool,
+    /// Copied into another table by fork: a generation there names it as its origin.
+    pub inherited: bool,
 }
 
 impl Generation {
     pub fn is_live(&self) -> bool {
         self.release.is_none() && self.open_at_exit.is_none()
+    }
+
+    /// Open at exit, yet nothing any rule reads: a handle the table only
+    /// inherited (or had before the trace), never touched, never copied on.
+    /// Dropped when its table ends, so that forks of a process with many open
+    /// handles do not keep a copy of each for every child.
+    pub fn untouched_at_exit(&self) -> bool {
+        self.open_at_exit.is_some()
+            && !self.notable
+            && !self.inherited
+            && self.uses == 0
+            && self.release.is_none()
+            && self.thread_link.is_none()
+            && !self.kind.is_signal_object()
+            && matches!(
+                self.provenance,
+                Provenance::Inherited { .. } | Provenance::PreExisting
+            )
     }
 }
