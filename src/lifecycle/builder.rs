@@ -248,7 +248,7 @@ impl<'i> LifecycleBuilder<'i> {
                     && gen_.thread_link == Some(tid)
                     && gen_.outlived_thread.is_none()
                 {
-                    gen_.outlived_thread = Some(*event);
+                    gen_.outlived_thread = Some(event.seq);
                     gen_.notable = true;
                 }
             }
@@ -277,7 +277,7 @@ impl<'i> LifecycleBuilder<'i> {
         let end = self.tables[table.0 as usize].ended;
         for g in live {
             if let Some(gen_) = self.gens.get_mut(&g) {
-                gen_.open_at_exit = end;
+                gen_.open_at_exit = end.map(|e| e.seq);
                 if let Some(site) = gen_.site
                     && let Some(s) = self.sites.get_mut(&site)
                 {
@@ -449,7 +449,6 @@ impl<'i> LifecycleBuilder<'i> {
             made_in_trace,
             site: None,
             uses: 0,
-            first_use: None,
             last_use: None,
             use_sites: Capped::default(),
             failed_uses: Capped::default(),
@@ -731,9 +730,6 @@ impl<'i> LifecycleBuilder<'i> {
             return;
         };
         g.uses += 1;
-        if g.first_use.is_none() {
-            g.first_use = Some(*ev);
-        }
         g.last_use = Some(*ev);
         let known_site = g
             .use_sites

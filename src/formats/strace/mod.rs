@@ -13,6 +13,7 @@
 //!   non-frame line).
 
 mod calls;
+mod fast;
 mod frames;
 mod prefix;
 mod resource;
@@ -301,7 +302,7 @@ impl StraceParser {
         if tokenize::trim(text).is_empty() {
             return;
         }
-        let leader = parse_leader(text);
+        let leader = fast::leader(text).unwrap_or_else(|| parse_leader(text));
         let body = text.get(leader.body..).unwrap_or(&[]);
         let kind = body_kind(body);
         if kind == BodyKind::Other {
