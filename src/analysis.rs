@@ -16,7 +16,8 @@ pub struct Options {
     /// Overrides sniffing.
     pub input_format: Option<Format>,
     pub rules: Vec<&'static dyn Rule>,
-    /// Worker threads for the rules (None: rayon's default).
+    /// Worker threads for the readers that decode in parallel and for the rules
+    /// (None: rayon's default).
     pub threads: Option<usize>,
     pub thresholds: rules::Thresholds,
     /// Folder of PDB files naming `module+0xoffset` frames (`--symbols`).
@@ -94,7 +95,8 @@ pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, Analysis
     };
     for job in formats::strace::ff::group(paths) {
         let mut builder = LifecycleBuilder::new(&mut interner);
-        let style = read_job(&job, options, &mut builder, &mut inputs)?;
+        // In the pool, so that readers that work in parallel (ETL) use `--threads`.
+        let style = pool.install(|| read_job(&job, options, &mut builder, &mut inputs))?;
         let graph = builder.finish();
         if let Some(sym) = &symbolizer {
             sym.symbolize(&mut interner);

@@ -16,20 +16,28 @@ pub struct Line<'a> {
     pub offset: u64,
 }
 
+/// Lines dropped because they exceeded `MAX_LINE`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cut {
+    pub count: u64,
+    /// 1-based number of the first one (0 when none was cut).
+    pub first_line: u64,
+}
+
 /// Calls `each` for every line of `reader`; copies every byte read into `spool`
-/// when given. Returns the number of lines cut because they exceeded `MAX_LINE`.
+/// when given. Returns what was cut because it exceeded `MAX_LINE`.
 pub fn for_each_line(
     reader: &mut dyn Read,
     mut spool: Option<&mut dyn Write>,
     mut each: impl FnMut(Line<'_>),
-) -> std::io::Result<u64> {
+) -> std::io::Result<Cut> {
     let mut buf: Vec<u8> = vec![0u8; BLOCK];
     // Bytes [start, end) of buf hold the unfinished line carried over.
     let mut start = 0usize;
     let mut end = 0usize;
     let mut offset: u64 = 0; // stream offset of buf[start]
     let mut number: u32 = 0;
-    let mut cut = 0u64;
+    let mut cut = Cut::default();
     let mut skipping_long_line = false;
     loop {
         if end == buf.len() {
@@ -46,8 +54,11 @@ pub fn for_each_line(
                 start = 0;
                 end = 0;
                 if !skipping_long_line {
-                    cut += 1;
                     number = number.saturating_add(1);
+                    if cut.count == 0 {
+                        cut.first_line = u64::from(number);
+                    }
+                    cut.count += 1;
                 }
                 skipping_long_line = true;
             }
@@ -130,6 +141,29 @@ mod tests {
                 ("".into(), 3, 6),
                 ("d".into(), 4, 7)
             ]
+        );
+    }
+
+    #[test]
+    fn a_cut_line_keeps_its_number() {
+        let mut data = b"one\ntwo\n".to_vec();
+        data.extend(std::iter::repeat_n(b'x', MAX_LINE + 10));
+        data.extend_from_slice(b"\nfour\n");
+        let mut seen = Vec::new();
+        let cut = for_each_line(&mut &data[..], None, |l| {
+            seen.push((String::from_utf8_lossy(l.bytes).into_owned(), l.number))
+        })
+        .unwrap();
+        assert_eq!(
+            cut,
+            Cut {
+                count: 1,
+                first_line: 3
+            }
+        );
+        assert_eq!(
+            seen,
+            vec![("one".into(), 1), ("two".into(), 2), ("four".into(), 4)]
         );
     }
 

@@ -55,6 +55,9 @@ pub struct LifecycleBuilder<'i> {
     pub(super) rpc_events: Vec<Event>,
     /// Per task: current run of ascending closes (value, run length, anomaly events to mark).
     sweeps: FxHashMap<u32, SweepRun>,
+    /// Generations made for each thread (`thread_link`), so that a thread's
+    /// exit looks at its own handles instead of every live one.
+    thread_linked: FxHashMap<u32, Vec<GenId>>,
     /// Normalised resource cache (raw resource sym → folded sym).
     norm_cache: FxHashMap<Sym, Sym>,
     /// Events of the reader call in progress (see `with_context`).
@@ -96,6 +99,7 @@ impl<'i> LifecycleBuilder<'i> {
             gc_events: Vec::new(),
             rpc_events: Vec::new(),
             sweeps: FxHashMap::default(),
+            thread_linked: FxHashMap::default(),
             norm_cache: FxHashMap::default(),
             pending: Vec::new(),
             complete_history: false,
@@ -236,13 +240,15 @@ impl<'i> LifecycleBuilder<'i> {
                 rec.exit = Some(*event);
             }
             // Handles made for this thread that are still open outlive it.
-            let live: Vec<GenId> = self.table(table).live.values().copied().collect();
-            for g in live {
+            let linked = self.thread_linked.remove(&tid).unwrap_or_default();
+            for g in linked {
+                let t = &self.tables[table.0 as usize];
                 if let Some(gen_) = self.gens.get_mut(&g)
+                    && t.live.get(&gen_.handle) == Some(&g)
                     && gen_.thread_link == Some(tid)
                     && gen_.outlived_thread.is_none()
                 {
-                    gen_.outlived_thread = Some(*event);
+                    gen_.outlived_thread = Some(event.seq);
                     gen_.notable = true;
                 }
             }
@@ -271,7 +277,7 @@ impl<'i> LifecycleBuilder<'i> {
         let end = self.tables[table.0 as usize].ended;
         for g in live {
             if let Some(gen_) = self.gens.get_mut(&g) {
-                gen_.open_at_exit = end;
+                gen_.open_at_exit = end.map(|e| e.seq);
                 if let Some(site) = gen_.site
                     && let Some(s) = self.sites.get_mut(&site)
                 {
@@ -308,7 +314,10 @@ impl<'i> LifecycleBuilder<'i> {
             .collect();
         for id in last {
             let (keep_last, prev) = match self.gens.get(&id) {
-                Some(g) => (g.notable || g.open_at_exit.is_some(), g.prev),
+                Some(g) => (
+                    g.notable || g.open_at_exit.is_some() && !g.untouched_at_exit(),
+                    g.prev,
+                ),
                 None => continue,
             };
             if let Some(p) = prev {
@@ -329,8 +338,16 @@ impl<'i> LifecycleBuilder<'i> {
             }
         }
         if self.tables[table.0 as usize].table_full.is_empty() {
-            self.sites
-                .retain(|k, s| k.table != table || s.open_at_exit >= SITE_KEEP_MIN);
+            let keys = std::mem::take(&mut self.tables[table.0 as usize].site_keys);
+            for k in keys {
+                if self
+                    .sites
+                    .get(&k)
+                    .is_some_and(|s| s.open_at_exit < SITE_KEEP_MIN)
+                {
+                    self.sites.remove(&k);
+                }
+            }
         }
     }
 
@@ -352,9 +369,10 @@ impl<'i> LifecycleBuilder<'i> {
             .collect();
         live.sort_unstable();
         for (h, from) in live {
-            let Some(src) = self.gens.get(&from) else {
+            let Some(src) = self.gens.get_mut(&from) else {
                 continue;
             };
+            src.inherited = true;
             let (kind, resource, cloexec, made, site) = (
                 src.kind,
                 src.resource,
@@ -431,7 +449,6 @@ impl<'i> LifecycleBuilder<'i> {
             made_in_trace,
             site: None,
             uses: 0,
-            first_use: None,
             last_use: None,
             use_sites: Capped::default(),
             failed_uses: Capped::default(),
@@ -446,6 +463,7 @@ impl<'i> LifecycleBuilder<'i> {
             open_at_exit: None,
             stale_use_candidates: Capped::default(),
             notable: false,
+            inherited: false,
         };
         self.gens.insert(id, gen_);
         if let Some(p) = prev {
@@ -558,7 +576,9 @@ impl<'i> LifecycleBuilder<'i> {
             })
             .opened(ev);
         if new_site {
-            self.table(table).site_count += 1;
+            let t = self.table(table);
+            t.site_count += 1;
+            t.site_keys.push(site);
         }
         if let Some(g) = self.gens.get_mut(&id) {
             g.cloexec = cloexec;
@@ -581,6 +601,7 @@ impl<'i> LifecycleBuilder<'i> {
                         && let Some(g) = self.gens.get_mut(&id)
                     {
                         g.thread_link = Some(tid);
+                        self.thread_linked.entry(tid).or_default().push(id);
                     }
                 }
             }
@@ -709,9 +730,6 @@ impl<'i> LifecycleBuilder<'i> {
             return;
         };
         g.uses += 1;
-        if g.first_use.is_none() {
-            g.first_use = Some(*ev);
-        }
         g.last_use = Some(*ev);
         let known_site = g
             .use_sites
@@ -887,6 +905,7 @@ impl<'i> LifecycleBuilder<'i> {
                     && gen_.thread_link.is_none()
                 {
                     gen_.thread_link = Some(child);
+                    self.thread_linked.entry(child).or_default().push(g);
                 }
             }
         }

@@ -115,7 +115,6 @@ pub struct Generation {
     pub made_in_trace: bool,
     pub site: Option<SiteKey>,
     pub uses: u64,
-    pub first_use: Option<Event>,
     pub last_use: Option<Event>,
     /// Distinct (call, stack, tid) use sites, first occurrence of each.
     pub use_sites: Capped<Event>,
@@ -135,18 +134,55 @@ pub struct Generation {
     /// Thread this handle was created for (HC005): created by the spawner right
     /// before the spawn, or by the thread itself right after it started.
     pub thread_link: Option<u32>,
-    /// The linked thread ended while this generation was still open.
-    pub outlived_thread: Option<Event>,
-    /// The table ended (process exit) while this generation was open.
-    pub open_at_exit: Option<Event>,
+    /// The linked thread ended while this generation was still open: the
+    /// `seq` of its exit event (the thread's record holds the event).
+    pub outlived_thread: Option<u64>,
+    /// The table ended (process exit) while this generation was open: the
+    /// `seq` of the event that ended it (the table's `ended` holds the event).
+    /// A number, not the event, so that a table with many open handles does not
+    /// keep a copy of its end per handle.
+    pub open_at_exit: Option<u64>,
     /// Use events that look like a stale holder's (same call site as the previous generation).
     pub stale_use_candidates: Capped<Event>,
     /// Kept past the recycle window because a rule may need it.
     pub notable: bool,
+    /// Copied into another table by fork: a generation there names it as its origin.
+    pub inherited: bool,
 }
 
 impl Generation {
     pub fn is_live(&self) -> bool {
         self.release.is_none() && self.open_at_exit.is_none()
+    }
+
+    /// Open at exit, yet nothing any rule reads: a handle the table only
+    /// inherited (or had before the trace), never touched, never copied on.
+    /// Dropped when its table ends, so that forks of a process with many open
+    /// handles do not keep a copy of each for every child.
+    pub fn untouched_at_exit(&self) -> bool {
+        self.open_at_exit.is_some()
+            && !self.notable
+            && !self.inherited
+            && self.uses == 0
+            && self.release.is_none()
+            && self.thread_link.is_none()
+            && !self.kind.is_signal_object()
+            && matches!(
+                self.provenance,
+                Provenance::Inherited { .. } | Provenance::PreExisting
+            )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Memory per live handle is mostly one generation: keep it from growing
+    /// back (it was 992 bytes with the exit and thread-end events by value).
+    #[test]
+    fn generations_stay_compact() {
+        assert!(std::mem::size_of::<Event>() <= 120);
+        assert!(std::mem::size_of::<Generation>() <= 664);
     }
 }

@@ -2,7 +2,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::generation::{Capped, GenId, TableId};
+use super::generation::{Capped, GenId, SiteKey, TableId};
 use crate::model::{Event, Handle, Sym};
 
 /// A successful exec and the handles that crossed it (HC010).
@@ -50,6 +50,9 @@ pub struct Table {
     pub peak_live: usize,
     /// Distinct leak sites so far (bounds site memory; see the builder).
     pub site_count: u32,
+    /// The leak sites first opened in this table, so that pruning them when the
+    /// table ends costs its own sites, not every site of the trace.
+    pub site_keys: Vec<SiteKey>,
     /// Calls in flight on this table: (tid, begin event, generation at entry).
     pub in_flight: Vec<(u32, Event, Option<GenId>)>,
 }
@@ -72,6 +75,7 @@ impl Table {
             seeded: false,
             peak_live: 0,
             site_count: 0,
+            site_keys: Vec::new(),
             in_flight: Vec::new(),
         }
     }

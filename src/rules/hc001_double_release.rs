@@ -1,5 +1,7 @@
 use crate::lifecycle::ReleaseHow;
-use crate::model::{Confidence, Finding, Level, Op, Role, flags};
+use rustc_hash::FxHashMap;
+
+use crate::model::{Confidence, Event, Finding, Level, Op, Role, flags};
 
 use super::evidence::{label, open_label};
 use super::{RuleContext, declare_rule};
@@ -45,44 +47,58 @@ impl DoubleRelease {
 }
 
 /// One `close_range` call finding several values already closed is one
-/// finding listing them, not one per value.
+/// finding listing them, not one per value. Linear: the finding of each call
+/// is found by its event's sequence number, and a merged finding's message is
+/// written once, after all its values are in.
 fn merge_close_range(cx: &RuleContext<'_>, findings: Vec<Finding>) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::new();
+    // close_range event seq -> (index in `out`, the call event, merged more than one).
+    let mut by_call: FxHashMap<u64, (usize, Event, bool)> = FxHashMap::default();
     for f in findings {
-        let bad = f.primary().map(|p| p.event);
-        let range_call = bad.filter(|e| matches!(e.op, Op::CloseRange { .. }));
-        let existing = range_call.and_then(|e| {
-            out.iter_mut().find(|o| {
-                o.primary().is_some_and(|p| {
-                    p.event.seq == e.seq && matches!(p.event.op, Op::CloseRange { .. })
-                })
-            })
-        });
-        match (existing, range_call) {
-            (Some(o), Some(e)) => {
+        let range_call = f
+            .primary()
+            .map(|p| p.event)
+            .filter(|e| matches!(e.op, Op::CloseRange { .. }));
+        let Some(e) = range_call else {
+            out.push(f);
+            continue;
+        };
+        match by_call.get_mut(&e.seq) {
+            Some((i, _, merged)) => {
+                *merged = true;
+                let o = &mut out[*i];
                 for l in f.labels {
                     if l.role != Role::BadRelease {
                         o.labels.push(l);
                     }
                 }
                 o.level = o.level.max(f.level);
-                let mut values: Vec<i64> = o
-                    .labels
-                    .iter()
-                    .filter(|l| l.role == Role::FirstRelease)
-                    .map(|l| l.event.handle)
-                    .collect();
-                values.sort_unstable();
-                values.dedup();
-                let names: Vec<String> = values.iter().map(|h| cx.handle_name(*h)).collect();
-                o.message = format!(
-                    "{} released twice: close_range at {} finds them already closed",
-                    names.join(", "),
-                    cx.at(&e)
-                );
             }
-            _ => out.push(f),
+            None => {
+                by_call.insert(e.seq, (out.len(), e, false));
+                out.push(f);
+            }
         }
+    }
+    for (i, e, merged) in by_call.into_values() {
+        if !merged {
+            continue;
+        }
+        let o = &mut out[i];
+        let mut values: Vec<i64> = o
+            .labels
+            .iter()
+            .filter(|l| l.role == Role::FirstRelease)
+            .map(|l| l.event.handle)
+            .collect();
+        values.sort_unstable();
+        values.dedup();
+        let names: Vec<String> = values.iter().map(|h| cx.handle_name(*h)).collect();
+        o.message = format!(
+            "{} released twice: close_range at {} finds them already closed",
+            names.join(", "),
+            cx.at(&e)
+        );
     }
     for f in &mut out {
         f.labels.sort_by_key(|l| l.event.seq);

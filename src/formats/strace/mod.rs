@@ -13,6 +13,7 @@
 //!   non-frame line).
 
 mod calls;
+mod fast;
 pub mod ff;
 mod frames;
 mod prefix;
@@ -48,6 +49,11 @@ pub fn sniff(head: &[u8]) -> bool {
         if tokenize::trim(line).is_empty() {
             continue;
         }
+        // A first line longer than the whole head (a big write, a long
+        // argv): only its start is here, so judge the start.
+        if seen == 0 && lines.peek().is_none() && head.len() >= crate::input::SNIFF_LEN {
+            return looks_like_cut_strace(line);
+        }
         let ok = looks_like_strace(line);
         if seen == 0 && !ok {
             return false;
@@ -82,6 +88,20 @@ fn looks_like_strace(line: &[u8]) -> bool {
             && memchr::memmem::find(body, b"= ").is_some()
         || body.ends_with(b"<unfinished ...>")
         || body.ends_with(b"<detached ...>")
+}
+
+/// The start of a line cut by the end of the sniff head: a task or time
+/// leader and a call opening (`1234 write(1, "...`), or a call the fd table
+/// knows without a leader (the stderr layout).
+fn looks_like_cut_strace(line: &[u8]) -> bool {
+    let leader = parse_leader(line);
+    let body = line.get(leader.body..).unwrap_or(&[]);
+    let name_len = call_name_len(body);
+    if name_len == 0 || body.get(name_len) != Some(&b'(') {
+        return false;
+    }
+    let has_leader = leader.tid.is_some() || leader.stamp.is_some();
+    has_leader || syscalls::Table::new().get(&body[..name_len]).is_some()
 }
 
 /// Length of a syscall name at the start of `body` (`[a-z_][a-z0-9_]*`).
@@ -284,7 +304,7 @@ impl StraceParser {
         if tokenize::trim(text).is_empty() {
             return;
         }
-        let leader = parse_leader(text);
+        let leader = fast::leader(text).unwrap_or_else(|| parse_leader(text));
         let body = text.get(leader.body..).unwrap_or(&[]);
         let kind = body_kind(body);
         if kind == BodyKind::Other {

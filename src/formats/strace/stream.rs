@@ -40,13 +40,13 @@ pub fn read(
             .map_err(|e| input::io_error(&display, &e))?
     };
     provider.with_input(id, stats, &mut |ctx| parser.finish(ctx));
-    if cut > 0 {
-        stats.skipped += cut;
+    if cut.count > 0 {
+        stats.skipped += cut.count;
         stats.skipped_by_reason.insert(
             format!("line longer than {} MiB", lines::MAX_LINE >> 20),
             SkipCount {
-                count: cut,
-                first_at: 0,
+                count: cut.count,
+                first_at: cut.first_line,
             },
         );
     }
