@@ -9,6 +9,10 @@ use super::origin::Origin;
 /// A handle value: a POSIX fd or a Windows HANDLE value (as an integer).
 pub type Handle = i64;
 
+/// A handle whose value the evidence does not give (Application Verifier stop
+/// 0x300, a first-chance invalid-handle exception without `!htrace`).
+pub const UNKNOWN_HANDLE: Handle = Handle::MIN;
+
 /// Nanoseconds. Absolute (since the Unix epoch) when the trace has wall-clock
 /// times, otherwise relative to the trace start; `None` when the trace has none.
 pub type Nanos = i64;

@@ -5,7 +5,9 @@ pub mod finding;
 pub mod intern;
 pub mod origin;
 
-pub use event::{ErrorClass, Event, Handle, Nanos, Op, Outcome, ResourceKind, RpcOp, flags};
+pub use event::{
+    ErrorClass, Event, Handle, Nanos, Op, Outcome, ResourceKind, RpcOp, UNKNOWN_HANDLE, flags,
+};
 pub use finding::{Confidence, Finding, Label, Level, Role};
 pub use intern::{Interner, StackId, Sym};
 pub use origin::{InputId, Origin};

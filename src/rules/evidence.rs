@@ -17,7 +17,9 @@ impl RuleContext<'_> {
         match self.style {
             HandleStyle::Fd => format!("fd {h}"),
             HandleStyle::Windows => {
-                if h < 0 {
+                if h == crate::model::UNKNOWN_HANDLE {
+                    "a handle whose value the evidence does not give".to_string()
+                } else if h < 0 {
                     format!("handle {h}")
                 } else {
                     format!("handle {h:#x}")

@@ -3,7 +3,9 @@
 use crate::common::reader;
 
 use handlecheck::formats::{ReadStats, appverif};
-use handlecheck::model::{ErrorClass, Event, Interner, Op, Outcome, ResourceKind, flags};
+use handlecheck::model::{
+    ErrorClass, Event, Interner, Op, Outcome, ResourceKind, UNKNOWN_HANDLE, flags,
+};
 
 struct Out {
     events: Vec<Event>,
@@ -83,7 +85,7 @@ fn multi_layer_xml_maps_each_stop_code() {
     assert_eq!(
         got,
         vec![
-            (Op::Close, -1, "NtClose"),
+            (Op::Close, UNKNOWN_HANDLE, "NtClose"),
             (Op::Use, 0x1c4, "SetEvent"),
             (Op::Use, 0, "GetThreadId"),
             (Op::Open { cloexec: false }, 0x2a8, "VERIFIER_STOP_0x901"),
@@ -134,12 +136,12 @@ fn debugger_text_stops_old_and_new_widths() {
     assert_eq!(
         got,
         vec![
-            (Op::Use, -1, 0x558, "VERIFIER_STOP_0x300"),
-            (Op::Use, -1, 0xACC, "VERIFIER_STOP_0x300"),
+            (Op::Use, UNKNOWN_HANDLE, 0x558, "VERIFIER_STOP_0x300"),
+            (Op::Use, UNKNOWN_HANDLE, 0xACC, "VERIFIER_STOP_0x300"),
             // The following `!analyze -v` of a 0x303 (no `g` in between) is taken as the
             // same stop: merged, and its STACK_TEXT becomes the stop's stack.
             (Op::Use, 0, 0xB2C, "VERIFIER_STOP_0x303"),
-            (Op::Use, -1, 0, "VERIFIER_STOP_0x300"),
+            (Op::Use, UNKNOWN_HANDLE, 0, "VERIFIER_STOP_0x300"),
             (Op::Use, 0x3e8, 0, "VERIFIER_STOP_0xE101"),
         ]
     );
@@ -158,7 +160,10 @@ fn stop_followed_by_kb_and_analyze_is_merged() {
     let out = read("fixtures/appverif/stop_with_kb_synthetic.txt");
     assert_eq!(out.events.len(), 2);
     let close = &out.events[0];
-    assert_eq!((close.op, close.handle, close.pid), (Op::Close, -1, 0x1A2C));
+    assert_eq!(
+        (close.op, close.handle, close.pid),
+        (Op::Close, UNKNOWN_HANDLE, 0x1A2C)
+    );
     assert_eq!(out.call(close), "NtClose");
     assert_eq!(out.frames(close)[4], "demo!Holder::~Holder+0x1c");
     let wrong = &out.events[1];

@@ -2,7 +2,7 @@
 //! text from the debugger (see shared research windbg.md §2). Handles-layer
 //! stops 0x300-0x305, the Leak layer's 0x901 and Networking 0xE101 become events.
 
-mod frames;
+pub(crate) mod frames;
 mod stop;
 mod text;
 mod xml;
