@@ -188,3 +188,43 @@ fn no_stops_is_an_error_and_damage_never_panics() {
         }
     }
 }
+
+#[test]
+fn other_layers_handle_stops_and_spaced_banners() {
+    let text = b"=======================================\n\
+VERIFIER STOP 0000000000000902 : pid 0x1F0: An HKEY was leaked.\n\n\
+\t00000000000001A4 : Value of the leaked HKEY.\n\
+\t000001D3E0A1F000 : Address to the allocation stack trace.\n\
+\t000001D3E0C2A100 : Address of the owner dll name.\n\
+\t00007FFB10000000 : Base of the owner dll.\n\
+=======================================\n";
+    let c = reader::collect(2, |ctx| appverif::read(text, "t", ctx));
+    c.result.unwrap();
+    assert_eq!(c.events.len(), 1);
+    let e = &c.events[0];
+    assert_eq!(
+        (e.op, e.handle, e.pid),
+        (Op::Open { cloexec: false }, 0x1a4, 0x1f0)
+    );
+    assert!(e.has(flags::RUNDOWN), "still open when the DLL went");
+    assert_eq!(
+        c.interner.resolve(e.resource.unwrap()),
+        "registry key (HKEY) handle"
+    );
+    // The PrintAPI layer: a closed handle used again is open → close → failed use.
+    let out = read("fixtures/appverif/print_layer_handle_stops.txt");
+    let a00e: Vec<(Op, i64)> = out
+        .events
+        .iter()
+        .filter(|e| e.origin.line == 2)
+        .map(|e| (e.op, e.handle))
+        .collect();
+    assert_eq!(
+        a00e,
+        vec![
+            (Op::Open { cloexec: false }, 0x3a41fe0),
+            (Op::Close, 0x3a41fe0),
+            (Op::Use, 0x3a41fe0)
+        ]
+    );
+}

@@ -5,11 +5,15 @@
 use std::io::Read;
 use std::path::PathBuf;
 
-/// `../shared/samples/<rel>` from the project root.
+/// `../shared/samples/<rel>` from the project root (`HANDLECHECK_SHARED_SAMPLES`
+/// names another root: set it to a missing folder to check the skips).
 pub fn sample_path(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/samples")
-        .join(rel)
+    match std::env::var_os("HANDLECHECK_SHARED_SAMPLES") {
+        Some(root) => PathBuf::from(root).join(rel),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/samples")
+            .join(rel),
+    }
 }
 
 /// The trace in a sample file: `.zip` archives hold one `.etl` (the first is
