@@ -136,13 +136,23 @@ impl Rule for WorkerEventLeak {
             let mut f = cx.finding(
                 &META,
                 Level::Warning,
-                format!(
-                    "{} {} handles made while creating worker threads outlived their purpose ({} outlived their thread{})",
-                    gens.len(),
-                    kind,
-                    outlived,
-                    if outlived == 1 { "" } else { "s" }
-                ),
+                if outlived == 0 {
+                    // No thread exit in the trace (a debugger dump): say what it shows.
+                    format!(
+                        "{} {} handle{} made while creating worker threads still open",
+                        gens.len(),
+                        kind,
+                        if gens.len() == 1 { "" } else { "s" }
+                    )
+                } else {
+                    format!(
+                        "{} {} handles made while creating worker threads outlived their purpose ({} outlived their thread{})",
+                        gens.len(),
+                        kind,
+                        outlived,
+                        if outlived == 1 { "" } else { "s" }
+                    )
+                },
             );
             f.pid = cx.table_of(first).pid;
             f.confidence = if outlived > 0 {

@@ -107,3 +107,39 @@ fn files_dissect_etl_refuses_are_refused_cleanly() {
         assert!(err.is_some(), "{rel}: expected an error, not a count");
     }
 }
+
+/// No copy of another project's .etl stays in the repository: every .etl under
+/// fixtures/ is a SYNTHETIC one built by this project.
+#[test]
+fn only_synthetic_etl_files_are_in_the_repository() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"),
+        &mut files,
+    );
+    for p in files {
+        let name = p.file_name().unwrap().to_string_lossy().to_lowercase();
+        let etl_like = name.ends_with(".etl")
+            || name.ends_with(".etl.zip")
+            || name.ends_with(".etlgz")
+            || name.contains(".baseline.txt");
+        if etl_like {
+            assert!(
+                name.starts_with("synthetic_")
+                    && p.parent().unwrap().ends_with("fixtures/etl/synthetic"),
+                "{} looks like a copy of another project's trace",
+                p.display()
+            );
+        }
+    }
+}

@@ -463,3 +463,26 @@ fn exception_followed_by_the_handles_htrace_takes_its_value() {
         ]
     );
 }
+
+#[test]
+fn crash_dump_analysis_and_indented_sessions() {
+    // `!analyze -v` of a dump: `ExceptionCode: c0000008` and STACK_TEXT, no banner.
+    let path = "fixtures/htrace/crash_dump_analyze_invalid_handle.txt";
+    assert!(htrace::sniff(&std::fs::read(path).unwrap()));
+    let out = read(path);
+    assert_eq!(out.events.len(), 1, "ERROR_CODE repeats the same exception");
+    let e = &out.events[0];
+    assert_eq!((e.op, e.origin.line), (Op::Close, 10));
+    assert_eq!(out.frames(e).get(2), Some(&"uploader!Upload::Finish+0x46"));
+    // A session pasted as an indented Markdown code block.
+    let text =
+        std::fs::read_to_string("fixtures/htrace/first_chance_invalid_handle_with_htrace.txt")
+            .unwrap();
+    let indented: String = text.lines().map(|l| format!("    {l}\n")).collect();
+    let out = read_bytes(indented.as_bytes());
+    assert_eq!(
+        out.events.iter().map(|e| e.handle).collect::<Vec<_>>(),
+        vec![0x2a4, 0x2a4, 0x2a4],
+        "the `!htrace 2a4` prompt is seen through the indent"
+    );
+}

@@ -27,7 +27,18 @@ pub(crate) struct Exception {
 
 /// True for a line that reports an invalid-handle exception.
 pub(crate) fn is_exception_line(line: &[u8]) -> bool {
-    parse_line(line).is_some()
+    parse_line(line).is_some() || is_detail_line(line)
+}
+
+/// `.exr -1` / `!analyze -v` details of the current exception (`ExceptionCode:
+/// c0000008 (Invalid handle)`, `EXCEPTION_CODE: (NTSTATUS) 0xc0000008 - ...`):
+/// an exception of their own only when no banner reported it (a crash dump).
+fn is_detail_line(raw: &[u8]) -> bool {
+    let line = trim(raw);
+    let lower = line.to_ascii_lowercase();
+    (lower.starts_with(b"exceptioncode:") && find(&lower, b"c0000008").is_some())
+        || (lower.starts_with(b"exception_code:") && find(&lower, b"0xc0000008").is_some())
+        || (lower.starts_with(b"error_code:") && find(&lower, b"0xc0000008").is_some())
 }
 
 /// `(ids, second_chance)` of an exception line.
@@ -74,8 +85,32 @@ pub(crate) fn scan(bytes: &[u8], base: u64, interner: &mut Interner) -> Vec<Exce
     }
     let mut state = State::Done;
     let mut buf = String::new();
+    // An exception was reported since the last `g`: details belong to it.
+    let mut current = false;
     for (line_no, offset, line) in Lines::new(bytes) {
+        if is_detail_line(line) {
+            if !current {
+                out.push(Exception {
+                    line: line_no,
+                    offset: base + offset as u64,
+                    ids: None,
+                    second_chance: true,
+                    frames: Vec::new(),
+                });
+                current = true;
+                state = State::Waiting;
+            }
+            continue;
+        }
+        if trim(line).starts_with(b"STACK_TEXT:")
+            && current
+            && out.last().is_some_and(|e| e.frames.is_empty())
+        {
+            state = State::Stack;
+            continue;
+        }
         if let Some((ids, second)) = parse_line(line) {
+            current = true;
             // The second chance of the exception just reported is the same event.
             if second
                 && let Some(prev) = out.last()
@@ -98,6 +133,9 @@ pub(crate) fn scan(bytes: &[u8], base: u64, interner: &mut Interner) -> Vec<Exce
             continue;
         }
         if let Some(cmd) = prompt_command(line) {
+            if cmd.starts_with(b"g") {
+                current = false;
+            }
             state = match state {
                 State::Waiting | State::Stack if is_stack_command(cmd) => {
                     if out.last().is_some_and(|e| e.frames.is_empty()) {

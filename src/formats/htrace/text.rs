@@ -207,6 +207,8 @@ pub(crate) fn frame_parts(frame: &str) -> Option<(&str, &str)> {
 /// A debugger prompt (`0:000> cmd`, `0:000:x86> cmd`, `kd> cmd`, `1: kd> cmd`):
 /// returns the command text.
 pub(crate) fn prompt_command(line: &[u8]) -> Option<&[u8]> {
+    // Blogs indent pasted sessions (Markdown code blocks): leading blanks are not part of it.
+    let line = trim_start(line);
     let gt = memchr::memchr(b'>', line)?;
     let prefix = line.get(..gt)?;
     let rest = line.get(gt + 1..)?;
@@ -293,6 +295,7 @@ mod tests {
             Some(&b"!htrace  7DC"[..])
         );
         assert_eq!(prompt_command(b"1: kd> g"), Some(&b"g"[..]));
+        assert_eq!(prompt_command(b"    0:000> k"), Some(&b"k"[..]));
         assert_eq!(prompt_command(b"a -> b"), None);
         assert_eq!(prompt_command(b"<avrf:x>"), None);
     }
