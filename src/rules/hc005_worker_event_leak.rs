@@ -155,7 +155,8 @@ impl Rule for WorkerEventLeak {
                 },
             );
             f.pid = cx.table_of(first).pid;
-            f.confidence = if outlived > 0 {
+            // The KB 2973904 stack is a known defect's own signature.
+            f.confidence = if outlived > 0 || clr_kb {
                 Confidence::High
             } else {
                 Confidence::Medium

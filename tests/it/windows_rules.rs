@@ -231,6 +231,11 @@ fn clr_thread_pool_event_leak_is_recognised_from_its_stack() {
     let a = run(path);
     let f = finding(&a, "HC005");
     assert_kb2973904(f);
+    assert_eq!(
+        f.confidence,
+        Confidence::High,
+        "the stack is the defect's signature"
+    );
     // One record is enough: the stack shape is the evidence.
     let text = std::fs::read_to_string(path).unwrap();
     let second = text.find("Handle = 0x0000000000000a28").unwrap();

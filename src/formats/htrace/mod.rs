@@ -104,11 +104,12 @@ fn emit_exception(
         Some(DumpMode::Full { filter: Some(h) }) => Some(h),
         _ => None,
     };
-    // Its BAD REFERENCE record is this exception, already emitted from the dump.
+    // Its BAD REFERENCE record, the newest of the dump taken at the exception,
+    // is this exception: already emitted from the dump.
     if let Some(d) = dump
         && d.records
-            .iter()
-            .any(|r| r.ty == TraceType::BadRef && filter.is_none_or(|h| h == r.handle))
+            .first()
+            .is_some_and(|r| r.ty == TraceType::BadRef && filter.is_none_or(|h| h == r.handle))
     {
         ctx.stats.bump(
             "htrace: invalid-handle exceptions shown by a BAD REFERENCE record",
