@@ -11,12 +11,24 @@ use handlecheck::formats::etl;
 use handlecheck::formats::{ReadContext, ReadStats};
 use handlecheck::model::{Event, Interner};
 
+/// A real sample of another project, from ../shared/samples/etl (zipped there;
+/// unpacked with `unzip -p`). Never copied into this repository.
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/fixtures/etl/{name}",
+    let zip = format!(
+        "{}/../shared/samples/etl/{name}.zip",
         env!("CARGO_MANIFEST_DIR")
-    ))
-    .expect("fixture")
+    );
+    let out = std::process::Command::new("unzip")
+        .args(["-p", &zip, "*.etl"])
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("unzip {zip}: {e} (the bench needs ../shared/samples and unzip)")
+        });
+    assert!(
+        out.status.success() && !out.stdout.is_empty(),
+        "{zip}: not available (the bench needs ../shared/samples)"
+    );
+    out.stdout
 }
 
 /// The x64 sample with its data buffers (all but the header buffer) repeated `times`.

@@ -16,10 +16,14 @@ python3 -c 'import etl.etl' 2>/dev/null || pip install --quiet etl-parser
 cargo build --quiet --release --example etl_stats
 bin=target/release/examples/etl_stats
 if [ ${#files[@]} -eq 0 ]; then
-  # The big real sample, stored uncompressed so that etl-parser can read it.
-  plain=${TMPDIR:-/tmp}/net.4.5.2.x64.uncompressed.etl
-  "$bin" --inflate fixtures/etl/perfview_net.4.5.2.x64.etl "$plain"
-  files=("$plain" fixtures/etl/perfview_gcevents.etl fixtures/etl/perfview_net.4.5.2.x64.etl)
+  # The real samples of other projects live in ../shared/samples (zipped);
+  # the big one is also stored uncompressed so that etl-parser can read it.
+  tmp=${TMPDIR:-/tmp}
+  unzip -p ../shared/samples/etl/perfview_net.4.5.2.x64.etl.zip '*.etl' >"$tmp/net.4.5.2.x64.etl"
+  unzip -p ../shared/samples/etl/perfview_gcevents.etl.zip '*.etl' >"$tmp/gcevents.etl"
+  plain=$tmp/net.4.5.2.x64.uncompressed.etl
+  "$bin" --inflate "$tmp/net.4.5.2.x64.etl" "$plain"
+  files=("$plain" "$tmp/gcevents.etl" "$tmp/net.4.5.2.x64.etl")
 fi
 
 py_count='

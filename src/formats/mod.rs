@@ -59,6 +59,9 @@ pub struct ReadStats {
     pub lost: BTreeMap<String, u64>,
     /// Format-specific counters worth showing (`stats` subcommand).
     pub counters: BTreeMap<String, u64>,
+    /// What the input cannot show and the user should know (e.g. an ETW trace
+    /// recorded without handle events): printed with the summary and in JSON.
+    pub notices: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -82,6 +85,13 @@ impl ReadStats {
                     },
                 );
             }
+        }
+    }
+    /// Adds a notice for the user (once per text).
+    pub fn notice(&mut self, text: impl Into<String>) {
+        let text = text.into();
+        if !self.notices.contains(&text) {
+            self.notices.push(text);
         }
     }
     pub fn bump(&mut self, counter: &str, by: u64) {

@@ -635,9 +635,22 @@ impl<'i> LifecycleBuilder<'i> {
             .filter(|(tid, _, g)| *g == Some(id) && *tid != ev.tid)
             .map(|(_, e, _)| *e)
             .collect();
+        // Released by the code path (stack) that released the previous
+        // generation of the value: the stale-release evidence HC004 reads. ETW
+        // logs no failure of the victim to keep such a generation otherwise.
+        let prev_release_stack = self
+            .gens
+            .get(&id)
+            .and_then(|g| g.prev)
+            .and_then(|p| self.gens.get(&p))
+            .and_then(|p| p.release.and_then(|r| r.event.stack));
+        let same_path_as_prev = ev.stack.is_some() && prev_release_stack == ev.stack;
         if let Some(g) = self.gens.get_mut(&id) {
             g.release = Some(Release { event: *ev, how });
             g.sharers_at_release = sharers;
+            if same_path_as_prev {
+                g.notable = true;
+            }
             for e in in_flight {
                 g.in_flight_at_release.push(e, CAP_EVENTS);
                 g.notable = true;

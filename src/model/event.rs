@@ -9,6 +9,10 @@ use super::origin::Origin;
 /// A handle value: a POSIX fd or a Windows HANDLE value (as an integer).
 pub type Handle = i64;
 
+/// A handle whose value the evidence does not give (Application Verifier stop
+/// 0x300, a first-chance invalid-handle exception without `!htrace`).
+pub const UNKNOWN_HANDLE: Handle = Handle::MIN;
+
 /// How handle values are spelled: `fd 3` (POSIX) or `handle 0x1a4` (Windows).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HandleStyle {
@@ -21,6 +25,9 @@ impl HandleStyle {
     pub fn name(self, h: Handle) -> String {
         match self {
             HandleStyle::Fd => format!("fd {h}"),
+            HandleStyle::Windows if h == UNKNOWN_HANDLE => {
+                "a handle whose value the evidence does not give".to_string()
+            }
             HandleStyle::Windows if h < 0 => format!("handle {h}"),
             HandleStyle::Windows => format!("handle {h:#x}"),
         }

@@ -7,7 +7,8 @@ pub mod origin;
 pub mod sanitize;
 
 pub use event::{
-    ErrorClass, Event, Handle, HandleStyle, Nanos, Op, Outcome, ResourceKind, RpcOp, flags,
+    ErrorClass, Event, Handle, HandleStyle, Nanos, Op, Outcome, ResourceKind, RpcOp,
+    UNKNOWN_HANDLE, flags,
 };
 pub use finding::{Confidence, Finding, Label, Level, Role};
 pub use intern::{Interner, StackId, Sym};

@@ -32,6 +32,9 @@ struct InputJson<'a> {
     skipped: u64,
     skipped_by_reason: Vec<SkipJson<'a>>,
     lost: &'a std::collections::BTreeMap<String, u64>,
+    /// What the input cannot show (only present when there is something to say).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    notices: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -144,6 +147,7 @@ pub fn render(a: &Analysis, findings: &[&Finding]) -> String {
                     })
                     .collect(),
                 lost: &i.stats.lost,
+                notices: &i.stats.notices,
             })
             .collect(),
         findings: findings.iter().map(|f| finding_json(a, f)).collect(),

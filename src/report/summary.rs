@@ -55,6 +55,13 @@ pub fn render(a: &Analysis, findings: &[&Finding], color: bool) -> String {
                 crate::report::sanitize::for_terminal(&i.path)
             ));
         }
+        for notice in &i.stats.notices {
+            out.push_str(&format!(
+                "  {}: notice: {}\n",
+                crate::report::sanitize::for_terminal(&i.path),
+                crate::report::sanitize::for_terminal(notice)
+            ));
+        }
     }
     if findings.is_empty() {
         out.push_str("no findings\n");

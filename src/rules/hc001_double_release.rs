@@ -137,6 +137,10 @@ impl DoubleRelease {
             };
             let cross_task = second.tid != first.event.tid;
             let shared = g.sharers_at_release > 1 || cross_task;
+            // Windows evidence (!htrace, verifier, ETW) never shows every thread
+            // of the process: thread-pool and loader threads share its table.
+            let windows = cx.style == crate::rules::HandleStyle::Windows;
+            let shared = shared || windows;
             let level = if shared { Level::Error } else { Level::Note };
             let how = if matches!(second.op, Op::CloseRange { .. }) {
                 "close_range"
@@ -167,7 +171,12 @@ impl DoubleRelease {
                 f.labels
                     .push(label(e, Role::BadRelease, "released again here"));
             }
-            if shared {
+            if windows && g.sharers_at_release <= 1 && !cross_task {
+                f.notes.push(format!(
+                    "every Windows process has threads this evidence does not show (thread pool, loader, injected): between the two releases one of them could have been handed {}, and the second release would have closed it",
+                    cx.handle_name(g.handle)
+                ));
+            } else if shared {
                 f.notes.push(format!(
                     "{} tasks shared the handle table: between the two releases another thread could have been handed {}, and the second release would have closed it",
                     g.sharers_at_release.max(2),

@@ -57,6 +57,27 @@ const THREAD_CREATION_FRAMES: &[&str] = &[
     "CreateThread",
 ];
 
+/// The .NET Framework 4 thread-pool Event leak (KB 2973904): manual-reset
+/// Events made by `Thread::AllocHandles` for each new pool thread, reclaimed
+/// only when a GC finalizes the managed Thread object. The stack shape alone is
+/// the evidence, so one such handle is enough.
+fn is_clr_threadpool_event_path(cx: &RuleContext<'_>, g: &Generation) -> bool {
+    let Some(stack) = g.open.and_then(|o| o.stack) else {
+        return false;
+    };
+    let frames: Vec<&str> = cx
+        .interner
+        .frames(stack)
+        .iter()
+        .map(|f| cx.interner.resolve(*f))
+        .collect();
+    let has = |m: &str| frames.iter().any(|t| t.contains(m));
+    has("CLREvent::Create")
+        && has("Thread::AllocHandles")
+        && has("Thread::CreateNewOSThread")
+        && has("ThreadpoolMgr::")
+}
+
 impl WorkerEventLeak {
     fn made_for_thread(cx: &RuleContext<'_>, g: &Generation) -> bool {
         if g.thread_link.is_some() {
@@ -94,7 +115,8 @@ impl WorkerEventLeak {
         }
         let mut out = Vec::new();
         for (_, gens) in by_site {
-            if gens.len() < 2 {
+            let clr_kb = gens.iter().any(|g| is_clr_threadpool_event_path(cx, g));
+            if gens.len() < 2 && !clr_kb {
                 continue;
             }
             let first = gens[0];
@@ -106,16 +128,27 @@ impl WorkerEventLeak {
             let mut f = cx.finding(
                 &META,
                 Level::Warning,
-                format!(
-                    "{} {} handles made while creating worker threads outlived their purpose ({} outlived their thread{})",
-                    gens.len(),
-                    kind,
-                    outlived,
-                    if outlived == 1 { "" } else { "s" }
-                ),
+                if outlived == 0 {
+                    // No thread exit in the trace (a debugger dump): say what it shows.
+                    format!(
+                        "{} {} handle{} made while creating worker threads still open",
+                        gens.len(),
+                        kind,
+                        if gens.len() == 1 { "" } else { "s" }
+                    )
+                } else {
+                    format!(
+                        "{} {} handles made while creating worker threads outlived their purpose ({} outlived their thread{})",
+                        gens.len(),
+                        kind,
+                        outlived,
+                        if outlived == 1 { "" } else { "s" }
+                    )
+                },
             );
             f.pid = cx.table_of(first).pid;
-            f.confidence = if outlived > 0 {
+            // The KB 2973904 stack is a known defect's own signature.
+            f.confidence = if outlived > 0 || clr_kb {
                 Confidence::High
             } else {
                 Confidence::Medium
@@ -151,6 +184,11 @@ impl WorkerEventLeak {
             }
             if gens.len() > 6 {
                 f.notes.push(format!("{} more not shown", gens.len() - 6));
+            }
+            if clr_kb {
+                f.notes.push("the .NET Framework 4 thread-pool Event leak (KB 2973904): clr!CLREvent::CreateManualEvent ← clr!Thread::AllocHandles ← clr!Thread::CreateNewOSThread ← clr!ThreadpoolMgr::CreateWorkerThread makes manual-reset Events for every new thread-pool thread; they outlive the thread".to_string());
+                f.notes.push("the handles go only when a garbage collection runs (the finalizer of the managed Thread object closes them): in a process that rarely collects they pile up even while idle".to_string());
+                f.notes.push("fix: move to .NET Framework 4.5 or later; workaround: call GC.Collect() (then GC.WaitForPendingFinalizers()) periodically to reclaim them".to_string());
             }
             let live_trend: Vec<String> = gens
                 .iter()

@@ -41,6 +41,13 @@ const SYSTEM_FRAMES: &[&str] = &[
     "ntdll",
     "kernelbase",
     "kernel32",
+    "ucrtbase",
+    "msvcrt",
+    "msvcp",
+    "vcruntime",
+    "api-ms-win-",
+    "ntoskrnl",
+    "win32u",
     "verifier",
     "vfbasics",
     "vrfcore",
@@ -255,10 +262,17 @@ impl HandleLeak {
                 .any(|g| g.open.is_some_and(|o| o.has(crate::model::flags::RUNDOWN)));
             let culprit = stack.and_then(|s| culprit_frame(cx, s));
             let names: Vec<String> = gens.iter().take(5).map(|g| cx.describe(g)).collect();
+            // A dump of a live process (no exit in the trace) shows handles
+            // open when it was taken, not at exit.
+            let exited = table
+                .ended
+                .is_some_and(|e| e.origin.line != 0 || e.origin.record != 0);
             let what = if reported_by_tool {
                 "outstanding at the end of the trace"
-            } else {
+            } else if exited {
                 "still open at exit"
+            } else {
+                "still open when the trace ends (the process had not exited)"
             };
             let mut f = cx.finding(
                 &META,
@@ -302,8 +316,10 @@ impl HandleLeak {
             }
             if reported_by_tool {
                 f.notes.push("the debugger or verifier listed these handles as still open: opened and never closed since tracing began".to_string());
-            } else {
+            } else if exited {
                 f.notes.push("the OS closes them at exit; this matters only if the code also runs in a long-lived process".to_string());
+            } else {
+                f.notes.push("the process was still running when the trace ended: these may be closed later; a later dump or a longer recording shows whether they pile up".to_string());
             }
             f.site = format!(
                 "{}|open-at-exit|{}",

@@ -55,17 +55,23 @@ impl InvalidHandle {
                     Level::Warning
                 };
                 let what = if closing { "release" } else { "use" };
-                let mut f = cx.finding(
-                    &META,
-                    level,
+                let unknown = ev.handle == crate::model::UNKNOWN_HANDLE;
+                let message = if unknown {
+                    format!(
+                        "{what} of an invalid handle (the evidence does not give its value): {} at {}",
+                        cx.call(ev),
+                        cx.at(ev)
+                    )
+                } else {
                     format!(
                         "{} of {}, which was never open: {} at {}",
                         what,
                         cx.handle_name(ev.handle),
                         cx.call(ev),
                         cx.at(ev)
-                    ),
-                );
+                    )
+                };
+                let mut f = cx.finding(&META, level, message);
                 f.pid = table.pid;
                 f.confidence = if rundown_close {
                     Confidence::Medium
@@ -79,12 +85,18 @@ impl InvalidHandle {
                     } else {
                         Role::BadUse
                     },
-                    format!(
-                        "{} was never opened or inherited",
-                        cx.handle_name(ev.handle)
-                    ),
+                    if unknown {
+                        "the handle passed here was not valid".to_string()
+                    } else {
+                        format!(
+                            "{} was never opened or inherited",
+                            cx.handle_name(ev.handle)
+                        )
+                    },
                 ));
-                if ev.handle < 0 && cx.style == crate::rules::HandleStyle::Windows {
+                if ev.handle == crate::model::UNKNOWN_HANDLE {
+                    f.notes.push("STATUS_INVALID_HANDLE (c0000008) says only that the value was not a valid handle at this call: a handle closed earlier (a double CloseHandle, the commonest cause) or one never opened; the evidence does not give the value. Run with `!htrace -enable` (or Application Verifier's Handles layer) and dump `!htrace <handle>` at the exception: a CLOSE record before it makes this a double release (HC001) or a use after close (HC002)".to_string());
+                } else if ev.handle < 0 && cx.style == crate::rules::HandleStyle::Windows {
                     f.notes.push("-1 is INVALID_HANDLE_VALUE: usually the unchecked result of a failed CreateFile (or the tool did not record the value)".to_string());
                 } else if ev.handle < 0 {
                     f.notes.push("a negative value can never name a handle: usually an unchecked failed open".to_string());
@@ -97,7 +109,13 @@ impl InvalidHandle {
                     "{}|{}|{}|{}",
                     cx.program(table),
                     cx.call(ev),
-                    if ev.handle < 0 { "negative" } else { "value" },
+                    if ev.handle == crate::model::UNKNOWN_HANDLE {
+                        "unknown"
+                    } else if ev.handle < 0 {
+                        "negative"
+                    } else {
+                        "value"
+                    },
                     cx.stack_site(ev)
                 );
                 out.push(f);

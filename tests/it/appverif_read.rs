@@ -3,7 +3,9 @@
 use crate::common::reader;
 
 use handlecheck::formats::{ReadStats, appverif};
-use handlecheck::model::{ErrorClass, Event, Interner, Op, Outcome, ResourceKind, flags};
+use handlecheck::model::{
+    ErrorClass, Event, Interner, Op, Outcome, ResourceKind, UNKNOWN_HANDLE, flags,
+};
 
 struct Out {
     events: Vec<Event>,
@@ -83,7 +85,7 @@ fn multi_layer_xml_maps_each_stop_code() {
     assert_eq!(
         got,
         vec![
-            (Op::Close, -1, "NtClose"),
+            (Op::Close, UNKNOWN_HANDLE, "NtClose"),
             (Op::Use, 0x1c4, "SetEvent"),
             (Op::Use, 0, "GetThreadId"),
             (Op::Open { cloexec: false }, 0x2a8, "VERIFIER_STOP_0x901"),
@@ -134,12 +136,12 @@ fn debugger_text_stops_old_and_new_widths() {
     assert_eq!(
         got,
         vec![
-            (Op::Use, -1, 0x558, "VERIFIER_STOP_0x300"),
-            (Op::Use, -1, 0xACC, "VERIFIER_STOP_0x300"),
+            (Op::Use, UNKNOWN_HANDLE, 0x558, "VERIFIER_STOP_0x300"),
+            (Op::Use, UNKNOWN_HANDLE, 0xACC, "VERIFIER_STOP_0x300"),
             // The following `!analyze -v` of a 0x303 (no `g` in between) is taken as the
             // same stop: merged, and its STACK_TEXT becomes the stop's stack.
             (Op::Use, 0, 0xB2C, "VERIFIER_STOP_0x303"),
-            (Op::Use, -1, 0, "VERIFIER_STOP_0x300"),
+            (Op::Use, UNKNOWN_HANDLE, 0, "VERIFIER_STOP_0x300"),
             (Op::Use, 0x3e8, 0, "VERIFIER_STOP_0xE101"),
         ]
     );
@@ -158,7 +160,10 @@ fn stop_followed_by_kb_and_analyze_is_merged() {
     let out = read("fixtures/appverif/stop_with_kb_synthetic.txt");
     assert_eq!(out.events.len(), 2);
     let close = &out.events[0];
-    assert_eq!((close.op, close.handle, close.pid), (Op::Close, -1, 0x1A2C));
+    assert_eq!(
+        (close.op, close.handle, close.pid),
+        (Op::Close, UNKNOWN_HANDLE, 0x1A2C)
+    );
     assert_eq!(out.call(close), "NtClose");
     assert_eq!(out.frames(close)[4], "demo!Holder::~Holder+0x1c");
     let wrong = &out.events[1];
@@ -182,4 +187,44 @@ fn no_stops_is_an_error_and_damage_never_panics() {
             let _ = reader::collect(0, |ctx| appverif::read(&bytes[..cut], "t", ctx)).result;
         }
     }
+}
+
+#[test]
+fn other_layers_handle_stops_and_spaced_banners() {
+    let text = b"=======================================\n\
+VERIFIER STOP 0000000000000902 : pid 0x1F0: An HKEY was leaked.\n\n\
+\t00000000000001A4 : Value of the leaked HKEY.\n\
+\t000001D3E0A1F000 : Address to the allocation stack trace.\n\
+\t000001D3E0C2A100 : Address of the owner dll name.\n\
+\t00007FFB10000000 : Base of the owner dll.\n\
+=======================================\n";
+    let c = reader::collect(2, |ctx| appverif::read(text, "t", ctx));
+    c.result.unwrap();
+    assert_eq!(c.events.len(), 1);
+    let e = &c.events[0];
+    assert_eq!(
+        (e.op, e.handle, e.pid),
+        (Op::Open { cloexec: false }, 0x1a4, 0x1f0)
+    );
+    assert!(e.has(flags::RUNDOWN), "still open when the DLL went");
+    assert_eq!(
+        c.interner.resolve(e.resource.unwrap()),
+        "registry key (HKEY) handle"
+    );
+    // The PrintAPI layer: a closed handle used again is open → close → failed use.
+    let out = read("fixtures/appverif/print_layer_handle_stops.txt");
+    let a00e: Vec<(Op, i64)> = out
+        .events
+        .iter()
+        .filter(|e| e.origin.line == 2)
+        .map(|e| (e.op, e.handle))
+        .collect();
+    assert_eq!(
+        a00e,
+        vec![
+            (Op::Open { cloexec: false }, 0x3a41fe0),
+            (Op::Close, 0x3a41fe0),
+            (Op::Use, 0x3a41fe0)
+        ]
+    );
 }

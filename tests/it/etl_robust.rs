@@ -1,5 +1,6 @@
 //! Truncated and corrupted copies of real .etl files never panic: the reader
-//! returns Ok (damage skipped and counted) or a clean InputError.
+//! returns Ok (damage skipped and counted) or a clean InputError. The real
+//! files are read from ../shared/samples (synthetic input alone without it).
 
 use crate::common::reader;
 
@@ -8,13 +9,7 @@ use crate::common::etl_builder;
 use handlecheck::formats::ReadStats;
 use handlecheck::formats::etl;
 
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/fixtures/etl/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .expect("fixture")
-}
+use super::etl_samples::fixture;
 
 /// Reads `bytes` both ways; returns whether `read` succeeded and its stats.
 fn try_all(bytes: &[u8]) -> (bool, ReadStats) {
@@ -43,8 +38,6 @@ impl Rng {
 }
 
 fn inputs() -> Vec<(&'static str, Vec<u8>)> {
-    let mut x64 = fixture("perfview_net.4.5.2.x64.etl");
-    x64.truncate(400_000); // a prefix of real compressed buffers keeps the test fast
     let mut b = etl_builder::EtlBuilder::new(8)
         .compressed(true)
         .buffer_size(0x200);
@@ -52,15 +45,23 @@ fn inputs() -> Vec<(&'static str, Vec<u8>)> {
         b.create_handle((i % 3) as u16, i, 10, 11, i, 4 * i as u32, 16);
         b.stack((i % 3) as u16, i, i, 10, 11, &[0x7ff0_0000_0000 + i]);
     }
-    vec![
-        ("x64 prefix", x64),
+    let mut all = vec![("synthetic", b.build())];
+    if let Some(mut x64) = fixture("perfview_net.4.5.2.x64.etl") {
+        x64.truncate(400_000); // a prefix of real compressed buffers keeps the test fast
+        all.push(("x64 prefix", x64));
+    }
+    for (name, file) in [
         (
             "SelfDescribingSingleEvent",
-            fixture("perfview_SelfDescribingSingleEvent.etl"),
+            "perfview_SelfDescribingSingleEvent.etl",
         ),
-        ("primitive-types", fixture("perfview_primitive-types.etl")),
-        ("synthetic", b.build()),
-    ]
+        ("primitive-types", "perfview_primitive-types.etl"),
+    ] {
+        if let Some(bytes) = fixture(file) {
+            all.push((name, bytes));
+        }
+    }
+    all
 }
 
 #[test]
@@ -81,7 +82,9 @@ fn truncation_at_many_offsets_never_panics() {
 
 #[test]
 fn truncating_a_real_file_mid_buffer_is_counted() {
-    let bytes = fixture("perfview_net.4.5.2.x64.etl");
+    let Some(bytes) = fixture("perfview_net.4.5.2.x64.etl") else {
+        return;
+    };
     let (ok, stats) = try_all(&bytes[..bytes.len() - 100]);
     assert!(ok);
     assert_eq!(
@@ -118,7 +121,9 @@ fn random_byte_flips_never_panic() {
 
 #[test]
 fn corrupt_compressed_buffer_is_skipped_and_counted() {
-    let mut bytes = fixture("perfview_SelfDescribingSingleEvent.etl");
+    let Some(mut bytes) = fixture("perfview_SelfDescribingSingleEvent.etl") else {
+        return;
+    };
     // Buffer 1 is compressed; make its inflated size absurd.
     let first = u32::from_le_bytes(bytes[0..4].try_into().unwrap()) as usize;
     bytes[first + 0x30..first + 0x34].copy_from_slice(&0x7fff_0000u32.to_le_bytes());

@@ -1,7 +1,8 @@
-//! The ETL reader on real public traces (fixtures/etl, see SOURCE.md), with
-//! PerfView's own decoding (`*.baseline.txt`) as the oracle.
+//! The ETL reader on real public traces of other projects, read from
+//! ../shared/samples/etl (never copied here; skipped, saying so, without it),
+//! with PerfView's own decoding (`*.baseline.txt`) as the oracle.
 
-use crate::common::reader;
+use crate::common::{reader, shared};
 
 use std::collections::BTreeMap;
 
@@ -9,17 +10,19 @@ use handlecheck::formats::ReadStats;
 use handlecheck::formats::etl;
 use handlecheck::model::{Event, Interner, Op};
 
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/fixtures/etl/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .expect("fixture")
+/// A shared sample by its unpacked name (`perfview_net.4.5.2.x64.etl` is
+/// `etl/perfview_net.4.5.2.x64.etl.zip` there); `None` when ../shared is absent.
+pub fn fixture(name: &str) -> Option<Vec<u8>> {
+    let zipped = format!("etl/{name}.zip");
+    if shared::sample_path(&zipped).exists() {
+        return shared::sample(&zipped);
+    }
+    shared::sample(&format!("etl/{name}"))
 }
 
 /// `COUNT Windows Kernel/Process/DCStart:32` → ("Process/DCStart", 32).
 fn baseline_counts(name: &str) -> BTreeMap<String, u64> {
-    let text = String::from_utf8(fixture(name)).unwrap();
+    let text = String::from_utf8(fixture(name).unwrap_or_default()).unwrap();
     text.lines()
         .filter_map(|l| l.strip_prefix("COUNT "))
         .filter_map(|l| {
@@ -30,7 +33,10 @@ fn baseline_counts(name: &str) -> BTreeMap<String, u64> {
 }
 
 fn check_kernel_counts_against_baseline(etl_name: &str, baseline: &str) {
-    let stats = etl::stats(&fixture(etl_name), etl_name).unwrap();
+    let Some(bytes) = fixture(etl_name) else {
+        return;
+    };
+    let stats = etl::stats(&bytes, etl_name).unwrap();
     let base = baseline_counts(baseline);
     let mut checked = 0;
     for (event, n) in &base {
@@ -72,7 +78,10 @@ fn x86_kernel_counts_match_perfview() {
 
 #[test]
 fn x64_container_facts() {
-    let s = etl::stats(&fixture("perfview_net.4.5.2.x64.etl"), "x64").unwrap();
+    let Some(bytes) = fixture("perfview_net.4.5.2.x64.etl") else {
+        return;
+    };
+    let s = etl::stats(&bytes, "x64").unwrap();
     // Research etw.md §5: header kinds PERFINFO64 100 157 + SYSTEM64 3 189 + EVENT64 34 765
     // + EVENT32 33 378 + FULL64 7 956 + FULL32 27 + SYSTEM32 2 records.
     assert_eq!(s.records, 179_474);
@@ -105,16 +114,18 @@ fn x64_container_facts() {
     assert!(s.start_time.unwrap() < s.end_time.unwrap());
 }
 
-fn read(name: &str) -> (Vec<Event>, Interner, ReadStats) {
-    let bytes = fixture(name);
+fn read(name: &str) -> Option<(Vec<Event>, Interner, ReadStats)> {
+    let bytes = fixture(name)?;
     let c = reader::collect(0, |ctx| etl::read(&bytes, name, ctx));
     c.result.unwrap();
-    (c.events, c.interner, c.stats)
+    Some((c.events, c.interner, c.stats))
 }
 
 #[test]
 fn x64_events_are_time_ordered_with_perfview_times() {
-    let (evs, interner, stats) = read("perfview_net.4.5.2.x64.etl");
+    let Some((evs, interner, stats)) = read("perfview_net.4.5.2.x64.etl") else {
+        return;
+    };
     assert_eq!(stats.units, 179_474);
     assert!(
         stats.skipped_by_reason.is_empty(),
@@ -135,7 +146,7 @@ fn x64_events_are_time_ordered_with_perfview_times() {
     }
     // Baseline: "EVENT 60.633: Windows Kernel/Thread/Start PID=4; TID=3668" (ms after the header)
     // with StartTime 2020-07-29 00:07:00.62... : the first Thread/Start.
-    let start = etl::stats(&fixture("perfview_net.4.5.2.x64.etl"), "x")
+    let start = etl::stats(&fixture("perfview_net.4.5.2.x64.etl").unwrap(), "x")
         .unwrap()
         .start_time
         .unwrap();
@@ -178,25 +189,27 @@ fn x64_events_are_time_ordered_with_perfview_times() {
 
 #[test]
 fn small_relogged_and_manifest_only_files() {
-    let s = etl::stats(&fixture("perfview_SelfDescribingSingleEvent.etl"), "x").unwrap();
+    let Some(bytes) = fixture("perfview_SelfDescribingSingleEvent.etl") else {
+        return;
+    };
+    let s = etl::stats(&bytes, "x").unwrap();
     assert_eq!(
         (s.buffers, s.compressed_buffers, s.damaged_buffers),
         (3, 2, 0)
     );
     assert_eq!(s.records, 23);
-    let s = etl::stats(&fixture("perfview_primitive-types.etl"), "x").unwrap();
+    let s = etl::stats(&fixture("perfview_primitive-types.etl").unwrap(), "x").unwrap();
     assert_eq!(s.damaged_buffers, 0);
     assert_eq!(s.by_event["EventTrace/Header"], 1);
     // gcevents: baseline GC/Start:2, GC/Stop:2.
-    let (evs, _, _) = read("perfview_gcevents.etl");
+    let (evs, _, _) = read("perfview_gcevents.etl").unwrap();
     assert_eq!(evs.iter().filter(|e| e.op == Op::GcStart).count(), 2);
     assert_eq!(evs.iter().filter(|e| e.op == Op::GcEnd).count(), 2);
 }
 
 #[test]
 fn empty_and_foreign_files_are_clear_errors() {
-    let empty = fixture("etwanalyzer_EmptyETL.etl");
-    assert!(empty.is_empty());
+    let empty: Vec<u8> = Vec::new();
     let e = etl::stats(&empty, "empty.etl").unwrap_err();
     assert!(e.message.contains("empty file"), "{e}");
     assert!(e.hint.is_some());
@@ -213,6 +226,12 @@ fn empty_and_foreign_files_are_clear_errors() {
     assert!(!etl::sniff(
         b"execve(\"/bin/true\", [\"true\"], 0x7ffd) = 0\n"
     ));
-    assert!(etl::sniff(&fixture("perfview_primitive-types.etl")));
-    assert!(etl::sniff(&fixture("perfview_net.4.5.2.x86.etl")[..0x100]));
+    let (Some(small), Some(x86)) = (
+        fixture("perfview_primitive-types.etl"),
+        fixture("perfview_net.4.5.2.x86.etl"),
+    ) else {
+        return;
+    };
+    assert!(etl::sniff(&small));
+    assert!(etl::sniff(&x86[..0x100]));
 }

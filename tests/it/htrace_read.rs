@@ -345,3 +345,144 @@ fn crlf_and_bom_are_tolerated() {
         vec!["ntdll!NtCreateSemaphore+0xc"]
     );
 }
+
+#[test]
+fn user_mode_bad_reference_label_with_asterisks_and_annotated_frames() {
+    let path = "fixtures/htrace/bad_reference_double_close.txt";
+    let out = read(path);
+    let bad = out
+        .events
+        .iter()
+        .find(|e| e.origin.line == 19)
+        .expect("the *** BAD REFERENCE *** record");
+    assert_eq!(
+        bad.op,
+        Op::Close,
+        "its stack is CloseHandle: a failed release"
+    );
+    assert!(matches!(
+        bad.outcome,
+        Outcome::Failed {
+            class: ErrorClass::BadHandle,
+            ..
+        }
+    ));
+    // `<------ SECOND CLOSE` after the frame is the author's, not the symbol's.
+    assert!(
+        out.frames(bad).contains(&"GDI32!GdiPlayPageEMF+0x186"),
+        "{:?}",
+        out.frames(bad)
+    );
+    assert!(htrace::sniff(
+        b"Handle = 0x00000b08 - *** BAD REFERENCE ***\nThread ID = 0x1, Process ID = 0x2\n"
+    ));
+}
+
+#[test]
+fn paste_that_left_records_out_says_how_many() {
+    // Real WoW64 session: `Displayed 0xb2 stack traces` but 4 records pasted.
+    let out = read("fixtures/htrace/diff_wow64_appverif_windowdemo.txt");
+    assert_eq!(out.counter("htrace: records the paste left out"), 0xb2 - 4);
+    assert!(
+        out.stats
+            .notices
+            .iter()
+            .any(|n| n.contains("shows 4 of the 178 records") && n.contains("174 left out")),
+        "{:?}",
+        out.stats.notices
+    );
+    // Real CppResourceLeaks session: `Dumped 0xC` with 6 records kept by the author,
+    // and a `-diff` that printed all it counted (0x4 of 0x4: nothing said).
+    let cpp = read(CPP);
+    assert_eq!(cpp.counter("htrace: records the paste left out"), 6);
+    assert_eq!(cpp.stats.notices.len(), 1, "{:?}", cpp.stats.notices);
+    // No trailer: the `new stack traces` count bounds what is missing.
+    let text = b"0:001> !htrace -diff\n0x17 new stack traces since the previous snapshot.\n\
+Outstanding handles opened since the previous snapshot:\n\
+--------------------------------------\n\
+Handle = 0x000003ac - OPEN\nThread ID = 0x000019cc, Process ID = 0x000006c4\n\n\
+0x77c714da: ntdll!NtCreateEvent+0x0000000a\n";
+    let out = read_bytes(text);
+    assert!(
+        out.stats
+            .notices
+            .iter()
+            .any(|n| n.contains("23 new stack traces") && n.contains("up to 22 left out")),
+        "{:?}",
+        out.stats.notices
+    );
+}
+
+#[test]
+fn invalid_handle_exception_is_read_without_any_htrace_record() {
+    let path = "fixtures/htrace/first_chance_invalid_handle_only.txt";
+    let bytes = std::fs::read(path).unwrap();
+    assert!(htrace::sniff(&bytes));
+    let out = read(path);
+    assert_eq!(
+        out.events.len(),
+        1,
+        "first and second chance are one exception"
+    );
+    let e = &out.events[0];
+    assert_eq!(
+        (e.op, e.handle, e.pid, e.tid),
+        (
+            Op::Close,
+            handlecheck::model::UNKNOWN_HANDLE,
+            0x3f0c,
+            0x2e48
+        )
+    );
+    assert_eq!(out.call(e), "CloseHandle");
+    assert_eq!(out.frames(e).get(2), Some(&"tool!Session::Close+0x26"));
+    // Visual Studio's wording, quoted in an issue.
+    let vs = b"> First-chance exception at 0x00007FF82F5999BA (ntdll.dll) in http-server.exe: 0xC0000008: An invalid handle was specified.\n";
+    assert!(htrace::sniff(vs));
+    assert_eq!(read_bytes(vs).events.len(), 1);
+    // A verifier session with the exception belongs to the appverif reader.
+    assert!(!htrace::sniff(
+        b"(1.2): Invalid handle - code c0000008 (first chance)\nVERIFIER STOP 00000300: pid 0x1: Invalid handle\n"
+    ));
+}
+
+#[test]
+fn exception_followed_by_the_handles_htrace_takes_its_value() {
+    let out = read("fixtures/htrace/first_chance_invalid_handle_with_htrace.txt");
+    let got: Vec<(u32, Op, i64)> = out
+        .events
+        .iter()
+        .map(|e| (e.origin.line, e.op, e.handle))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (25, Op::Open { cloexec: false }, 0x2a4),
+            (17, Op::Close, 0x2a4),
+            (1, Op::Close, 0x2a4)
+        ]
+    );
+}
+
+#[test]
+fn crash_dump_analysis_and_indented_sessions() {
+    // `!analyze -v` of a dump: `ExceptionCode: c0000008` and STACK_TEXT, no banner.
+    let path = "fixtures/htrace/crash_dump_analyze_invalid_handle.txt";
+    assert!(htrace::sniff(&std::fs::read(path).unwrap()));
+    let out = read(path);
+    assert_eq!(out.events.len(), 1, "ERROR_CODE repeats the same exception");
+    let e = &out.events[0];
+    assert_eq!((e.op, e.origin.line), (Op::Close, 10));
+    assert_eq!(out.frames(e).get(2), Some(&"uploader!Upload::Finish+0x46"));
+    // A session pasted as an indented Markdown code block.
+    let text =
+        std::fs::read_to_string("fixtures/htrace/first_chance_invalid_handle_with_htrace.txt")
+            .unwrap();
+    let indented: String = text.lines().map(|l| format!("    {l}\n")).collect();
+    let out = read_bytes(indented.as_bytes());
+    assert_eq!(
+        out.events.iter().map(|e| e.handle).collect::<Vec<_>>(),
+        vec![0x2a4, 0x2a4, 0x2a4],
+        "the `!htrace 2a4` prompt is seen through the indent"
+    );
+}

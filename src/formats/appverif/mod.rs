@@ -1,8 +1,10 @@
 //! Application Verifier: XML logs (`appverif -export log`) and `VERIFIER STOP`
 //! text from the debugger (see shared research windbg.md §2). Handles-layer
-//! stops 0x300-0x305, the Leak layer's 0x901 and Networking 0xE101 become events.
+//! stops 0x300-0x305, the Leak layer's 0x901 (HANDLE) and 0x902 (HKEY), Networking 0xE101 and
+//! the PrintAPI layer's handle stops (leaked, used after close, unknown, too many) become
+//! events or notices.
 
-mod frames;
+pub(crate) mod frames;
 mod stop;
 mod text;
 mod xml;

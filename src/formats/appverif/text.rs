@@ -4,7 +4,8 @@
 
 use crate::formats::ReadContext;
 use crate::formats::htrace::text::{
-    Lines, find, parse_hex, prompt_command, split_offset, take_hex, trim, trim_start, write_frame,
+    Lines, find, parse_hex, prompt_command, split_offset, take_hex, trim, trim_start,
+    without_annotation, write_frame,
 };
 
 use super::frames::k_row;
@@ -17,7 +18,8 @@ fn stop_header(line: &[u8]) -> Option<(u32, u32)> {
     if code.is_empty() || code.len() > 16 {
         return None;
     }
-    let rest = rest.strip_prefix(b": pid 0x")?;
+    // `VERIFIER STOP 0000A00E : pid 0xB0:` (Print layer) puts a space before the colon.
+    let rest = trim_start(rest).strip_prefix(b": pid 0x")?;
     let (pid, _) = take_hex(rest);
     if pid.len() > 8 {
         return None;
@@ -191,7 +193,7 @@ pub(crate) fn read(bytes: &[u8], base: u64, ctx: &mut ReadContext<'_>) -> u64 {
                 }
                 match k_row(line) {
                     Some(site) => {
-                        let (sym, off) = split_offset(site, false);
+                        let (sym, off) = split_offset(without_annotation(trim(site)), false);
                         write_frame(&mut buf, sym, off);
                         stop.frames.push(ctx.interner.intern(&buf));
                     }
@@ -221,6 +223,10 @@ mod tests {
         assert_eq!(
             stop_header(b"VERIFIER STOP 0000000000000300: pid 0xACC: Invalid"),
             Some((0x300, 0xACC))
+        );
+        assert_eq!(
+            stop_header(b"VERIFIER STOP 0000A00E : pid 0xB0: Attempt to use a closed PrintTicket"),
+            Some((0xA00E, 0xB0))
         );
         assert_eq!(
             analyze_header(b"APPLICATION_VERIFIER_HANDLES_NULL_HANDLE (303)"),

@@ -32,6 +32,64 @@ pub mod hook {
     pub const STACK_KEY_USER: u16 = 0x1826;
 }
 
+/// MOF class GUIDs of the kernel event groups: the same events written with
+/// a classic (FULL/INSTANCE) header instead of a SYSTEM one (user-mode
+/// loggers, relogged or merged traces) carry the class GUID and `Class.Type`.
+const KERNEL_CLASSES: &[(Guid, u8)] = &[
+    // EventTraceEvent
+    (
+        Guid::from_u128(0x68fdd900_4a3e_11d1_84f4_0000f80464e3),
+        0x00,
+    ),
+    // Process
+    (
+        Guid::from_u128(0x3d6fa8d0_fe05_11d0_9dda_00c04fd7ba7c),
+        0x03,
+    ),
+    // Thread
+    (
+        Guid::from_u128(0x3d6fa8d1_fe05_11d0_9dda_00c04fd7ba7c),
+        0x05,
+    ),
+    // SystemConfig (EVENT_TRACE_GROUP_CONFIG)
+    (
+        Guid::from_u128(0x01853a65_418f_4f36_aefc_dc0f1d2fd235),
+        0x0B,
+    ),
+    // ObTrace: the Object (handle) events
+    (
+        Guid::from_u128(0x89497f50_effe_4440_8cf2_ce6b1cdcaca7),
+        0x11,
+    ),
+    // ImageLoad
+    (
+        Guid::from_u128(0x2cb15d1d_5fc1_11d2_abe1_00a0c911f518),
+        0x14,
+    ),
+    // StackWalk
+    (
+        Guid::from_u128(0xdef2fe46_7bd6_4b80_bd94_f57fe20d0ce3),
+        0x18,
+    ),
+];
+
+/// KernelTraceControl's SysConfigEx class (xperf/WPR merge metadata), named
+/// `SysConfig/...` by PerfView: counted by name, not decoded.
+pub const SYSCONFIG_EX: Guid = Guid::from_u128(0x9b79ee91_b5fd_41c0_a243_4248e266e9d0);
+
+/// A classic-header kernel-class event as the SYSTEM-header HookId it stands
+/// for (`Image` class type 10, Load, is HookId 0x030A); other keys unchanged.
+pub fn kernel_key(key: EventKey) -> EventKey {
+    let EventKey::Classic(guid, ty) = key else {
+        return key;
+    };
+    match KERNEL_CLASSES.iter().find(|(g, _)| *g == guid) {
+        Some((_, 0x14)) if ty == 10 => EventKey::Hook(hook::IMAGE_LOAD),
+        Some((_, group)) => EventKey::Hook(u16::from(*group) << 8 | u16::from(ty)),
+        None => key,
+    }
+}
+
 /// Microsoft-Windows-DotNETRuntime.
 pub const CLR_PROVIDER: Guid = Guid::from_u128(0xe13c0d23_ccbc_4e12_931b_d9cc2eee27e4);
 pub const CLR_GC_START: u16 = 1;
@@ -151,7 +209,7 @@ fn frames(p: &[u8], from: usize, ptr: usize) -> Box<[u64]> {
 pub fn decode(rec: &Record<'_>) -> Option<Decoded> {
     let p = rec.payload;
     let ptr = rec.ptr_size;
-    match rec.key {
+    match kernel_key(rec.key) {
         EventKey::Hook(h) => match h {
             hook::CREATE_HANDLE | hook::CLOSE_HANDLE => {
                 let object = ptr_at(p, 0, ptr)?;
@@ -212,17 +270,36 @@ pub fn decode(rec: &Record<'_>) -> Option<Decoded> {
             }
             // DCEnd (rundown at stop) also tells what is mapped where.
             hook::IMAGE_LOAD | hook::IMAGE_DC_START | hook::IMAGE_DC_END => {
-                let name = name_at(p, 3 * ptr + 32).unwrap_or_default();
-                Some(Decoded::ImageLoad {
-                    base: ptr_at(p, 0, ptr)?,
-                    size: ptr_at(p, ptr, ptr)?,
-                    pid: u32_at(p, 2 * ptr)?,
-                    name,
+                Some(match rec.version {
+                    // v0: BaseAddress, ModuleSize (u32), ImageFileName; no pid.
+                    0 => Decoded::ImageLoad {
+                        base: ptr_at(p, 0, ptr)?,
+                        size: u64::from(u32_at(p, ptr)?),
+                        pid: rec.pid?,
+                        name: name_at(p, ptr + 4).unwrap_or_default(),
+                    },
+                    // v1: ImageBase, ImageSize, ProcessId, FileName.
+                    1 => Decoded::ImageLoad {
+                        base: ptr_at(p, 0, ptr)?,
+                        size: ptr_at(p, ptr, ptr)?,
+                        pid: u32_at(p, 2 * ptr)?,
+                        name: name_at(p, 2 * ptr + 4).unwrap_or_default(),
+                    },
+                    _ => Decoded::ImageLoad {
+                        base: ptr_at(p, 0, ptr)?,
+                        size: ptr_at(p, ptr, ptr)?,
+                        pid: u32_at(p, 2 * ptr)?,
+                        name: name_at(p, 3 * ptr + 32).unwrap_or_default(),
+                    },
                 })
             }
             hook::IMAGE_UNLOAD => Some(Decoded::ImageUnload {
                 base: ptr_at(p, 0, ptr)?,
-                pid: u32_at(p, 2 * ptr)?,
+                pid: if rec.version == 0 {
+                    rec.pid?
+                } else {
+                    u32_at(p, 2 * ptr)?
+                },
             }),
             hook::STACK => Some(Decoded::Stack {
                 event_ts: u64_at(p, 0)?,

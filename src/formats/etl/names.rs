@@ -2,7 +2,7 @@
 //! `StackWalk/Stack`); unknown events as `{group-or-guid}/{opcode}`.
 
 use super::headers::EventKey;
-use super::kernel::CLR_PROVIDER;
+use super::kernel::{CLR_PROVIDER, SYSCONFIG_EX, kernel_key};
 
 /// Kernel group names (EVENT_TRACE_GROUP_* >> 8), PerfView task names.
 fn group_name(group: u8) -> Option<&'static str> {
@@ -69,7 +69,7 @@ fn kernel_opcode_name(group: u8, ty: u8) -> Option<&'static str> {
 
 /// The `Provider/Event` name of an event key.
 pub fn event_name(key: EventKey) -> String {
-    match key {
+    match kernel_key(key) {
         EventKey::Hook(0x030A) => "Image/Load".to_string(),
         EventKey::Hook(h) => {
             let (group, ty) = ((h >> 8) as u8, (h & 0xFF) as u8);
@@ -88,6 +88,13 @@ pub fn event_name(key: EventKey) -> String {
             "Microsoft-Windows-DotNETRuntime/GC/Stop".to_string()
         }
         EventKey::Manifest(g, id) => format!("{{{g}}}/{id}"),
+        EventKey::Classic(g, ty) if g == SYSCONFIG_EX => match ty {
+            32 => "SysConfig/BuildInfo".to_string(),
+            33 => "SysConfig/SystemPaths".to_string(),
+            34 => "SysConfig/UnknownVolume".to_string(),
+            35 => "SysConfig/VolumeMapping".to_string(),
+            _ => format!("SysConfig/{ty}"),
+        },
         EventKey::Classic(g, ty) => format!("{{{g}}}/{ty}"),
         EventKey::Message(n) => format!("WPP/{n}"),
         EventKey::Other(t) => format!("HeaderType0x{t:02X}"),

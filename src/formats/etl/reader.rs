@@ -55,6 +55,9 @@ pub fn read(bytes: &[u8], path: &str, ctx: &mut ReadContext<'_>) -> Result<(), I
 
     let mut items: Vec<Item> = scans.into_iter().flat_map(|s| s.items).collect();
     items.par_sort_unstable_by_key(|i| (i.ts, i.buffer, i.index));
+    if !items.iter().any(|i| is_handle_event(&i.decoded)) {
+        ctx.stats.notice(NO_HANDLE_EVENTS);
+    }
 
     let mut emitter = Emitter::new(header, first_record, ctx);
     emitter.prepare(&mut items);
@@ -62,6 +65,19 @@ pub fn read(bytes: &[u8], path: &str, ctx: &mut ReadContext<'_>) -> Result<(), I
         emitter.emit(item);
     }
     Ok(())
+}
+
+/// Said when a trace has no Object (handle) events at all.
+pub const NO_HANDLE_EVENTS: &str = "this trace has no handle events (kernel Object CreateHandle/CloseHandle/DuplicateHandle): handle lifecycles cannot be checked from it. Record them with `wpr -start Handle` (then `wpr -stop trace.etl`), or with xperf: `xperf -on PROC_THREAD+LOADER+OB_HANDLE -stackwalk HandleCreate+HandleClose+HandleDuplicate` (the stack walks name the code that opened and closed each handle)";
+
+fn is_handle_event(d: &Decoded) -> bool {
+    matches!(
+        d,
+        Decoded::CreateHandle { .. }
+            | Decoded::CloseHandle { .. }
+            | Decoded::DuplicateHandle { .. }
+            | Decoded::HandleRundown { .. }
+    )
 }
 
 fn account(
@@ -403,6 +419,7 @@ impl<'c, 'a> Emitter<'c, 'a> {
                 name,
             } => {
                 let module = name.rsplit(['\\', '/']).next().unwrap_or(name);
+                self.ctx.stats.bump("etl modules mapped (Image events)", 1);
                 let sym = self.ctx.interner.intern(module);
                 let end = base.saturating_add((*size).max(1));
                 self.modules

@@ -18,18 +18,26 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use crate::model::{ErrorClass, Event, Op, Origin, Outcome, ResourceKind, flags};
 
+pub(crate) mod exception;
+
 use super::{InputError, ReadContext};
 use parse::{DumpMode, Parsed, Record, TraceType};
 
 /// True when the head of an input contains an `!htrace` record header.
 pub fn sniff(head: &[u8]) -> bool {
     let (head, _) = text::strip_bom(head);
+    // An invalid-handle exception alone is debugger-session evidence too, unless
+    // the session is a verifier stop's (the appverif reader reads those).
+    let verifier =
+        text::Lines::new(head).any(|(_, _, l)| text::trim(l).starts_with(b"VERIFIER STOP "));
     text::Lines::new(head).any(|(_, _, line)| {
         let line = text::trim(line);
-        (line.starts_with(b"Handle = 0x") || line.starts_with(b"Handle 0x"))
-            && (text::find(line, b" - OPEN").is_some()
-                || text::find(line, b" - CLOSE").is_some()
-                || text::find(line, b" - BAD").is_some())
+        (!verifier && exception::is_exception_line(line))
+            || (line.starts_with(b"Handle = 0x") || line.starts_with(b"Handle 0x"))
+                && (text::find(line, b" - OPEN").is_some()
+                    || text::find(line, b" - CLOSE").is_some()
+                    || text::find(line, b" - BAD").is_some()
+                    || text::find(line, b" - *** BAD").is_some())
     })
 }
 
@@ -42,9 +50,12 @@ pub fn read(bytes: &[u8], path: &str, ctx: &mut ReadContext<'_>) -> Result<(), I
         );
     }
     if read_records(bytes, ctx) == 0 {
-        return Err(InputError::new(path.to_string(), "no !htrace records found").hint("expected WinDbg `!htrace` output: records starting with `Handle = 0x... - OPEN|CLOSE|BAD REFERENCE` \
-                 (user mode) or `Handle 0x... - CLOSE:` (kernel mode)"
-                    .to_string(),));
+        return Err(
+            InputError::new(path, "no !htrace records or invalid-handle exceptions found").hint(
+                "expected WinDbg `!htrace` output: records starting with `Handle = 0x... - OPEN|CLOSE|BAD REFERENCE` \
+                 (user mode) or `Handle 0x... - CLOSE:` (kernel mode)",
+            ),
+        );
     }
     Ok(())
 }
@@ -54,9 +65,142 @@ pub fn read(bytes: &[u8], path: &str, ctx: &mut ReadContext<'_>) -> Result<(), I
 pub fn read_records(bytes: &[u8], ctx: &mut ReadContext<'_>) -> u64 {
     let (body, base) = text::strip_bom(bytes);
     let parsed = parse::parse(body, base as u64, ctx.interner, ctx.stats);
+    let exceptions = exception::scan(body, base as u64, ctx.interner);
     let total: usize = parsed.dumps.iter().map(|d| d.records.len()).sum();
     emit(&parsed, ctx);
-    total as u64
+    say_what_the_paste_left_out(&parsed, ctx);
+    let main = main_pid(&parsed);
+    for (i, e) in exceptions.iter().enumerate() {
+        let next = exceptions.get(i + 1).map(|n| n.line).unwrap_or(u32::MAX);
+        // The `!htrace` the user ran after this exception (before the next one).
+        let dump = parsed.dumps.iter().find(|d| {
+            d.records
+                .first()
+                .is_some_and(|r| r.line > e.line && r.line < next)
+        });
+        emit_exception(e, dump, main, ctx);
+    }
+    total as u64 + exceptions.len() as u64
+}
+
+/// An invalid-handle exception → a failed release or use. Emitted after the
+/// `!htrace` records: the dump was taken at the exception, so its records are older.
+fn emit_exception(
+    e: &exception::Exception,
+    dump: Option<&parse::Dump>,
+    main: Option<u32>,
+    ctx: &mut ReadContext<'_>,
+) {
+    let filter = match dump.map(|d| d.mode) {
+        Some(DumpMode::Full { filter: Some(h) }) => Some(h),
+        _ => None,
+    };
+    // Its BAD REFERENCE record, the newest of the dump taken at the exception,
+    // is this exception: already emitted from the dump.
+    if let Some(d) = dump
+        && d.records
+            .first()
+            .is_some_and(|r| r.ty == TraceType::BadRef && filter.is_none_or(|h| h == r.handle))
+    {
+        ctx.stats.bump(
+            "htrace: invalid-handle exceptions shown by a BAD REFERENCE record",
+            1,
+        );
+        return;
+    }
+    let names: Vec<String> = e
+        .frames
+        .iter()
+        .map(|s| ctx.interner.resolve(*s).to_string())
+        .collect();
+    // The failing call is after the exception-dispatch frames.
+    let from = names
+        .iter()
+        .rposition(|f| {
+            text::frame_parts(f).is_some_and(|(_, func)| {
+                func == "KiRaiseUserExceptionDispatcher"
+                    || func == "KiUserExceptionDispatcher"
+                    || func == "RtlRaiseStatus"
+                    || func == "RaiseException"
+            })
+        })
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    let rest: Vec<&str> = names.iter().skip(from).map(String::as_str).collect();
+    let api = innermost_api(rest.iter().copied());
+    let closes = rest.iter().take(4).any(|f| {
+        text::frame_parts(f).is_some_and(|(m, func)| {
+            !is_verifier_module(m) && role_of(func) == Some(ApiRole::Close)
+        })
+    });
+    let call = match api {
+        Some(a) => ctx.interner.intern(a.name),
+        None => ctx.interner.intern("exception c0000008"),
+    };
+    let mut ev = Event::new(
+        if closes { Op::Close } else { Op::Use },
+        call,
+        Origin::line(ctx.input, e.line, e.offset),
+    );
+    ev.handle = filter.unwrap_or(crate::model::UNKNOWN_HANDLE);
+    ev.kind = match api.and_then(|a| a.role) {
+        Some(ApiRole::Use(k)) => k,
+        _ => ResourceKind::Unknown,
+    };
+    ev.outcome = Outcome::Failed {
+        class: ErrorClass::BadHandle,
+        name: ctx
+            .interner
+            .intern("STATUS_INVALID_HANDLE (exception c0000008)"),
+    };
+    match e.ids {
+        Some((pid, tid)) => {
+            ev.pid = pid;
+            ev.tid = tid;
+        }
+        None => ev.pid = main.unwrap_or(0),
+    }
+    if !e.frames.is_empty() {
+        ev.stack = Some(ctx.interner.intern_stack(&e.frames));
+    }
+    if filter.is_none() {
+        ctx.stats.bump(
+            "htrace: invalid-handle exceptions without the handle's !htrace",
+            1,
+        );
+    }
+    ctx.stats.events += 1;
+    ctx.sink.event(ev);
+}
+
+/// Compares each dump's records with the debugger's own counts (`Dumped 0x..`,
+/// `Displayed 0x..`, `0x.. new stack traces since the previous snapshot`).
+fn say_what_the_paste_left_out(parsed: &Parsed, ctx: &mut ReadContext<'_>) {
+    for dump in &parsed.dumps {
+        let shown = dump.records.len() as u64;
+        let at = dump.records.first().map(|r| r.line).unwrap_or(0);
+        let what = match dump.mode {
+            DumpMode::Diff => "`!htrace -diff`",
+            DumpMode::Full { .. } => "`!htrace`",
+        };
+        if let Some((printed, line)) = dump.announced {
+            if printed > shown {
+                ctx.stats
+                    .bump("htrace: records the paste left out", printed - shown);
+                ctx.stats.notice(format!(
+                    "the {what} dump at line {at} shows {shown} of the {printed} records the debugger printed (line {line}): {} left out; findings rest only on the records shown",
+                    printed - shown
+                ));
+            }
+        } else if let Some(new) = dump.new_since_snapshot
+            && new > shown
+        {
+            ctx.stats.notice(format!(
+                "the {what} dump at line {at} shows {shown} records; the debugger counted {new} new stack traces since the snapshot: up to {} left out by the paste (or closed since the snapshot, which -diff does not show)",
+                new - shown
+            ));
+        }
+    }
 }
 
 /// The process the dumps are about: the most frequent `Process ID` (first seen wins ties).
@@ -194,8 +338,15 @@ fn emit_record(
                 Some(ApiRole::Use(k)) => k,
                 _ => ResourceKind::Unknown,
             };
+            // A bad reference made by a close API is a failed release (a
+            // second CloseHandle); any other is a use of the invalid value.
+            let op = if role == Some(ApiRole::Close) {
+                Op::Close
+            } else {
+                Op::Use
+            };
             (
-                Op::Use,
+                op,
                 Outcome::Failed {
                     class: ErrorClass::BadHandle,
                     name,

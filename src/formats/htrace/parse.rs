@@ -5,7 +5,7 @@ use crate::model::{Interner, Sym};
 
 use super::text::{
     Lines, find, parse_hex, prompt_command, split_offset, take_0x, take_hex, trim, trim_start,
-    write_frame,
+    without_annotation, write_frame,
 };
 
 /// `PROCESS_HANDLE_TRACE_TYPE_*`.
@@ -50,6 +50,13 @@ pub(crate) enum DumpMode {
 pub(crate) struct Dump {
     pub mode: DumpMode,
     pub records: Vec<Record>,
+    /// The debugger's own count of the records it printed (`Dumped 0x..` /
+    /// `Displayed 0x.. stack traces`), with its line: more than `records.len()`
+    /// means the paste left records out.
+    pub announced: Option<(u64, u32)>,
+    /// `-diff`: `0x.. new stack traces since the previous snapshot` (opens and
+    /// closes; -diff shows only the handles still open).
+    pub new_since_snapshot: Option<u64>,
 }
 
 #[derive(Default, Debug)]
@@ -68,8 +75,11 @@ enum Line<'a> {
     Ids(u32, u32),
     Frame(&'a [u8], Option<u64>),
     Separator,
-    /// `Parsed 0x..`, `Dumped 0x..`, `Displayed 0x..`: the end of a dump.
-    Summary,
+    /// `Parsed 0x..`, `Dumped 0x..`, `Displayed 0x..`: the end of a dump, with
+    /// the count of `Dumped`/`Displayed` (what was printed).
+    Summary(Option<u64>),
+    /// `0x.. new stack traces since the previous snapshot.` (before a -diff's records).
+    NewTraces(u64),
     /// `Outstanding handles opened since the previous snapshot:`.
     DiffStart,
     Prompt(&'a [u8]),
@@ -78,6 +88,14 @@ enum Line<'a> {
 }
 
 fn trace_type(label: &[u8]) -> Option<TraceType> {
+    // User mode prints `*** BAD REFERENCE ***`.
+    let mut label = label;
+    while let Some(rest) = label.strip_prefix(b"*") {
+        label = trim(rest);
+    }
+    while let Some(rest) = label.strip_suffix(b"*") {
+        label = trim(rest);
+    }
     match label {
         b"OPEN" => Some(TraceType::Open),
         b"CLOSE" => Some(TraceType::Close),
@@ -128,11 +146,17 @@ fn ids(line: &[u8]) -> Option<(u32, u32)> {
 fn frame(line: &[u8]) -> Option<(&[u8], Option<u64>)> {
     let (_, rest) = take_0x(line)?;
     let rest = trim_start(rest).strip_prefix(b":")?;
-    let body = trim(rest);
+    let body = without_annotation(trim(rest));
     if body.is_empty() {
         return None;
     }
     Some(split_offset(body, false))
+}
+
+/// The hex count after `prefix` (`Dumped 0xC stack traces.` → 12).
+fn count_after(line: &[u8], prefix: &[u8]) -> Option<u64> {
+    let rest = line.strip_prefix(prefix)?;
+    take_0x(rest).map(|(v, _)| v)
 }
 
 fn classify(raw: &[u8]) -> Line<'_> {
@@ -167,7 +191,14 @@ fn classify(raw: &[u8]) -> Line<'_> {
         || line.starts_with(b"Displayed 0x"))
         && find(line, b"stack traces").is_some()
     {
-        return Line::Summary;
+        let printed = count_after(line, b"Dumped ").or_else(|| count_after(line, b"Displayed "));
+        return Line::Summary(printed);
+    }
+    if line.starts_with(b"0x")
+        && find(line, b" new stack traces since the previous snapshot").is_some()
+        && let Some(n) = count_after(line, b"")
+    {
+        return Line::NewTraces(n);
     }
     if line.starts_with(b"Outstanding handles opened since the previous snapshot") {
         return Line::DiffStart;
@@ -212,6 +243,8 @@ struct Builder {
     /// The dump of `mode` has been pushed to `parsed.dumps`.
     open_dump: bool,
     in_record: bool,
+    /// A `new stack traces` count for the next dump.
+    pending_new: Option<u64>,
 }
 
 impl Builder {
@@ -228,6 +261,8 @@ impl Builder {
             self.parsed.dumps.push(Dump {
                 mode,
                 records: Vec::new(),
+                announced: None,
+                new_since_snapshot: self.pending_new.take(),
             });
             self.open_dump = true;
         }
@@ -247,6 +282,7 @@ pub(crate) fn parse(
         mode: None,
         open_dump: false,
         in_record: false,
+        pending_new: None,
     };
     let mut buf = String::new();
     for (line_no, offset, raw) in Lines::new(bytes) {
@@ -289,7 +325,18 @@ pub(crate) fn parse(
                 }
             }
             Line::Separator => b.in_record = false,
-            Line::Summary => b.end_dump(None),
+            Line::Summary(printed) => {
+                // `Dumped`/`Displayed` follows `Parsed`, after the dump ended:
+                // it belongs to the last dump that has records.
+                if let Some(n) = printed
+                    && let Some(d) = b.parsed.dumps.last_mut()
+                    && d.announced.is_none()
+                {
+                    d.announced = Some((n, line_no));
+                }
+                b.end_dump(None)
+            }
+            Line::NewTraces(n) => b.pending_new = Some(n),
             Line::DiffStart => {
                 b.end_dump(Some(DumpMode::Diff));
             }

@@ -34,7 +34,21 @@ impl<'a> Iterator for Lines<'a> {
         self.pos = start + advance;
         self.line_no = self.line_no.saturating_add(1);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        Some((self.line_no, start, line))
+        Some((self.line_no, start, unquote(line)))
+    }
+}
+
+/// Debugger text pasted as a Markdown quote (`> 0:000> !htrace`, `> > Handle = ...`,
+/// `>` alone for a blank line): the line without the quote markers. Debugger
+/// output itself never starts a line with `>`.
+pub(crate) fn unquote(line: &[u8]) -> &[u8] {
+    let mut rest = line;
+    loop {
+        let indent = rest.iter().take(3).take_while(|b| **b == b' ').count();
+        match rest.get(indent..).and_then(|r| r.strip_prefix(b">")) {
+            Some(r) => rest = r.strip_prefix(b" ").unwrap_or(r),
+            None => return rest,
+        }
     }
 }
 
@@ -150,6 +164,32 @@ pub(crate) fn split_offset(s: &[u8], hex_without_0x: bool) -> (&[u8], Option<u64
     (s, None)
 }
 
+/// Cuts what a person appended after a frame's offset (`+0x186   <---- SECOND
+/// CLOSE`, `+0x53 ! the suspect`), as pasted in docs and issues.
+pub(crate) fn without_annotation(body: &[u8]) -> &[u8] {
+    let Some(at) = memchr::memmem::rfind(body, b"+0x") else {
+        return body;
+    };
+    let digits = body
+        .get(at + 3..)
+        .unwrap_or(b"")
+        .iter()
+        .take_while(|b| b.is_ascii_hexdigit())
+        .count();
+    let end = at + 3 + digits;
+    match body.get(end..) {
+        Some(rest)
+            if digits > 0
+                && rest
+                    .first()
+                    .is_some_and(|b| !b.is_ascii_alphanumeric() && *b != b'_') =>
+        {
+            body.get(..end).unwrap_or(body)
+        }
+        _ => body,
+    }
+}
+
 /// The module and function of a normalised frame (`ntdll!NtClose+0xc` →
 /// `("ntdll", "NtClose")`); `None` for unresolved frames.
 pub(crate) fn frame_parts(frame: &str) -> Option<(&str, &str)> {
@@ -167,6 +207,8 @@ pub(crate) fn frame_parts(frame: &str) -> Option<(&str, &str)> {
 /// A debugger prompt (`0:000> cmd`, `0:000:x86> cmd`, `kd> cmd`, `1: kd> cmd`):
 /// returns the command text.
 pub(crate) fn prompt_command(line: &[u8]) -> Option<&[u8]> {
+    // Blogs indent pasted sessions (Markdown code blocks): leading blanks are not part of it.
+    let line = trim_start(line);
     let gt = memchr::memchr(b'>', line)?;
     let prefix = line.get(..gt)?;
     let rest = line.get(gt + 1..)?;
@@ -253,8 +295,18 @@ mod tests {
             Some(&b"!htrace  7DC"[..])
         );
         assert_eq!(prompt_command(b"1: kd> g"), Some(&b"g"[..]));
+        assert_eq!(prompt_command(b"    0:000> k"), Some(&b"k"[..]));
         assert_eq!(prompt_command(b"a -> b"), None);
         assert_eq!(prompt_command(b"<avrf:x>"), None);
+    }
+
+    #[test]
+    fn markdown_quotes() {
+        assert_eq!(unquote(b"> 0:000> !htrace b08"), b"0:000> !htrace b08");
+        assert_eq!(unquote(b"> > Handle = 0x1 - OPEN"), b"Handle = 0x1 - OPEN");
+        assert_eq!(unquote(b">"), b"");
+        assert_eq!(unquote(b"0:000> k"), b"0:000> k");
+        assert_eq!(unquote(b">0x1: a!b+0x2"), b"0x1: a!b+0x2");
     }
 
     #[test]
@@ -276,6 +328,18 @@ mod tests {
             (&b"vfbasics!AVrfpNtCreateFile"[..], None)
         );
         assert_eq!(frame_parts("a!b+0x1"), Some(("a", "b")));
+        assert_eq!(
+            without_annotation(b"GDI32!GdiPlayPageEMF+0x00000186      <------ SECOND CLOSE"),
+            b"GDI32!GdiPlayPageEMF+0x00000186"
+        );
+        assert_eq!(
+            without_annotation(b"Test!UseUnknown+0x53!The suspect routine"),
+            b"Test!UseUnknown+0x53"
+        );
+        assert_eq!(
+            without_annotation(b"a!b(Int32, x)+0x10d"),
+            b"a!b(Int32, x)+0x10d"
+        );
         assert_eq!(frame_parts("+0x1"), None);
     }
 
