@@ -569,14 +569,6 @@ impl Pass<'_> {
             let releases_later = releases
                 .iter()
                 .any(|r| r.attr.hit == new.id && r.attr.event.tid == tid);
-            let same_task_two_writers = !holder
-                && code_path
-                && differ
-                && new
-                    .use_sites
-                    .items
-                    .iter()
-                    .any(|u| u.stack.is_some() && self.path(u.stack) != self.path(first.stack));
             let strong = usize::from(!wrong_type.is_empty())
                 + usize::from(code_path)
                 + usize::from(victim)
@@ -611,12 +603,12 @@ impl Pass<'_> {
                     ),
                 });
             }
-            let Some(first) = mine.first().copied() else {
+            if mine.is_empty() {
                 continue;
-            };
+            }
             let confidence = if holder && strong >= 2 {
                 Confidence::High
-            } else if holder && strong == 1 || same_task_two_writers || own_stale_before_release {
+            } else if holder && strong == 1 || own_stale_before_release {
                 Confidence::Medium
             } else if holder && kept && differ {
                 Confidence::Low

@@ -7,7 +7,7 @@
 use super::attribute::transient;
 use super::{StaleRelease, StaleUse};
 use crate::lifecycle::{GenId, HandleGraph, Link};
-use crate::model::Event;
+use crate::model::{Event, flags};
 
 /// What one link of a chain is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,13 +129,13 @@ pub(super) fn build(
                 && !collateral.contains(&n)
                 && n != i
             {
-                add_transients(graph, hit.id, &mut links);
+                add_transients(graph, hit.id, &mut links, &mut gens);
                 collateral.push(n);
                 cur = n;
                 continue;
             }
             if let Some(v) = &r.victim {
-                add_transients(graph, hit.id, &mut links);
+                add_transients(graph, hit.id, &mut links, &mut gens);
                 if v.silent {
                     if let Some(g) = graph.gen_(v.hit) {
                         gens.push(g.id);
@@ -180,7 +180,12 @@ pub(super) fn build(
 
 /// Transient libc duplicates that took the value right after `g`: part of the
 /// victim's story (perror's `dup(2)` ... `close`), not a second double close.
-fn add_transients(graph: &HandleGraph, g: GenId, links: &mut Vec<ChainLink>) {
+fn add_transients(
+    graph: &HandleGraph,
+    g: GenId,
+    links: &mut Vec<ChainLink>,
+    gens: &mut Vec<GenId>,
+) {
     let Some(mut cur) = graph.gen_(g) else { return };
     for _ in 0..8 {
         let Some(n) = cur.next.and_then(|n| graph.gen_(n)) else {
@@ -203,6 +208,19 @@ fn add_transients(graph: &HandleGraph, g: GenId, links: &mut Vec<ChainLink>) {
                 gen_: n.id,
             });
         }
+        // The victim going on with its dead handle after the transient pair.
+        for e in n.after_release.items.iter().filter(|e| {
+            e.outcome.is_bad_handle()
+                && !e.has(flags::SWEEP)
+                && Some(e.tid) == n.open.map(|o| o.tid)
+        }) {
+            links.push(ChainLink {
+                role: ChainRole::VictimFailure,
+                event: *e,
+                gen_: n.id,
+            });
+        }
+        gens.push(n.id);
         cur = n;
     }
 }
