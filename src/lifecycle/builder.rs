@@ -650,8 +650,10 @@ impl<'i> LifecycleBuilder<'i> {
         let held = p.release.is_some_and(|r| r.event.tid == ev.tid)
             || p.open.is_some_and(|o| o.tid == ev.tid)
             || p.use_sites.items.iter().any(|u| u.tid == ev.tid);
+        // A use keeps them when the kind changed, or when the previous
+        // generation is already kept (part of a suspected chain).
         let kind_changed = p.kind != g.kind;
-        if same_path || stranger && held && (release || kind_changed) {
+        if same_path || stranger && held && (release || kind_changed || p.notable) {
             let p = p.id;
             for k in [id, p] {
                 if let Some(x) = self.gens.get_mut(&k) {

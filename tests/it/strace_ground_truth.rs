@@ -247,6 +247,6 @@ fn ff_per_task_files_fire_at_their_ground_truth() {
             ));
         }
     }
-    assert_eq!(checked, 3);
+    assert_eq!(checked, 4);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

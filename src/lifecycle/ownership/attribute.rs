@@ -400,7 +400,7 @@ impl Pass<'_> {
             evidence.push(Evidence {
                 kind: EvidenceKind::Resource,
                 text: format!(
-                    "the value went from a {} to a {}, and the failing call fits only a {}: it was the new owner's",
+                    "the value went from {} to {}, and the failing call fits only {} handles: it was the new owner's",
                     old.kind.as_str(),
                     new.kind.as_str(),
                     new.kind.as_str()
@@ -511,7 +511,7 @@ impl Pass<'_> {
                 evidence.push(Evidence {
                     kind: EvidenceKind::Resource,
                     text: format!(
-                        "{} at {} fits a {}, not the {} the value now names",
+                        "{} at {} fits {} handles, not the {} the value now names",
                         self.call(w),
                         at(w),
                         old.kind.as_str(),
@@ -619,7 +619,7 @@ impl Pass<'_> {
                 evidence.push(Evidence {
                     kind: EvidenceKind::Resource,
                     text: format!(
-                        "the value went from a {} to a {}, and task {tid} never released the {} itself",
+                        "the value went from {} to {}, and task {tid} never released the {} itself",
                         old.kind.as_str(),
                         new.kind.as_str(),
                         self.what(old)
