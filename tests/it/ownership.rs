@@ -529,7 +529,7 @@ mod property {
                         t,
                         format!(
                             r#""op":"open","handle":"{h:#x}","type":"{}"{stack}"#,
-                            kinds[(i % 3) as usize]
+                            kinds[i % 3]
                         ),
                     )
                 }
