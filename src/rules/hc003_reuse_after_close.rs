@@ -25,7 +25,9 @@ declare_rule! {
     /// handle had been killed by a stale release). Holder needs one more kind
     /// (two more for high confidence). A holder that never released its handle
     /// itself, using a value whose kind changed, with no other evidence, is a
-    /// low-confidence warning. Success is not innocence: the stale write that
+    /// low-confidence note (a handoff the trace cannot see looks the same); a
+    /// standard stream (0-2) closed by another task and taken by a plain open
+    /// is resource evidence. Success is not innocence: the stale write that
     /// lands in a socket or a data file is reported although it succeeds.
     ///
     /// ## Example
@@ -83,10 +85,12 @@ pub(super) fn stale_use_finding(
     let new = cx.graph.gen_(s.attr.hit)?;
     let old_release = old.release?;
     let first = s.uses.first()?;
+    // Low confidence (a holder and a change of kind, nothing more) is a note:
+    // a handoff the trace cannot see looks the same.
     let level = if s.attr.confidence >= Confidence::Medium {
         Level::Error
     } else {
-        Level::Warning
+        Level::Note
     };
     let succeeded = s.uses.iter().any(|u| u.outcome.is_ok());
     let mut f = cx.finding(

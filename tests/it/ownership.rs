@@ -227,7 +227,7 @@ fn stale_holders_releasing_recycled_values() {
 fn stale_uses_of_recycled_values() {
     for (name, min) in [
         ("pool_stale_use", Confidence::Medium),
-        ("stdout_reuse", Confidence::Low),
+        ("stdout_reuse", Confidence::Medium),
         ("stale_thread_write", Confidence::Medium),
     ] {
         for file in LAYOUTS {
@@ -235,12 +235,7 @@ fn stale_uses_of_recycled_values() {
             let a = run(&fixture(name).join(file));
             let f = finding_at(&a, "HC003", &t, "stale-write");
             assert!(f.confidence >= min, "{name}/{file}: {}", describe(&a));
-            let level = if f.confidence >= Confidence::Medium {
-                Level::Error
-            } else {
-                Level::Warning
-            };
-            assert_eq!(f.level, level);
+            assert_eq!(f.level, Level::Error);
             assert!(has_label(f, &t, "release", Role::Release));
             assert!(has_label(f, &t, "reuse", Role::Recycle));
             // Success is not innocence: the stale write succeeded.

@@ -14,11 +14,7 @@ pub fn attribute(graph: &mut HandleGraph, interner: &Interner) {
     let (releases, uses) = attribute_calls(graph, interner);
     super::chains::link(graph, &releases, &uses);
     let chains = super::chains::build(graph, &releases, &uses);
-    graph.ownership = Ownership {
-        releases,
-        uses,
-        chains,
-    };
+    graph.ownership = Ownership::new(releases, uses, chains);
 }
 
 fn attribute_calls(graph: &HandleGraph, interner: &Interner) -> (Vec<StaleRelease>, Vec<StaleUse>) {
@@ -33,9 +29,14 @@ fn attribute_calls(graph: &HandleGraph, interner: &Interner) -> (Vec<StaleReleas
             releases.push(r);
         }
     }
+    let by_hit: FxHashMap<GenId, usize> = releases
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.attr.hit, i))
+        .collect();
     let mut uses = Vec::new();
     for g in &graph.gens {
-        uses.extend(cx.stale_uses(g, &releases));
+        uses.extend(cx.stale_uses(g, &releases, &by_hit));
     }
     (releases, uses)
 }
@@ -432,7 +433,12 @@ impl Pass<'_> {
     }
 
     /// Stale uses of `new`, one per stale task.
-    fn stale_uses(&mut self, new: &Generation, releases: &[StaleRelease]) -> Vec<StaleUse> {
+    fn stale_uses(
+        &mut self,
+        new: &Generation,
+        releases: &[StaleRelease],
+        by_hit: &FxHashMap<GenId, usize>,
+    ) -> Vec<StaleUse> {
         let mut out = Vec::new();
         if !recycled(new) {
             return out;
@@ -460,10 +466,11 @@ impl Pass<'_> {
         tids.sort_unstable();
         tids.dedup();
         // The old generation was killed by someone else's stale release: its owners are victims.
-        let old_killed = releases
-            .iter()
-            .find(|r| r.attr.hit == old.id)
+        let old_killed = by_hit
+            .get(&old.id)
+            .and_then(|i| releases.get(*i))
             .map(|r| r.attr.event.tid);
+        let new_release = by_hit.get(&new.id).and_then(|i| releases.get(*i));
         for tid in tids {
             let mine: Vec<Event> = candidates
                 .iter()
@@ -566,10 +573,30 @@ impl Pass<'_> {
                 });
             }
             // The same task later releases the value as the old holder.
-            let releases_later = releases
-                .iter()
-                .any(|r| r.attr.hit == new.id && r.attr.event.tid == tid);
-            let strong = usize::from(!wrong_type.is_empty())
+            let releases_later = new_release.is_some_and(|r| r.attr.event.tid == tid);
+            // Resource: a standard stream the task wrote to before, closed by
+            // another task and taken by a plain open (not a dup2 retarget): the
+            // task's output now lands in that file or socket.
+            let stdio = kept
+                && (0..=2).contains(&new.handle)
+                && matches!(
+                    old.provenance,
+                    Provenance::PreExisting | Provenance::Inherited { .. }
+                )
+                && matches!(new.provenance, Provenance::Opened | Provenance::Received)
+                && old.use_sites.items.iter().any(|u| u.tid == tid);
+            if stdio {
+                evidence.push(Evidence {
+                    kind: EvidenceKind::Resource,
+                    text: format!(
+                        "the number was a standard stream ({}) that task {tid} used; task {} closed it and a plain open gave the number to the {}: the task's calls now land there",
+                        self.what(old),
+                        old_release.event.tid,
+                        self.what(new)
+                    ),
+                });
+            }
+            let strong = usize::from(!wrong_type.is_empty() || stdio)
                 + usize::from(code_path)
                 + usize::from(victim)
                 + usize::from(releases_later);
@@ -578,17 +605,14 @@ impl Pass<'_> {
             // were meant for the old one too (a cache written after a reopen).
             let own_stale_before_release = !holder
                 && releases_later
-                && releases.iter().any(|r| {
-                    r.attr.hit == new.id
-                        && mine.iter().any(|e| {
-                            e.seq < r.attr.event.seq
-                                && old.use_sites.items.iter().any(|u| u.call == e.call)
-                        })
+                && new_release.is_some_and(|r| {
+                    mine.iter().any(|e| {
+                        e.seq < r.attr.event.seq
+                            && old.use_sites.items.iter().any(|u| u.call == e.call)
+                    })
                 });
             let mut mine = mine;
-            if own_stale_before_release
-                && let Some(r) = releases.iter().find(|r| r.attr.hit == new.id)
-            {
+            if own_stale_before_release && let Some(r) = new_release {
                 let rel = r.attr.event;
                 mine.retain(|e| {
                     e.seq < rel.seq && old.use_sites.items.iter().any(|u| u.call == e.call)
@@ -615,7 +639,7 @@ impl Pass<'_> {
             } else {
                 continue;
             };
-            if holder && kept && differ && strong == 0 {
+            if holder && kept && differ && strong == 0 && !stdio {
                 evidence.push(Evidence {
                     kind: EvidenceKind::Resource,
                     text: format!(

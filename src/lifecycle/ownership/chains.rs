@@ -8,6 +8,7 @@ use super::attribute::transient;
 use super::{StaleRelease, StaleUse};
 use crate::lifecycle::{GenId, HandleGraph, Link};
 use crate::model::{Event, flags};
+use rustc_hash::FxHashMap;
 
 /// What one link of a chain is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,9 +67,14 @@ pub(super) fn link(graph: &mut HandleGraph, releases: &[StaleRelease], uses: &[S
     for u in uses {
         graph.add_link(u.attr.meant, u.attr.hit, Link::StaleUseOf);
     }
+    let by_seq: FxHashMap<u64, usize> = releases
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.attr.event.seq, i))
+        .collect();
     for r in releases {
         if let Some(v) = &r.victim
-            && let Some(next) = releases.iter().find(|n| n.attr.event.seq == v.event.seq)
+            && let Some(next) = by_seq.get(&v.event.seq).and_then(|i| releases.get(*i))
         {
             graph.add_link(r.attr.hit, next.attr.hit, Link::Collateral);
         }
@@ -80,6 +86,11 @@ pub(super) fn build(
     releases: &[StaleRelease],
     uses: &[StaleUse],
 ) -> Vec<Chain> {
+    let by_hit: FxHashMap<GenId, usize> = releases
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.attr.hit, i))
+        .collect();
     let mut chains = Vec::new();
     for (i, root) in releases.iter().enumerate() {
         // Not a root when its own target was killed by a stale release (then it is collateral).
@@ -125,7 +136,7 @@ pub(super) fn build(
             });
             // Follow the collateral link, as a path in the graph.
             if let Some(next_gen) = graph.linked(hit, Link::Collateral).first()
-                && let Some(n) = releases.iter().position(|x| x.attr.hit == next_gen.id)
+                && let Some(n) = by_hit.get(&next_gen.id).copied()
                 && !collateral.contains(&n)
                 && n != i
             {

@@ -20,6 +20,8 @@ mod attribute;
 mod chains;
 pub mod frames;
 
+use rustc_hash::{FxHashMap, FxHashSet};
+
 use crate::model::{Confidence, Event};
 
 use super::GenId;
@@ -114,24 +116,58 @@ pub struct Ownership {
     pub releases: Vec<StaleRelease>,
     pub uses: Vec<StaleUse>,
     pub chains: Vec<Chain>,
+    /// Index of the stale release that ended each generation.
+    by_hit: FxHashMap<GenId, usize>,
+    /// Sequence numbers of every chain link.
+    chain_events: FxHashSet<u64>,
+    /// Index of the chain each generation takes part in.
+    chain_of: FxHashMap<GenId, usize>,
 }
 
 impl Ownership {
+    pub(super) fn new(
+        releases: Vec<StaleRelease>,
+        uses: Vec<StaleUse>,
+        chains: Vec<Chain>,
+    ) -> Self {
+        let by_hit = releases
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.attr.hit, i))
+            .collect();
+        let chain_events = chains
+            .iter()
+            .flat_map(|c| c.links.iter().map(|l| l.event.seq))
+            .collect();
+        let mut chain_of = FxHashMap::default();
+        for (i, c) in chains.iter().enumerate() {
+            for g in &c.gens {
+                chain_of.entry(*g).or_insert(i);
+            }
+        }
+        Ownership {
+            releases,
+            uses,
+            chains,
+            by_hit,
+            chain_events,
+            chain_of,
+        }
+    }
+
     /// The stale release that ended generation `g`, if its release was one.
     pub fn release_of(&self, g: GenId) -> Option<&StaleRelease> {
-        self.releases.iter().find(|r| r.attr.hit == g)
+        self.by_hit.get(&g).and_then(|i| self.releases.get(*i))
     }
 
     /// The chain a generation takes part in (killed in it, or hit by its victim).
     pub fn chain_with(&self, g: GenId) -> Option<&Chain> {
-        self.chains.iter().find(|c| c.gens.contains(&g))
+        self.chain_of.get(&g).and_then(|i| self.chains.get(*i))
     }
 
     /// True when the event is a link of some chain.
     pub fn event_in_chain(&self, seq: u64) -> bool {
-        self.chains
-            .iter()
-            .any(|c| c.links.iter().any(|l| l.event.seq == seq))
+        self.chain_events.contains(&seq)
     }
 }
 
