@@ -102,11 +102,13 @@ pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, Analysis
             sym.symbolize(&mut interner);
         }
 
+        let active: Vec<&'static str> = options.rules.iter().map(|r| r.meta().code).collect();
         let cx = RuleContext {
             graph: &graph,
             interner: &interner,
             style,
             thresholds: options.thresholds,
+            active: &active,
         };
         let mut job_findings = pool.install(|| rules::run(&cx, &options.rules));
         for f in &mut job_findings {

@@ -75,6 +75,8 @@ pub struct LifecycleBuilder<'i> {
 struct SweepRun {
     last_value: i64,
     last_seen: u32,
+    /// The last close was split into unfinished / resumed halves.
+    last_split: bool,
     length: u32,
     /// Anomalies recorded for the first members of the run, to mark once it is a sweep.
     pending: Vec<AnomalyRef>,
@@ -157,13 +159,15 @@ impl<'i> LifecycleBuilder<'i> {
         for table in open_tables {
             self.end_table(table, None);
         }
-        HandleGraph::build(
+        let mut graph = HandleGraph::build(
             self.gens,
             self.tables,
             self.sites,
             self.gc_events,
             self.rpc_events,
-        )
+        );
+        graph.attribute_ownership(self.interner);
+        graph
     }
 
     // ----- tasks and tables -------------------------------------------------
@@ -661,7 +665,36 @@ impl<'i> LifecycleBuilder<'i> {
                 g.notable = true;
             }
         }
+        self.keep_for_ownership(id, ev, true);
         self.release_bookkeeping(id);
+    }
+
+    /// Ownership hook: a release (or a use of a changed kind) by a task that
+    /// held the previous generation and took no part in this one keeps both
+    /// generations for the ownership pass, which reads them after the stream.
+    fn keep_for_ownership(&mut self, id: GenId, ev: &Event, release: bool) {
+        let Some(g) = self.gens.get(&id) else { return };
+        let Some(p) = g.prev.and_then(|p| self.gens.get(&p)) else {
+            return;
+        };
+        let stranger = g.open.is_some_and(|o| o.tid != ev.tid)
+            && (!release || !g.use_sites.items.iter().any(|u| u.tid == ev.tid));
+        let same_path =
+            release && ev.stack.is_some() && p.release.is_some_and(|r| r.event.stack == ev.stack);
+        let held = p.release.is_some_and(|r| r.event.tid == ev.tid)
+            || p.open.is_some_and(|o| o.tid == ev.tid)
+            || p.use_sites.items.iter().any(|u| u.tid == ev.tid);
+        // A use keeps them when the kind changed, or when the previous
+        // generation is already kept (part of a suspected chain).
+        let kind_changed = p.kind != g.kind;
+        if same_path || stranger && held && (release || kind_changed || p.notable) {
+            let p = p.id;
+            for k in [id, p] {
+                if let Some(x) = self.gens.get_mut(&k) {
+                    x.notable = true;
+                }
+            }
+        }
     }
 
     /// Records an operation on a value that is not open: after the last
@@ -705,7 +738,13 @@ impl<'i> LifecycleBuilder<'i> {
     fn sweep_step(&mut self, ev: &Event, anomaly: Option<AnomalyRef>) {
         let seen = self.tasks.get(&ev.tid).map(|t| t.events_seen).unwrap_or(0);
         let run = self.sweeps.entry(ev.tid).or_default();
-        let ascending = run.length > 0 && ev.handle > run.last_value && seen == run.last_seen + 1;
+        // A close strace split into `<unfinished ...>` and `resumed` halves counts
+        // two events of the task: the sweep goes on across the gap.
+        let split = ev.has(flags::RESUMED) || matches!(ev.outcome, Outcome::Unknown);
+        let next_call =
+            seen == run.last_seen + 1 || seen == run.last_seen + 2 && (split || run.last_split);
+        let ascending = run.length > 0 && ev.handle > run.last_value && next_call;
+        run.last_split = split;
         if ascending {
             run.length += 1;
         } else {
@@ -764,6 +803,9 @@ impl<'i> LifecycleBuilder<'i> {
         if matches_prev {
             g.stale_use_candidates.push(*ev, CAP_SITES);
             g.notable = true;
+        }
+        if !known_site {
+            self.keep_for_ownership(id, ev, false);
         }
     }
 
@@ -1048,6 +1090,8 @@ impl<'i> LifecycleBuilder<'i> {
                 {
                     rel.event.outcome = ev.outcome;
                     rel.event.flags |= ev.flags & flags::INJECTED;
+                    // strace -k prints the stack after the completed half.
+                    rel.event.stack = rel.event.stack.or(ev.stack);
                     if let Outcome::Failed { class, .. } = ev.outcome
                         && class != ErrorClass::BadHandle
                     {

@@ -5,6 +5,7 @@ mod builder;
 #[cfg(test)]
 mod builder_tests;
 pub mod generation;
+pub mod ownership;
 pub mod sites;
 pub mod table;
 
@@ -27,6 +28,12 @@ pub enum Link {
     DuplicatedAs,
     /// Copied into a child's table by fork.
     InheritedBy,
+    /// A holder of the source generation released the target (see [`ownership`]).
+    StaleReleaseOf,
+    /// A holder of the source generation used the target.
+    StaleUseOf,
+    /// The owner of the (killed) source generation released the target.
+    Collateral,
 }
 
 /// What rules read: the generations kept by the builder, their tables, the
@@ -40,6 +47,8 @@ pub struct HandleGraph {
     pub rpc_events: Vec<Event>,
     pub links: DiGraph<GenId, Link>,
     nodes: FxHashMap<GenId, NodeIndex>,
+    /// Who meant which generation: computed once, after the graph is built.
+    pub ownership: ownership::Ownership,
 }
 
 impl HandleGraph {
@@ -89,7 +98,29 @@ impl HandleGraph {
             rpc_events,
             links,
             nodes,
+            ownership: ownership::Ownership::default(),
         }
+    }
+
+    /// Runs the ownership pass (once, when the builder finishes).
+    pub(crate) fn attribute_ownership(&mut self, interner: &crate::model::Interner) {
+        ownership::attribute(self, interner);
+    }
+
+    fn add_link(&mut self, from: GenId, to: GenId, link: Link) {
+        if let (Some(f), Some(t)) = (self.nodes.get(&from), self.nodes.get(&to)) {
+            self.links.add_edge(*f, *t, link);
+        }
+    }
+
+    /// The generation linked to `g` by an incoming `link`, if any.
+    pub fn incoming(&self, g: &Generation, link: Link) -> Option<&Generation> {
+        let n = self.nodes.get(&g.id)?;
+        self.links
+            .edges_directed(*n, petgraph::Direction::Incoming)
+            .find(|e| *e.weight() == link)
+            .and_then(|e| self.links.node_weight(petgraph::visit::EdgeRef::source(&e)))
+            .and_then(|id| self.gen_(*id))
     }
 
     pub fn gen_(&self, id: GenId) -> Option<&Generation> {

@@ -58,6 +58,9 @@ pub enum Role {
     Recycle,
     /// The rightful owner of the recycled value failing afterwards.
     Victim,
+    /// A link of a collision chain: the owner of a killed handle releasing
+    /// what took the value next.
+    Collateral,
     /// A call in flight (blocked) on the value.
     InFlight,
     Exec,
@@ -79,6 +82,7 @@ impl Role {
             Role::BadUse => "bad-use",
             Role::Recycle => "recycle",
             Role::Victim => "victim",
+            Role::Collateral => "collateral",
             Role::InFlight => "in-flight",
             Role::Exec => "exec",
             Role::Spawn => "spawn",

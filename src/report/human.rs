@@ -181,6 +181,7 @@ pub fn render_finding(a: &Analysis, f: &Finding, opts: &HumanOptions) -> String 
                     | Role::FirstRelease
                     | Role::Release
                     | Role::Victim
+                    | Role::Collateral
                     | Role::InFlight
                     | Role::Failure
             )

@@ -189,15 +189,3 @@ pub fn recycle_chain_labels(
     }
     out
 }
-
-/// What would make an ownership call certain, when stacks are missing.
-pub fn stack_hint(events: &[&Event]) -> Option<String> {
-    if events.iter().all(|e| e.stack.is_none()) {
-        Some(
-            "record with `strace -k` (or ETW stack walks) to see which code path made each call"
-                .to_string(),
-        )
-    } else {
-        None
-    }
-}

@@ -17,9 +17,11 @@ declare_rule! {
     /// Handle values are recycled the moment they are released. In a program with
     /// more than one thread, the value can be handed to another thread's new file,
     /// socket or Event between the two releases: the second release then closes
-    /// somebody else's handle (see HC004). It is reported as an error when another
-    /// task shared the handle table, and as a note when the program was alone
-    /// with its table and nothing was recycled: harmless in this run, a latent bug.
+    /// somebody else's handle (see HC004). It is always an error (valgrind, fdsan
+    /// and Application Verifier treat it as one); the finding says whether
+    /// anything could have taken the value in this run (another task sharing the
+    /// table). When HC004 is off, its stale releases (a double release across a
+    /// recycle) are reported here, with the same chain.
     ///
     /// ## Example
     /// ```text
@@ -42,7 +44,19 @@ declare_rule! {
 
 impl DoubleRelease {
     fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
-        merge_close_range(cx, self.per_generation(cx))
+        let mut out = merge_close_range(cx, self.per_generation(cx));
+        // A stale release is a double release across a recycle: when HC004 is
+        // off, this rule reports the chain.
+        if !cx.runs("HC004") {
+            out.extend(
+                cx.graph
+                    .ownership
+                    .chains
+                    .iter()
+                    .filter_map(|c| super::hc004_namespace_collision::chain_finding(cx, &META, c)),
+            );
+        }
+        out
     }
 }
 
@@ -112,8 +126,10 @@ impl DoubleRelease {
         let mut out = Vec::new();
         for g in &cx.graph.gens {
             let Some(first) = g.release else { continue };
-            // The victim's own failing release after a stale one: HC004 reports the chain.
-            if super::ownership::stale_release(cx, g).is_some() {
+            // The victim's own failing release after a stale one is a link of
+            // the chain (reported by HC004, or below when HC004 is off).
+            let own = &cx.graph.ownership;
+            if own.release_of(g.id).is_some() {
                 continue;
             }
             if first.how == ReleaseHow::Vanished || first.how == ReleaseHow::Superseded {
@@ -125,6 +141,7 @@ impl DoubleRelease {
                 .iter()
                 .filter(|e| {
                     !e.has(flags::SWEEP)
+                        && !own.event_in_chain(e.seq)
                         && match e.op {
                             Op::Close => e.outcome.is_bad_handle() || e.outcome.is_ok(),
                             Op::CloseRange { .. } => true,
@@ -137,11 +154,9 @@ impl DoubleRelease {
             };
             let cross_task = second.tid != first.event.tid;
             let shared = g.sharers_at_release > 1 || cross_task;
-            // Windows evidence (!htrace, verifier, ETW) never shows every thread
-            // of the process: thread-pool and loader threads share its table.
-            let windows = cx.style == crate::rules::HandleStyle::Windows;
-            let shared = shared || windows;
-            let level = if shared { Level::Error } else { Level::Note };
+            // Always an error (valgrind, fdsan and Application Verifier agree);
+            // the notes say whether anything could have taken the value.
+            let level = Level::Error;
             let how = if matches!(second.op, Op::CloseRange { .. }) {
                 "close_range"
             } else {
@@ -171,7 +186,10 @@ impl DoubleRelease {
                 f.labels
                     .push(label(e, Role::BadRelease, "released again here"));
             }
-            if windows && g.sharers_at_release <= 1 && !cross_task {
+            // Windows evidence (!htrace, verifier, ETW) never shows every thread
+            // of the process: thread-pool and loader threads share its table.
+            let windows = cx.style == crate::rules::HandleStyle::Windows;
+            if windows && !shared {
                 f.notes.push(format!(
                     "every Windows process has threads this evidence does not show (thread pool, loader, injected): between the two releases one of them could have been handed {}, and the second release would have closed it",
                     cx.handle_name(g.handle)
@@ -183,7 +201,7 @@ impl DoubleRelease {
                     cx.handle_name(g.handle)
                 ));
             } else {
-                f.notes.push("harmless in this run: no other task shared the handle table and the value was not reused in between; with threads, the second release would close whatever took the value".to_string());
+                f.notes.push("nothing could have taken the value in this run: no other task shared the handle table and nothing was opened in between; with threads, or an open between the two releases, the second release closes whatever took the value".to_string());
             }
             f.site = cx.site(Some(g), second);
             out.push(f);

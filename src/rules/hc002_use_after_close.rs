@@ -2,7 +2,6 @@ use crate::lifecycle::ReleaseHow;
 use crate::model::{Confidence, Finding, Level, Op, Role, flags};
 
 use super::evidence::{label, open_label};
-use super::ownership::stale_release;
 use super::{RuleContext, declare_rule};
 
 declare_rule! {
@@ -39,15 +38,24 @@ impl UseAfterClose {
         let mut out = Vec::new();
         for g in &cx.graph.gens {
             let Some(rel) = g.release else { continue };
-            // When the release itself was a stale holder's, HC004 reports the chain.
-            if stale_release(cx, g).is_some() {
+            // When the release itself was a stale holder's, the victim's failure is
+            // a link of the chain that HC004 (or, when it is off, HC001) reports.
+            let own = &cx.graph.ownership;
+            let chain_reported = cx.runs("HC004") || cx.runs("HC001");
+            let killed_by = own.release_of(g.id);
+            if killed_by.is_some() && chain_reported {
                 continue;
             }
             let bad: Vec<_> = g
                 .after_release
                 .items
                 .iter()
-                .filter(|e| e.op == Op::Use && e.outcome.is_bad_handle() && !e.has(flags::SWEEP))
+                .filter(|e| {
+                    e.op == Op::Use
+                        && e.outcome.is_bad_handle()
+                        && !e.has(flags::SWEEP)
+                        && !(chain_reported && own.event_in_chain(e.seq))
+                })
                 .collect();
             let Some(first_bad) = bad.first() else {
                 continue;
@@ -108,8 +116,28 @@ impl UseAfterClose {
                     rel.event.tid, first_bad.tid
                 ));
             }
+            if let Some(k) = killed_by {
+                f.notes.push(format!(
+                    "its handle was killed by task {}'s stale release at {} (HC004 and HC001 are off)",
+                    k.attr.event.tid,
+                    cx.at(&k.attr.event)
+                ));
+            }
             f.site = cx.site(Some(g), first_bad);
             out.push(f);
+        }
+        // A stale use is a use after close that hit a recycled value: when
+        // HC003 is off, this rule reports it.
+        if !cx.runs("HC003") {
+            let own = &cx.graph.ownership;
+            for (i, s) in own.uses.iter().enumerate() {
+                if cx.runs("HC004") && own.chains.iter().any(|c| c.misuse == Some(i)) {
+                    continue;
+                }
+                out.extend(super::hc003_reuse_after_close::stale_use_finding(
+                    cx, &META, s,
+                ));
+            }
         }
         out
     }

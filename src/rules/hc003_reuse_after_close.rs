@@ -1,8 +1,8 @@
-use crate::model::{Finding, Level, Role};
+use crate::lifecycle::ownership::StaleUse;
+use crate::model::{Confidence, Finding, Level, Role};
 
-use super::evidence::{label, recycle_chain_labels, stack_hint};
-use super::ownership::stale_uses;
-use super::{RuleContext, declare_rule};
+use super::evidence::{label, recycle_chain_labels};
+use super::{RuleContext, RuleMeta, declare_rule};
 
 declare_rule! {
     /// ## What it finds
@@ -15,14 +15,20 @@ declare_rule! {
     /// read from the wrong file, and the real owner sees corrupt input later.
     /// This is the bug class fdsan and `valgrind --modify-fds=high` exist for.
     ///
-    /// Evidence that the use came from the old holder: the operation fits only
-    /// the old resource type and was made by a task that held the old handle
-    /// (lseek on a pipe → ESPIPE, send on a file → ENOTSOCK), or the same task
-    /// later releases the value as the old holder (HC004). A matching call
-    /// site (stack) raises the confidence to high but is never enough alone: a
-    /// loop or a thread-pool worker handles one file or connection after
-    /// another from the same code. The confidence of each finding says which
-    /// evidence was found.
+    /// Evidence, each kind independent and named in the finding: *holder* (the
+    /// task held the previous generation and did not make the new one, which
+    /// another task made); *resource* (the call fits only the old kind: lseek on
+    /// a pipe → ESPIPE, fsync on a socket → EINVAL); *code path* (the program's
+    /// own frames of the call used the previous generation, and the two were
+    /// created by different code: the same creation path is a loop or an accept
+    /// loop handing connections out, not a stale holder); *victim* (the task's
+    /// handle had been killed by a stale release). Holder needs one more kind
+    /// (two more for high confidence). A holder that never released its handle
+    /// itself, using a value whose kind changed, with no other evidence, is a
+    /// low-confidence note (a handoff the trace cannot see looks the same); a
+    /// standard stream (0-2) closed by another task and taken by a plain open
+    /// is resource evidence. Success is not innocence: the stale write that
+    /// lands in a socket or a data file is reported although it succeeds.
     ///
     /// ## Example
     /// ```text
@@ -45,57 +51,101 @@ declare_rule! {
 
 impl ReuseAfterClose {
     fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
+        let own = &cx.graph.ownership;
         let mut out = Vec::new();
-        for g in &cx.graph.gens {
-            let Some(s) = stale_uses(cx, g) else { continue };
-            let Some(old_release) = s.old.release else {
+        for (i, s) in own.uses.iter().enumerate() {
+            // The last link of a collision chain: HC004 reports the chain.
+            if cx.runs("HC004") && own.chains.iter().any(|c| c.misuse == Some(i)) {
                 continue;
-            };
-            let Some(first) = s.uses.first() else {
-                continue;
-            };
-            let mut f = cx.finding(
-                &META,
-                Level::Error,
-                format!(
-                    "stale use of {}: {} at {} hits the {} that took over the value, not the {} closed at {}",
-                    cx.handle_name(g.handle),
-                    cx.call(first),
-                    cx.at(first),
-                    cx.what(s.new),
-                    cx.what(s.old),
-                    cx.at(&old_release.event)
-                ),
-            );
-            f.pid = cx.table_of(g).pid;
-            f.confidence = s.confidence;
-            f.labels.extend(recycle_chain_labels(
-                cx,
-                s.old,
-                s.new,
-                Role::Release,
-                format!("{} closed here", cx.what(s.old)),
-            ));
-            for u in s.uses.iter().take(4) {
-                f.labels.push(label(
-                    u,
-                    Role::BadUse,
-                    format!(
-                        "stale {} (task {}) hits the {}",
-                        cx.call(u),
-                        u.tid,
-                        s.new.kind.as_str()
-                    ),
-                ));
             }
-            f.notes.extend(s.evidence.iter().cloned());
-            let evs: Vec<_> = s.uses.iter().collect();
-            if let Some(h) = stack_hint(&evs) {
-                f.notes.push(format!("to make it certain, {h}"));
+            if let Some(f) = stale_use_finding(cx, &META, s) {
+                out.push(f);
             }
-            f.site = cx.site(Some(s.old), first);
-            out.push(f);
         }
         out
     }
+}
+
+/// A finding for stale uses of one generation by one task, under `meta`
+/// (HC003, or HC002 when HC003 is off).
+pub(super) fn stale_use_finding(
+    cx: &RuleContext<'_>,
+    meta: &'static RuleMeta,
+    s: &StaleUse,
+) -> Option<Finding> {
+    let old = cx.graph.gen_(s.attr.meant)?;
+    let new = cx.graph.gen_(s.attr.hit)?;
+    let old_release = old.release?;
+    let first = s.uses.first()?;
+    // Low confidence (a holder and a change of kind, nothing more) is a note:
+    // a handoff the trace cannot see looks the same.
+    let level = if s.attr.confidence >= Confidence::Medium {
+        Level::Error
+    } else {
+        Level::Note
+    };
+    let succeeded = s.uses.iter().any(|u| u.outcome.is_ok());
+    let mut f = cx.finding(
+        meta,
+        level,
+        format!(
+            "stale use of {}: {} at {} (task {}) hits the {} that took over the value, not the {} closed at {}{}",
+            cx.handle_name(new.handle),
+            cx.call(first),
+            cx.at(first),
+            first.tid,
+            cx.what(new),
+            cx.what(old),
+            cx.at(&old_release.event),
+            if succeeded { "; it succeeds, silently" } else { "" }
+        ),
+    );
+    f.pid = cx.table_of(new).pid;
+    f.confidence = s.attr.confidence;
+    f.labels.extend(recycle_chain_labels(
+        cx,
+        old,
+        new,
+        Role::Release,
+        format!(
+            "{} closed here (task {})",
+            cx.what(old),
+            old_release.event.tid
+        ),
+    ));
+    for u in s.uses.iter().take(4) {
+        f.labels.push(label(
+            u,
+            Role::BadUse,
+            format!(
+                "stale {} (task {}) hits the {}{}",
+                cx.call(u),
+                u.tid,
+                new.kind.as_str(),
+                if u.outcome.is_ok() {
+                    ", and succeeds"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    f.notes.push(format!(
+        "evidence ({}): {}",
+        s.attr.kinds(),
+        s.attr
+            .evidence
+            .iter()
+            .map(|e| e.text.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    ));
+    if !s.attr.to_be_certain.is_empty() {
+        f.notes.push(format!(
+            "to make it certain: {}",
+            s.attr.to_be_certain.join("; ")
+        ));
+    }
+    f.site = cx.site(Some(old), first);
+    Some(f)
 }

@@ -3,7 +3,6 @@
 //! A rule is a pure function from the [`HandleGraph`] to findings.
 
 mod evidence;
-mod ownership;
 
 pub mod hc001_double_release;
 pub mod hc002_use_after_close;
@@ -112,6 +111,16 @@ pub struct RuleContext<'a> {
     pub interner: &'a Interner,
     pub style: HandleStyle,
     pub thresholds: Thresholds,
+    /// Codes of the rules that run: a rule that defers a finding to another
+    /// rule reports it itself when that rule is off (`--select`, `--ignore`, config).
+    pub active: &'a [&'static str],
+}
+
+impl RuleContext<'_> {
+    /// True when the rule with this code runs in this analysis.
+    pub fn runs(&self, code: &str) -> bool {
+        self.active.contains(&code)
+    }
 }
 
 pub trait Rule: Sync {

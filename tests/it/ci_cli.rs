@@ -8,8 +8,11 @@ use std::process::Command as StdCommand;
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-/// A fixture with one finding (HC001 double-release, a note: single-threaded).
+/// A fixture with one finding (HC001 double-release: an error, single-threaded).
+/// Tests that need a note-level finding lower it with [`NOTE_CONFIG`].
 const NOTE_TRACE: &str = "fixtures/strace/samples/double_close/trace-k.log";
+/// Config making NOTE_TRACE's finding a note.
+const NOTE_CONFIG: &str = "[rules]\ndouble-release = \"note\"\n";
 /// A fixture without findings.
 const CLEAN_JSONL: &str = "fixtures/jsonl/rules/ok_orphan_close_at_start.jsonl";
 /// A fixture with an error-level finding.
@@ -88,7 +91,13 @@ fn exit_codes_follow_fail_on() {
         .args(["analyze", &abs(CLEAN_JSONL)])
         .assert()
         .code(0);
+    // HC001 is an error whatever the threads.
+    in_temp(&dir)
+        .args(["analyze", &abs(NOTE_TRACE)])
+        .assert()
+        .code(1);
     // A note: clean under the default --fail-on error, failing under --fail-on note.
+    std::fs::write(dir.path().join("handlecheck.toml"), NOTE_CONFIG).unwrap();
     in_temp(&dir)
         .args(["analyze", &abs(NOTE_TRACE)])
         .assert()
@@ -171,8 +180,8 @@ fn every_format_on_a_real_trace() {
     in_temp(&dir)
         .args(["analyze", "-f", "github", &t])
         .assert()
-        .success()
-        .stdout(predicate::str::starts_with("::notice file="));
+        .code(1)
+        .stdout(predicate::str::starts_with("::error file="));
     let out = in_temp(&dir)
         .args(["analyze", "-f", "gitlab", &t])
         .output()
@@ -183,7 +192,7 @@ fn every_format_on_a_real_trace() {
     in_temp(&dir)
         .args(["analyze", "-f", "human", &t])
         .assert()
-        .success()
+        .code(1)
         .stdout(predicate::str::contains("HC001(double-release)"));
     // Machine formats keep stdout machine-readable: nothing else is printed there.
     let out = in_temp(&dir)
@@ -202,6 +211,7 @@ fn every_format_on_a_real_trace() {
 fn several_reports_in_one_run_and_the_step_summary() {
     let dir = tempfile::tempdir().unwrap();
     let summary = dir.path().join("summary.md");
+    std::fs::write(dir.path().join("handlecheck.toml"), NOTE_CONFIG).unwrap();
     in_temp(&dir)
         .env("GITHUB_STEP_SUMMARY", &summary)
         .args([
@@ -241,28 +251,24 @@ fn several_reports_in_one_run_and_the_step_summary() {
 fn config_levels_off_and_allowlists() {
     let dir = tempfile::tempdir().unwrap();
     let t = abs(NOTE_TRACE);
-    // Raise HC001 to error: the run now fails.
-    std::fs::write(
-        dir.path().join("handlecheck.toml"),
-        "[rules]\ndouble-release = \"error\"\n",
-    )
-    .unwrap();
+    // Lower HC001 (an error) to a note: the run now passes.
+    std::fs::write(dir.path().join("handlecheck.toml"), NOTE_CONFIG).unwrap();
     in_temp(&dir)
         .args(["analyze", "-f", "json", &t])
         .assert()
-        .code(1)
-        .stdout(predicate::str::contains("\"level\": \"error\""));
+        .code(0)
+        .stdout(predicate::str::contains("\"level\": \"note\""));
     // --no-config ignores it.
     in_temp(&dir)
         .args(["analyze", "--no-config", &t])
         .assert()
-        .code(0);
+        .code(1);
     // Found from a subdirectory too.
     std::fs::create_dir(dir.path().join("sub")).unwrap();
     hc().current_dir(dir.path().join("sub"))
         .args(["analyze", &t])
         .assert()
-        .code(1);
+        .code(0);
     // Off removes it.
     std::fs::write(
         dir.path().join("handlecheck.toml"),

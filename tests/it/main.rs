@@ -18,6 +18,7 @@ mod htrace_read;
 mod htrace_sniff;
 mod jsonl_read;
 mod mda_read;
+mod ownership;
 mod pathological;
 mod rule_snapshots;
 mod strace_ground_truth;

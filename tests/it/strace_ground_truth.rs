@@ -124,10 +124,16 @@ fn clean_traces_give_no_warning_or_error() {
                 "{}: no events read",
                 path.display()
             );
+            // bash really closes a pipeline's pipe twice (`close(4) = 0`, then
+            // `close(4) = -1 EBADF`): a true double release, an error since
+            // HC001 is one whatever the threads (issue 10 groups these).
+            let known_true = |code: &str| {
+                dir.file_name().is_some_and(|n| n == "bash_pipeline") && code == "HC001"
+            };
             let bad: Vec<_> = a
                 .findings
                 .iter()
-                .filter(|f| f.level >= Level::Warning)
+                .filter(|f| f.level >= Level::Warning && !known_true(f.code))
                 .collect();
             if !bad.is_empty() {
                 failures.push(format!("{}:\n{}", path.display(), describe(&a)));
@@ -241,6 +247,6 @@ fn ff_per_task_files_fire_at_their_ground_truth() {
             ));
         }
     }
-    assert_eq!(checked, 3);
+    assert_eq!(checked, 4);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
