@@ -79,3 +79,30 @@ fn no_message_is_an_error() {
     let err = c.result.unwrap_err();
     assert!(err.hint.unwrap().contains("releaseHandleFailed"));
 }
+
+/// Pasted as a Markdown quote (`> ` before every line, the message wrapped).
+#[test]
+fn markdown_quoted_wrapped_message() {
+    for path in [
+        "fixtures/mda/doc_x86_wrapped.txt",
+        "fixtures/mda/vs_x64_globalmousekeyhook.txt",
+    ] {
+        let plain = std::fs::read_to_string(path).unwrap();
+        let quoted: String = plain.lines().map(|l| format!("> {l}\n")).collect();
+        let c = reader::collect(0, |ctx| mda::read(quoted.as_bytes(), path, ctx));
+        c.result.unwrap();
+        let (want, wi, _) = read(path);
+        assert_eq!(c.events.len(), want.len(), "{path}");
+        for (a, b) in c.events.iter().zip(&want) {
+            assert_eq!(
+                (a.handle, a.origin.line),
+                (b.handle, b.origin.line),
+                "{path}"
+            );
+            assert_eq!(
+                c.interner.resolve(a.resource.unwrap()),
+                wi.resolve(b.resource.unwrap())
+            );
+        }
+    }
+}

@@ -188,6 +188,31 @@ pub enum Decoded {
     GcEnd,
 }
 
+/// Offset of the file name in an Image event of `version`.
+fn image_name_at(version: u16, ptr: usize) -> usize {
+    match version {
+        0 => ptr + 4,
+        1 => 2 * ptr + 4,
+        _ => 3 * ptr + 32,
+    }
+}
+
+/// True when a non-empty UTF-16 name at the layout's offset ends (its NUL) at
+/// the end of the payload.
+fn image_name_ends_payload(p: &[u8], version: u16, ptr: usize) -> bool {
+    let at = image_name_at(version, ptr);
+    match utf16z_at(p, at) {
+        Some((name, end)) => {
+            end == p.len()
+                && name
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '\\' | '/' | '.'))
+        }
+        None => false,
+    }
+}
+
 fn name_at(p: &[u8], at: usize) -> Option<Box<str>> {
     let (s, _) = utf16z_at(p, at)?;
     if s.is_empty() {
@@ -270,26 +295,33 @@ pub fn decode(rec: &Record<'_>) -> Option<Decoded> {
             }
             // DCEnd (rundown at stop) also tells what is mapped where.
             hook::IMAGE_LOAD | hook::IMAGE_DC_START | hook::IMAGE_DC_END => {
+                // The payload's pointer size is the header's, unless only the
+                // other one puts the file name's terminator at the payload end
+                // (MOF layouts written by a logger of the other bitness).
+                let other = if ptr == 8 { 4 } else { 8 };
+                let ptr = if image_name_ends_payload(p, rec.version, ptr) {
+                    ptr
+                } else if image_name_ends_payload(p, rec.version, other) {
+                    other
+                } else {
+                    ptr
+                };
+                let name = name_at(p, image_name_at(rec.version, ptr)).unwrap_or_default();
                 Some(match rec.version {
                     // v0: BaseAddress, ModuleSize (u32), ImageFileName; no pid.
                     0 => Decoded::ImageLoad {
                         base: ptr_at(p, 0, ptr)?,
                         size: u64::from(u32_at(p, ptr)?),
                         pid: rec.pid?,
-                        name: name_at(p, ptr + 4).unwrap_or_default(),
+                        name,
                     },
-                    // v1: ImageBase, ImageSize, ProcessId, FileName.
-                    1 => Decoded::ImageLoad {
-                        base: ptr_at(p, 0, ptr)?,
-                        size: ptr_at(p, ptr, ptr)?,
-                        pid: u32_at(p, 2 * ptr)?,
-                        name: name_at(p, 2 * ptr + 4).unwrap_or_default(),
-                    },
+                    // v1: ImageBase, ImageSize, ProcessId, FileName; v2+ adds
+                    // checksum, time stamp, default base and reserved fields.
                     _ => Decoded::ImageLoad {
                         base: ptr_at(p, 0, ptr)?,
                         size: ptr_at(p, ptr, ptr)?,
                         pid: u32_at(p, 2 * ptr)?,
-                        name: name_at(p, 3 * ptr + 32).unwrap_or_default(),
+                        name,
                     },
                 })
             }
@@ -414,5 +446,72 @@ pub fn is_kernel_address(addr: u64, ptr: usize) -> bool {
         addr >= 0x8000_0000
     } else {
         addr >= 0xFFFF_0000_0000_0000
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::etl::headers::HeaderKind;
+
+    fn utf16z(s: &str) -> Vec<u8> {
+        s.encode_utf16()
+            .chain([0])
+            .flat_map(|u| u.to_le_bytes())
+            .collect()
+    }
+
+    fn image_record(payload: &[u8], version: u16, ptr_size: usize) -> Option<Decoded> {
+        let image_class = Guid::from_u128(0x2cb15d1d_5fc1_11d2_abe1_00a0c911f518);
+        decode(&Record {
+            kind: HeaderKind::Full,
+            key: EventKey::Classic(image_class, 3),
+            ptr_size,
+            version,
+            pid: Some(42),
+            tid: Some(1),
+            ts: 0,
+            payload,
+            extended: &[],
+        })
+    }
+
+    #[test]
+    fn classic_image_events_of_every_version_and_bitness() {
+        let name = "C:\\app\\test_program.exe";
+        // v2, 64-bit payload under a 32-bit FULL header.
+        let mut v2 = Vec::new();
+        v2.extend(0x1160000u64.to_le_bytes());
+        v2.extend(0x19e000u64.to_le_bytes());
+        v2.extend(7644u32.to_le_bytes());
+        v2.extend([0u8; 12]);
+        v2.extend([0u8; 8 + 16]);
+        v2.extend(utf16z(name));
+        let want = |pid| Decoded::ImageLoad {
+            pid,
+            base: 0x1160000,
+            size: 0x19e000,
+            name: name.into(),
+        };
+        assert_eq!(image_record(&v2, 2, 4), Some(want(7644)));
+        assert_eq!(image_record(&v2, 2, 8), Some(want(7644)));
+        // v1, 32-bit.
+        let mut v1 = Vec::new();
+        v1.extend(0x1160000u32.to_le_bytes());
+        v1.extend(0x19e000u32.to_le_bytes());
+        v1.extend(7644u32.to_le_bytes());
+        v1.extend(utf16z(name));
+        assert_eq!(image_record(&v1, 1, 4), Some(want(7644)));
+        // v0, 64-bit: no pid in the payload (the header's).
+        let mut v0 = Vec::new();
+        v0.extend(0x1160000u64.to_le_bytes());
+        v0.extend(0x19e000u32.to_le_bytes());
+        v0.extend(utf16z(name));
+        assert_eq!(image_record(&v0, 0, 4), Some(want(42)));
+        // A kernel-class GUID of no interest stays undecoded.
+        assert_eq!(
+            kernel_key(EventKey::Classic(Guid::from_u128(1), 3)),
+            EventKey::Classic(Guid::from_u128(1), 3)
+        );
     }
 }

@@ -35,6 +35,9 @@ pub(crate) fn is_exception_line(line: &[u8]) -> bool {
 /// an exception of their own only when no banner reported it (a crash dump).
 fn is_detail_line(raw: &[u8]) -> bool {
     let line = trim(raw);
+    if find(line, b"0000008").is_none() {
+        return false;
+    }
     let lower = line.to_ascii_lowercase();
     (lower.starts_with(b"exceptioncode:") && find(&lower, b"c0000008").is_some())
         || (lower.starts_with(b"exception_code:") && find(&lower, b"0xc0000008").is_some())
@@ -44,6 +47,8 @@ fn is_detail_line(raw: &[u8]) -> bool {
 /// `(ids, second_chance)` of an exception line.
 fn parse_line(raw: &[u8]) -> Option<(Option<(u32, u32)>, bool)> {
     let line = trim(raw);
+    // Every form carries the status code: skip the rest cheaply.
+    find(line, b"0000008")?;
     if let Some(at) = find(line, b"Invalid handle - code c0000008") {
         let ids = event_ids(line);
         // WinDbg puts the `(pid.tid):` prefix first; a bare message is accepted too.

@@ -30,9 +30,20 @@ pub fn sniff(head: &[u8]) -> bool {
     found
 }
 
-/// Skips whitespace (including line breaks); returns the rest and whether any was skipped.
+/// Skips whitespace (including line breaks, and the `>` Markdown quote markers
+/// that start a quoted line); returns the rest and whether any was skipped.
 fn skip_ws(s: &[u8]) -> (&[u8], bool) {
-    let n = s.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    let mut n = 0;
+    let mut line_start = false;
+    while let Some(&b) = s.get(n) {
+        if b == b'\n' {
+            line_start = true;
+        } else if b == b'>' && line_start {
+        } else if !b.is_ascii_whitespace() {
+            break;
+        }
+        n += 1;
+    }
     (s.get(n..).unwrap_or(b""), n > 0)
 }
 
@@ -101,7 +112,9 @@ pub fn read_records(bytes: &[u8], ctx: &mut ReadContext<'_>) -> u64 {
         let Some(at) = find(line, ANCHOR) else {
             continue;
         };
-        let Some(from) = body.get(offset + at..) else {
+        // `line` may start after a Markdown quote marker: find it in `body` itself.
+        let line_start = (line.as_ptr() as usize).saturating_sub(body.as_ptr() as usize);
+        let Some(from) = body.get(line_start + at..) else {
             continue;
         };
         match match_message(from) {
@@ -145,6 +158,8 @@ mod tests {
     fn wrapped_message() {
         let m = b"CriticalHandle of type 'MyBrokenSafeHandle'   \nfailed to properly release the handle with value 0x0000BEEF. This";
         assert_eq!(match_message(m), Some((&b"MyBrokenSafeHandle"[..], 0xBEEF)));
+        let quoted = b"CriticalHandle of type 'H' failed to properly\n> > release the handle with value 0x1C. This";
+        assert_eq!(match_message(quoted), Some((&b"H"[..], 0x1C)));
         assert_eq!(
             match_message(b"CriticalHandle of type 'X' failed to properly release"),
             None
