@@ -159,7 +159,7 @@ fn read_job(
     }
     let first_format = opened.first().map(|(_, f)| *f);
     let style = match first_format {
-        Some(Format::Strace) | None => HandleStyle::Fd,
+        Some(Format::Strace | Format::PerfTrace) | None => HandleStyle::Fd,
         Some(_) => HandleStyle::Windows,
     };
     builder.set_rundown_preexisting(matches!(first_format, Some(Format::Etl)));

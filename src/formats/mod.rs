@@ -12,6 +12,7 @@ pub mod etl;
 pub mod htrace;
 pub mod jsonl;
 pub mod mda;
+pub mod perf_trace;
 pub mod strace;
 
 /// Where readers send events (ripgrep's "sink"). The lifecycle builder is one.
@@ -118,6 +119,8 @@ pub enum Format {
     Appverif,
     Mda,
     Jsonl,
+    /// `perf trace` output (Linux perf).
+    PerfTrace,
 }
 
 impl Format {
@@ -129,6 +132,7 @@ impl Format {
             Format::Appverif => "appverif",
             Format::Mda => "mda",
             Format::Jsonl => "jsonl",
+            Format::PerfTrace => "perf-trace",
         }
     }
 }
@@ -147,6 +151,8 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
         Some(Format::Htrace)
     } else if mda::sniff(head) {
         Some(Format::Mda)
+    } else if perf_trace::sniff(head) {
+        Some(Format::PerfTrace)
     } else if strace::sniff(head) {
         Some(Format::Strace)
     } else {
@@ -167,6 +173,7 @@ pub fn read_whole(
         Format::Mda => mda::read(bytes, path, ctx),
         Format::Jsonl => jsonl::read(bytes, path, ctx),
         Format::Etl => etl::read(bytes, path, ctx),
+        Format::PerfTrace => perf_trace::read(bytes, path, ctx),
         Format::Strace => Err(InputError {
             path: path.to_string(),
             at: String::new(),

@@ -16,7 +16,7 @@ mod calls;
 mod frames;
 mod prefix;
 mod resource;
-mod syscalls;
+pub(crate) mod syscalls;
 mod tokenize;
 
 use crate::model::{Event, Op, Origin, Outcome, StackId, Sym, flags};
