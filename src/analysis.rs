@@ -443,6 +443,7 @@ fn add_format_caveats(findings: &mut [Finding], inputs: &[InputReport]) {
             Format::Htrace => f.notes.push(
                 "!htrace keeps a bounded history (16 frames per stack, oldest records dropped): events before the oldest record are not seen".to_string(),
             ),
+            Format::PerfTrace => formats::perf_trace::caveats::apply(f, &input.stats),
             _ => {}
         }
     }

@@ -17,6 +17,7 @@ mod htrace_read;
 mod htrace_sniff;
 mod jsonl_read;
 mod mda_read;
+mod perf_trace;
 mod rule_snapshots;
 mod strace_ground_truth;
 mod strace_parser;

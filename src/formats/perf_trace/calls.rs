@@ -136,6 +136,19 @@ fn open_ret(
     send(ev, ctx);
 }
 
+/// What a call made that the reader must finish: a child task, or two fds
+/// perf did not print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Made {
+    Spawn(Spawned),
+    Pair {
+        kind: ResourceKind,
+        cloexec: bool,
+    },
+    /// A message arrived: it may have carried fds (SCM_RIGHTS) perf does not show.
+    Message,
+}
+
 /// What a clone-family call said about its child.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Spawned {
@@ -172,7 +185,7 @@ pub fn complete(
     comm: Option<Sym>,
     clone3_guess: &dyn Fn(u32) -> (bool, bool),
     ctx: &mut ReadContext<'_>,
-) -> Option<Spawned> {
+) -> Option<Made> {
     let outcome = outcome(ret, ctx);
     let ok = outcome.is_ok();
     let ret_num = match ret {
@@ -209,11 +222,17 @@ pub fn complete(
                 ctx,
             );
         }
-        Action::Pair { .. } => {
+        Action::Pair {
+            kind,
+            cloexec: rule,
+            ..
+        } => {
             // The fds are written to a user array perf shows as a pointer.
             if ok {
-                ctx.stats
-                    .bump("perf: fd pairs not shown (pipe/socketpair)", 1);
+                return Some(Made::Pair {
+                    kind,
+                    cloexec: cloexec(rule, args),
+                });
             }
         }
         Action::Dup | Action::Dup2 | Action::Dup3 => {
@@ -328,9 +347,8 @@ pub fn complete(
         }
         Action::RecvMsg { .. } => {
             fd_args(Op::Use, spec, args, params, outcome, cx, ctx);
-            if ok {
-                ctx.stats
-                    .bump("perf: recvmsg calls (SCM_RIGHTS fds not shown)", 1);
+            if ok && ret_num.is_some_and(|n| n > 0) {
+                return Some(Made::Message);
             }
         }
         Action::SignalFd { flags: fi } => {
@@ -407,11 +425,11 @@ pub fn complete(
                 ),
                 ctx,
             );
-            return Some(Spawned {
+            return Some(Made::Spawn(Spawned {
                 child,
                 shares_table,
                 thread,
-            });
+            }));
         }
         Action::Exec => {
             fd_args(Op::Use, spec, args, params, outcome, cx, ctx);

@@ -14,18 +14,20 @@
 
 mod args;
 mod calls;
+pub mod caveats;
 mod line;
 mod order;
 mod params;
+mod shadow;
 mod tasks;
 
 use std::collections::HashMap;
 
 use crate::formats::strace::syscalls::{Action, Spec, Table};
-use crate::model::{Event, Op, Origin, Sym, flags};
+use crate::model::{Event, Op, Origin, ResourceKind, Sym, flags};
 
 use self::args::{Args, Ret};
-use self::calls::CallCtx;
+use self::calls::{CallCtx, Made};
 use self::line::{CallLine, Line, Shape};
 use super::{InputError, ReadContext};
 
@@ -33,6 +35,10 @@ use super::{InputError, ReadContext};
 pub const CLONE3_THREADS: &str = "perf: clone3 children taken as threads";
 /// Counter: clone3 children taken as processes.
 pub const CLONE3_PROCESSES: &str = "perf: clone3 children taken as processes";
+/// Counter: fds of pipe/socketpair inferred (lowest free values of a known table).
+pub const PAIRS_INFERRED: &str = "perf: pipe/socketpair fds inferred";
+/// Counter: pipe/socketpair calls whose fds could not be inferred.
+pub const PAIRS_UNKNOWN: &str = "perf: pipe/socketpair fds not shown";
 /// Key of [`ReadStats::lost`](super::ReadStats) for `LOST N events!`.
 pub const LOST_EVENTS: &str = "events (perf LOST notices)";
 
@@ -136,11 +142,26 @@ pub fn read(bytes: &[u8], path: &str, ctx: &mut ReadContext<'_>) -> Result<(), I
         tasks: tasks::Tasks::default(),
         pending: HashMap::new(),
         names: HashMap::new(),
+        shadow: shadow::Shadow::default(),
+        infer: ctx.stats.lost.is_empty(),
+        buf: Vec::new(),
     };
+    // `perf trace -- CMD`: the first line is the command's own execve, entered
+    // before perf saw it; that task starts with fds 0, 1 and 2 only.
+    if let Some(first) = records.first()
+        && first.call.time.is_none()
+        && matches!(first.what, What::Sys(_, spec) if spec.action == Action::Exec)
+    {
+        reader.shadow.root(first.call.tid);
+    }
     for i in order::order(&stamps) {
         let r = &records[i];
         let time = stamps[i].acts.or(stamps[i].start).unwrap_or(0);
         reader.emit(r, time, ctx);
+        for ev in reader.buf.drain(..) {
+            reader.shadow.apply(&ev);
+            ctx.sink.event(ev);
+        }
     }
     Ok(())
 }
@@ -211,13 +232,14 @@ fn stamp(r: &Record<'_>, seq: usize, params: &HashMap<&str, &[&str]>) -> order::
     };
     let acts = match (r.what, c.shape) {
         (What::Sys(index, spec), shape) => {
-            let at_entry = matches!(
-                spec.action,
-                Action::Clone | Action::Clone3 | Action::Fork | Action::Exec
-            );
+            // A clone's child runs before the clone returns; an execve takes
+            // effect (other threads gone, close-on-exec fds closed) as it returns.
+            let at_entry = matches!(spec.action, Action::Clone | Action::Clone3 | Action::Fork);
+            let at_return = spec.action == Action::Exec;
             match shape {
                 Shape::Entry => None,
                 _ if at_entry => None,
+                _ if at_return => end,
                 Shape::Continued => end,
                 Shape::Complete => {
                     let p = params.get(Table::name(index)).copied().unwrap_or(&[]);
@@ -246,6 +268,11 @@ struct Emitter<'p> {
     /// The entry record of each task's interrupted call: (line, args text, name).
     pending: HashMap<u32, (Origin, Vec<u8>, Vec<u8>)>,
     names: HashMap<Vec<u8>, Sym>,
+    shadow: shadow::Shadow,
+    /// Infer pipe fds (not when the trace lost events).
+    infer: bool,
+    /// This record's events, followed by the shadow table before the sink gets them.
+    buf: Vec<Event>,
 }
 
 impl Emitter<'_> {
@@ -258,7 +285,19 @@ impl Emitter<'_> {
         s
     }
 
-    fn emit(&mut self, r: &Record<'_>, time: i64, ctx: &mut ReadContext<'_>) {
+    fn emit(&mut self, r: &Record<'_>, time: i64, outer: &mut ReadContext<'_>) {
+        let mut buf = std::mem::take(&mut self.buf);
+        let mut ctx = ReadContext {
+            input: outer.input,
+            interner: &mut *outer.interner,
+            sink: &mut buf,
+            stats: &mut *outer.stats,
+        };
+        self.emit_into(r, time, &mut ctx);
+        self.buf = buf;
+    }
+
+    fn emit_into(&mut self, r: &Record<'_>, time: i64, ctx: &mut ReadContext<'_>) {
         let c = &r.call;
         let origin = Origin::line(ctx.input, r.number, r.offset);
         let pid = self.tasks.pid_of(c.tid);
@@ -333,6 +372,12 @@ impl Emitter<'_> {
         } else {
             Some(ctx.interner.intern_bytes(c.comm))
         };
+        if spec.action == Action::Exec && matches!(args::ret(c.ret), Ret::Num(0)) {
+            for tid in self.tasks.exec(c.tid) {
+                self.pending.remove(&tid);
+                send(task_exit(&cx, tid), ctx);
+            }
+        }
         let facts = &self.facts;
         let parent = c.tid;
         let mut guessed = None;
@@ -340,7 +385,7 @@ impl Emitter<'_> {
             let (s, t, _) = facts.clone3(parent, child);
             (s, t)
         };
-        let spawned = calls::complete(
+        let made = calls::complete(
             spec,
             params,
             &args,
@@ -350,16 +395,45 @@ impl Emitter<'_> {
             &guess,
             ctx,
         );
-        if let Some(s) = spawned {
-            if spec.action == Action::Clone3 {
-                guessed = Some(s.thread);
+        match made {
+            Some(Made::Spawn(s)) => {
+                if spec.action == Action::Clone3 {
+                    guessed = Some(s.thread);
+                }
+                self.tasks.spawn(c.tid, s.child, s.thread);
             }
-            self.tasks.spawn(c.tid, s.child, s.thread);
+            Some(Made::Pair { kind, cloexec }) => self.pair(&cx, kind, cloexec, ctx),
+            Some(Made::Message) => self.shadow.taint(c.tid),
+            None => {}
         }
         match guessed {
             Some(true) => ctx.stats.bump(CLONE3_THREADS, 1),
             Some(false) => ctx.stats.bump(CLONE3_PROCESSES, 1),
             None => {}
+        }
+    }
+
+    /// The two fds of a successful pipe/socketpair, when the table is known.
+    fn pair(&mut self, cx: &CallCtx, kind: ResourceKind, cloexec: bool, ctx: &mut ReadContext<'_>) {
+        let fds = if self.infer {
+            self.shadow.next_two(cx.tid)
+        } else {
+            None
+        };
+        let Some(fds) = fds else {
+            ctx.stats.bump(PAIRS_UNKNOWN, 1);
+            return;
+        };
+        ctx.stats.bump(PAIRS_INFERRED, 2);
+        for fd in fds {
+            let mut ev = Event::new(Op::Open { cloexec }, cx.call, cx.origin);
+            ev.time = Some(cx.time);
+            ev.pid = cx.pid;
+            ev.tid = cx.tid;
+            ev.handle = fd;
+            ev.kind = kind;
+            ev.flags = cx.flags | flags::INFERRED;
+            send(ev, ctx);
         }
     }
 }

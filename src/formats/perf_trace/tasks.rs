@@ -81,6 +81,17 @@ impl Tasks {
         }
     }
 
+    /// A successful execve: the kernel ends every other task of the group first.
+    pub fn exec(&mut self, tid: u32) -> Vec<u32> {
+        let pid = self.pid_of(tid);
+        let Some(live) = self.live.get_mut(&pid) else {
+            return Vec::new();
+        };
+        let others: Vec<u32> = live.iter().copied().filter(|t| *t != tid).collect();
+        live.retain(|t| *t == tid);
+        others
+    }
+
     /// exit_group: every live task of the group, in tid order; they are gone.
     pub fn exit_group(&mut self, tid: u32) -> Vec<u32> {
         let pid = self.pid_of(tid);
@@ -120,7 +131,11 @@ mod tests {
         t.spawn(11, 12, false);
         assert_eq!(t.pid_of(11), 10);
         assert_eq!(t.pid_of(12), 12);
-        assert_eq!(t.exit_group(11), vec![10, 11]);
+        t.spawn(10, 13, true);
+        assert_eq!(t.exec(13), vec![10, 11], "execve ends the other threads");
+        assert_eq!(t.exec(13), Vec::<u32>::new());
+        t.spawn(13, 11, true);
+        assert_eq!(t.exit_group(11), vec![11, 13]);
         assert_eq!(t.exit_group(12), vec![12]);
     }
 }
