@@ -454,6 +454,105 @@ fn send(ev: Event, ctx: &mut ReadContext<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::formats::ReadStats;
+    use crate::model::Interner;
+
+    fn read_all(bytes: &[u8]) -> (Result<(), InputError>, Vec<Event>, ReadStats) {
+        let mut interner = Interner::new();
+        let mut events: Vec<Event> = Vec::new();
+        let mut stats = ReadStats::default();
+        let mut ctx = ReadContext {
+            input: 0,
+            interner: &mut interner,
+            sink: &mut events,
+            stats: &mut stats,
+        };
+        let r = read(bytes, "t", &mut ctx);
+        (r, events, stats)
+    }
+
+    const SAMPLE: &str = "         ? (         ): a/10  ... [continued]: execve())   = 0
+     1.000 ( 0.010 ms): a/10 pipe2(fildes: 0x7ffd, flags: CLOEXEC)   = 0
+     1.100 ( 0.010 ms): a/10 clone3(uargs: 0x7ffd, size: 88)   = 11
+     1.500 (         ): a/11 read(fd: 3<pipe:[1]>, buf: 0x1, count: 8)   ...
+     1.300 ( 0.010 ms): a/10 openat(dfd: CWD, filename: 0x5)   = 5
+     2.000 ( 0.010 ms): a/10 close(fd: 3)   = 0
+     1.500 ( 1.000 ms): a/11  ... [continued]: read())   = 5
+     2.600 (         ): a/11 exit()   = ?
+     3.000 (         ): a/10 exit_group()   = ?
+";
+
+    #[test]
+    fn events_in_time_order_with_joins_inference_and_exits() {
+        let (r, evs, stats) = read_all(SAMPLE.as_bytes());
+        assert!(r.is_ok());
+        let ops: Vec<(u32, Op, i64)> = evs.iter().map(|e| (e.tid, e.op, e.handle)).collect();
+        use Op::*;
+        assert_eq!(
+            ops,
+            vec![
+                (10, Exec, -1),
+                (10, Open { cloexec: true }, 3),
+                (10, Open { cloexec: true }, 4),
+                (
+                    10,
+                    Spawn {
+                        child: 11,
+                        shares_table: true,
+                        thread: true
+                    },
+                    -1
+                ),
+                (10, Open { cloexec: false }, 5),
+                (11, Begin, 3),
+                (10, Close, 3),
+                (11, Use, 3),
+                (11, TaskExit, -1),
+                (10, TaskExit, -1),
+            ]
+        );
+        assert!(evs[1].has(flags::INFERRED));
+        assert!(evs[7].has(flags::RESUMED));
+        assert_eq!(
+            evs[7].time,
+            Some(2_500_000),
+            "the read completes at its end"
+        );
+        assert_eq!(stats.counters.get(CLONE3_THREADS), Some(&1));
+        assert!(stats.lost.is_empty());
+        // The same with a LOST notice: counted, and no fd is inferred.
+        let lost = format!("{SAMPLE}LOST 3 events!\n");
+        let (_, evs, stats) = read_all(lost.as_bytes());
+        assert_eq!(stats.lost.get(LOST_EVENTS), Some(&3));
+        assert!(!evs.iter().any(|e| e.has(flags::INFERRED)));
+        assert_eq!(stats.counters.get(PAIRS_UNKNOWN), Some(&1));
+    }
+
+    #[test]
+    fn any_damage_is_read_without_panic() {
+        // Every prefix of every line, and bytes flipped: never a panic.
+        let lines: Vec<&str> = SAMPLE.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            for cut in 0..l.len() {
+                let mut text = String::new();
+                for (j, m) in lines.iter().enumerate() {
+                    text.push_str(if i == j { &l[..cut] } else { m });
+                    text.push('\n');
+                }
+                let _ = read_all(text.as_bytes());
+            }
+        }
+        let mut bytes = SAMPLE.as_bytes().to_vec();
+        let mut x: u32 = 12345;
+        for _ in 0..2000 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let at = (x as usize >> 8) % bytes.len();
+            bytes[at] = (x >> 3) as u8;
+            let _ = read_all(&bytes);
+        }
+        assert!(read_all(b"").0.is_err());
+        assert!(read_all(b"\xff\xfe\n\n").0.is_err());
+    }
 
     #[test]
     fn sniffs_perf_not_strace() {
