@@ -27,7 +27,8 @@ Register-ArgumentCompleter -Native -CommandName 'handlecheck' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('analyze', 'analyze', [CompletionResultType]::ParameterValue, 'Analyze traces and report handle bugs')
-            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Record a command with the real strace, then analyze the trace')
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Record a command with the real strace (or perf trace), then analyze the trace')
+            [CompletionResult]::new('record', 'record', [CompletionResultType]::ParameterValue, 'Record every process on the machine with `perf trace -a` for a while, then analyze it per process')
             [CompletionResult]::new('explain', 'explain', [CompletionResultType]::ParameterValue, 'Show a rule''s documentation: what it finds, why, an example, how to fix')
             [CompletionResult]::new('rules', 'rules', [CompletionResultType]::ParameterValue, 'List the rules')
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Count what a trace holds: records or lines, events by kind, what was skipped or lost')
@@ -68,6 +69,8 @@ Register-ArgumentCompleter -Native -CommandName 'handlecheck' -ScriptBlock {
         }
         'handlecheck;run' {
             [CompletionResult]::new('--keep-trace', '--keep-trace', [CompletionResultType]::ParameterName, 'Keep the recorded trace at this path (default: a temporary file)')
+            [CompletionResult]::new('--recorder', '--recorder', [CompletionResultType]::ParameterName, 'The recorder: strace (ptrace, every detail) or perf (`perf trace`: less overhead, no paths; falls back to strace when perf is missing or not permitted)')
+            [CompletionResult]::new('--perf-pages', '--perf-pages', [CompletionResultType]::ParameterName, 'perf trace buffer per CPU, in pages (`perf trace -m`); too small loses events')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the report here instead of stdout')
@@ -98,6 +101,19 @@ Register-ArgumentCompleter -Native -CommandName 'handlecheck' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'handlecheck;record' {
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'How long to record: `60s`, `1500ms`, `2m`, `1h` (a bare number is seconds)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write the trace')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write the trace')
+            [CompletionResult]::new('--perf-pages', '--perf-pages', [CompletionResultType]::ParameterName, 'perf trace buffer per CPU, in pages (`perf trace -m`); too small loses events')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never')
+            [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'Record every process on the machine (`perf trace -a`; needs root or CAP_PERFMON)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'handlecheck;explain' {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -119,8 +135,8 @@ Register-ArgumentCompleter -Native -CommandName 'handlecheck' -ScriptBlock {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format (human or json)')
             [CompletionResult]::new('--input-format', '--input-format', [CompletionResultType]::ParameterName, 'Input format, instead of sniffing the content')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -144,7 +160,8 @@ Register-ArgumentCompleter -Native -CommandName 'handlecheck' -ScriptBlock {
         }
         'handlecheck;help' {
             [CompletionResult]::new('analyze', 'analyze', [CompletionResultType]::ParameterValue, 'Analyze traces and report handle bugs')
-            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Record a command with the real strace, then analyze the trace')
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Record a command with the real strace (or perf trace), then analyze the trace')
+            [CompletionResult]::new('record', 'record', [CompletionResultType]::ParameterValue, 'Record every process on the machine with `perf trace -a` for a while, then analyze it per process')
             [CompletionResult]::new('explain', 'explain', [CompletionResultType]::ParameterValue, 'Show a rule''s documentation: what it finds, why, an example, how to fix')
             [CompletionResult]::new('rules', 'rules', [CompletionResultType]::ParameterValue, 'List the rules')
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Count what a trace holds: records or lines, events by kind, what was skipped or lost')
@@ -157,6 +174,9 @@ Register-ArgumentCompleter -Native -CommandName 'handlecheck' -ScriptBlock {
             break
         }
         'handlecheck;help;run' {
+            break
+        }
+        'handlecheck;help;record' {
             break
         }
         'handlecheck;help;explain' {

@@ -31,6 +31,9 @@ _handlecheck() {
             handlecheck,man)
                 cmd="handlecheck__subcmd__man"
                 ;;
+            handlecheck,record)
+                cmd="handlecheck__subcmd__record"
+                ;;
             handlecheck,rules)
                 cmd="handlecheck__subcmd__rules"
                 ;;
@@ -55,6 +58,9 @@ _handlecheck() {
             handlecheck__subcmd__help,man)
                 cmd="handlecheck__subcmd__help__subcmd__man"
                 ;;
+            handlecheck__subcmd__help,record)
+                cmd="handlecheck__subcmd__help__subcmd__record"
+                ;;
             handlecheck__subcmd__help,rules)
                 cmd="handlecheck__subcmd__help__subcmd__rules"
                 ;;
@@ -71,7 +77,7 @@ _handlecheck() {
 
     case "${cmd}" in
         handlecheck)
-            opts="-h -V --color --help --version analyze run explain rules stats completions man help"
+            opts="-h -V --color --help --version analyze run record explain rules stats completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -120,7 +126,7 @@ _handlecheck() {
                     return 0
                     ;;
                 --input-format)
-                    COMPREPLY=($(compgen -W "strace etl htrace appverif mda jsonl" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "strace etl htrace appverif mda jsonl perf-trace" -- "${cur}"))
                     return 0
                     ;;
                 --select)
@@ -207,7 +213,7 @@ _handlecheck() {
             return 0
             ;;
         handlecheck__subcmd__help)
-            opts="analyze run explain rules stats completions man help"
+            opts="analyze run record explain rules stats completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -290,6 +296,20 @@ _handlecheck() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        handlecheck__subcmd__help__subcmd__record)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         handlecheck__subcmd__help__subcmd__rules)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -354,6 +374,40 @@ _handlecheck() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        handlecheck__subcmd__record)
+            opts="-o -h -V --system --duration --output --perf-pages --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --perf-pages)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         handlecheck__subcmd__rules)
             opts="-h -V --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -373,13 +427,21 @@ _handlecheck() {
             return 0
             ;;
         handlecheck__subcmd__run)
-            opts="-f -o -q -v -h -V --keep-trace --stacks --format --output --fail-on --min-level --input-format --select --ignore --threads --symbols --strict --quiet --verbose --report --max-results --config --no-config --baseline --write-baseline --color --help --version"
+            opts="-f -o -q -v -h -V --keep-trace --stacks --recorder --perf-pages --format --output --fail-on --min-level --input-format --select --ignore --threads --symbols --strict --quiet --verbose --report --max-results --config --no-config --baseline --write-baseline --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --keep-trace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --recorder)
+                    COMPREPLY=($(compgen -W "strace perf" -- "${cur}"))
+                    return 0
+                    ;;
+                --perf-pages)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -408,7 +470,7 @@ _handlecheck() {
                     return 0
                     ;;
                 --input-format)
-                    COMPREPLY=($(compgen -W "strace etl htrace appverif mda jsonl" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "strace etl htrace appverif mda jsonl perf-trace" -- "${cur}"))
                     return 0
                     ;;
                 --select)
@@ -474,7 +536,7 @@ _handlecheck() {
                     return 0
                     ;;
                 --input-format)
-                    COMPREPLY=($(compgen -W "strace etl htrace appverif mda jsonl" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "strace etl htrace appverif mda jsonl perf-trace" -- "${cur}"))
                     return 0
                     ;;
                 --color)

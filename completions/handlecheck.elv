@@ -24,7 +24,8 @@ set edit:completion:arg-completer[handlecheck] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand analyze 'Analyze traces and report handle bugs'
-            cand run 'Record a command with the real strace, then analyze the trace'
+            cand run 'Record a command with the real strace (or perf trace), then analyze the trace'
+            cand record 'Record every process on the machine with `perf trace -a` for a while, then analyze it per process'
             cand explain 'Show a rule''s documentation: what it finds, why, an example, how to fix'
             cand rules 'List the rules'
             cand stats 'Count what a trace holds: records or lines, events by kind, what was skipped or lost'
@@ -63,6 +64,8 @@ set edit:completion:arg-completer[handlecheck] = {|@words|
         }
         &'handlecheck;run'= {
             cand --keep-trace 'Keep the recorded trace at this path (default: a temporary file)'
+            cand --recorder 'The recorder: strace (ptrace, every detail) or perf (`perf trace`: less overhead, no paths; falls back to strace when perf is missing or not permitted)'
+            cand --perf-pages 'perf trace buffer per CPU, in pages (`perf trace -m`); too small loses events'
             cand -f 'Output format'
             cand --format 'Output format'
             cand -o 'Write the report here instead of stdout'
@@ -92,6 +95,18 @@ set edit:completion:arg-completer[handlecheck] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'handlecheck;record'= {
+            cand --duration 'How long to record: `60s`, `1500ms`, `2m`, `1h` (a bare number is seconds)'
+            cand -o 'Where to write the trace'
+            cand --output 'Where to write the trace'
+            cand --perf-pages 'perf trace buffer per CPU, in pages (`perf trace -m`); too small loses events'
+            cand --color 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never'
+            cand --system 'Record every process on the machine (`perf trace -a`; needs root or CAP_PERFMON)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'handlecheck;explain'= {
             cand --color 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never'
             cand -h 'Print help'
@@ -111,8 +126,8 @@ set edit:completion:arg-completer[handlecheck] = {|@words|
             cand --format 'Output format (human or json)'
             cand --input-format 'Input format, instead of sniffing the content'
             cand --color 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -133,7 +148,8 @@ set edit:completion:arg-completer[handlecheck] = {|@words|
         }
         &'handlecheck;help'= {
             cand analyze 'Analyze traces and report handle bugs'
-            cand run 'Record a command with the real strace, then analyze the trace'
+            cand run 'Record a command with the real strace (or perf trace), then analyze the trace'
+            cand record 'Record every process on the machine with `perf trace -a` for a while, then analyze it per process'
             cand explain 'Show a rule''s documentation: what it finds, why, an example, how to fix'
             cand rules 'List the rules'
             cand stats 'Count what a trace holds: records or lines, events by kind, what was skipped or lost'
@@ -144,6 +160,8 @@ set edit:completion:arg-completer[handlecheck] = {|@words|
         &'handlecheck;help;analyze'= {
         }
         &'handlecheck;help;run'= {
+        }
+        &'handlecheck;help;record'= {
         }
         &'handlecheck;help;explain'= {
         }

@@ -30,7 +30,8 @@ never\t''"
 complete -c handlecheck -n "__fish_handlecheck_needs_command" -s h -l help -d 'Print help'
 complete -c handlecheck -n "__fish_handlecheck_needs_command" -s V -l version -d 'Print version'
 complete -c handlecheck -n "__fish_handlecheck_needs_command" -f -a "analyze" -d 'Analyze traces and report handle bugs'
-complete -c handlecheck -n "__fish_handlecheck_needs_command" -f -a "run" -d 'Record a command with the real strace, then analyze the trace'
+complete -c handlecheck -n "__fish_handlecheck_needs_command" -f -a "run" -d 'Record a command with the real strace (or perf trace), then analyze the trace'
+complete -c handlecheck -n "__fish_handlecheck_needs_command" -f -a "record" -d 'Record every process on the machine with `perf trace -a` for a while, then analyze it per process'
 complete -c handlecheck -n "__fish_handlecheck_needs_command" -f -a "explain" -d 'Show a rule\'s documentation: what it finds, why, an example, how to fix'
 complete -c handlecheck -n "__fish_handlecheck_needs_command" -f -a "rules" -d 'List the rules'
 complete -c handlecheck -n "__fish_handlecheck_needs_command" -f -a "stats" -d 'Count what a trace holds: records or lines, events by kind, what was skipped or lost'
@@ -56,7 +57,8 @@ etl\t''
 htrace\t''
 appverif\t''
 mda\t''
-jsonl\t''"
+jsonl\t''
+perf-trace\t'`perf trace` output (Linux perf)'"
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l select -d 'Only these rules (codes or names, comma separated)' -r
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l ignore -d 'Skip these rules (codes or names, comma separated)' -r
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l threads -d 'Worker threads for the rules (default: one per core). Output is the same for any count' -r
@@ -76,6 +78,9 @@ complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l no-c
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -s V -l version -d 'Print version'
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l keep-trace -d 'Keep the recorded trace at this path (default: a temporary file)' -r -F
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l recorder -d 'The recorder: strace (ptrace, every detail) or perf (`perf trace`: less overhead, no paths; falls back to strace when perf is missing or not permitted)' -r -f -a "strace\t''
+perf\t''"
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l perf-pages -d 'perf trace buffer per CPU, in pages (`perf trace -m`); too small loses events' -r
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -s f -l format -d 'Output format' -r -f -a "human\t''
 json\t''
 sarif\t'SARIF 2.1.0 (GitHub code scanning and other viewers)'
@@ -95,7 +100,8 @@ etl\t''
 htrace\t''
 appverif\t''
 mda\t''
-jsonl\t''"
+jsonl\t''
+perf-trace\t'`perf trace` output (Linux perf)'"
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l select -d 'Only these rules (codes or names, comma separated)' -r
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l ignore -d 'Skip these rules (codes or names, comma separated)' -r
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l threads -d 'Worker threads for the rules (default: one per core). Output is the same for any count' -r
@@ -115,6 +121,15 @@ complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -s v -l ver
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l no-config -d 'Ignore handlecheck.toml files'
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -s V -l version -d 'Print version'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand record" -l duration -d 'How long to record: `60s`, `1500ms`, `2m`, `1h` (a bare number is seconds)' -r
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand record" -s o -l output -d 'Where to write the trace' -r -F
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand record" -l perf-pages -d 'perf trace buffer per CPU, in pages (`perf trace -m`); too small loses events' -r
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand record" -l color -d 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand record" -l system -d 'Record every process on the machine (`perf trace -a`; needs root or CAP_PERFMON)'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand record" -s h -l help -d 'Print help'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand record" -s V -l version -d 'Print version'
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand explain" -l color -d 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -132,11 +147,12 @@ etl\t''
 htrace\t''
 appverif\t''
 mda\t''
-jsonl\t''"
+jsonl\t''
+perf-trace\t'`perf trace` output (Linux perf)'"
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand stats" -l color -d 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand stats" -s h -l help -d 'Print help'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand stats" -s V -l version -d 'Print version'
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand completions" -l color -d 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never' -r -f -a "auto\t''
 always\t''
@@ -149,11 +165,12 @@ always\t''
 never\t''"
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand man" -s h -l help -d 'Print help'
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand man" -s V -l version -d 'Print version'
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run explain rules stats completions man help" -f -a "analyze" -d 'Analyze traces and report handle bugs'
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run explain rules stats completions man help" -f -a "run" -d 'Record a command with the real strace, then analyze the trace'
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run explain rules stats completions man help" -f -a "explain" -d 'Show a rule\'s documentation: what it finds, why, an example, how to fix'
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run explain rules stats completions man help" -f -a "rules" -d 'List the rules'
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run explain rules stats completions man help" -f -a "stats" -d 'Count what a trace holds: records or lines, events by kind, what was skipped or lost'
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run explain rules stats completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run explain rules stats completions man help" -f -a "man" -d 'Print the man page, or write every page (one per subcommand) into a directory'
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run explain rules stats completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats completions man help" -f -a "analyze" -d 'Analyze traces and report handle bugs'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats completions man help" -f -a "run" -d 'Record a command with the real strace (or perf trace), then analyze the trace'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats completions man help" -f -a "record" -d 'Record every process on the machine with `perf trace -a` for a while, then analyze it per process'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats completions man help" -f -a "explain" -d 'Show a rule\'s documentation: what it finds, why, an example, how to fix'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats completions man help" -f -a "rules" -d 'List the rules'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats completions man help" -f -a "stats" -d 'Count what a trace holds: records or lines, events by kind, what was skipped or lost'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats completions man help" -f -a "man" -d 'Print the man page, or write every page (one per subcommand) into a directory'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -252,9 +252,7 @@ fn add_format_caveats(findings: &mut [Finding], inputs: &[InputReport]) {
         else {
             continue;
         };
-        if let Some(caveat) = input.format.caveat() {
-            f.notes.push(caveat.to_string());
-        }
+        input.format.add_caveats(f, &input.stats);
     }
 }
 

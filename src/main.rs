@@ -21,6 +21,7 @@ use handlecheck::config::Config;
 use handlecheck::report::{BaselineReport, CiContext};
 
 fn main() -> ExitCode {
+    run::perf::exec_hook();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -127,6 +128,11 @@ fn dispatch(cli: &Cli) -> Result<u8, Failure> {
             let code = analyze(&[trace.path_string()], &args.common, cli.color);
             drop(trace);
             code
+        }
+        Command::Record(args) => {
+            let trace = run::perf::record_system(args).map_err(Failure::Message)?;
+            let common = run::perf::default_common().map_err(Failure::Message)?;
+            analyze(&[trace], &common, cli.color)
         }
     }
 }

@@ -1,9 +1,12 @@
-//! `handlecheck run -- CMD`: records CMD with the real strace into a file.
+//! `handlecheck run -- CMD`: records CMD with the real strace into a file
+//! (or with perf trace: [`perf`]).
+
+pub mod perf;
 
 use std::path::PathBuf;
 use std::process::Command;
 
-use handlecheck::cli::RunArgs;
+use handlecheck::cli::{Recorder, RunArgs};
 
 pub struct Recorded {
     path: PathBuf,
@@ -17,6 +20,11 @@ impl Recorded {
 }
 
 pub fn record(args: &RunArgs) -> Result<Recorded, String> {
+    if args.recorder == Recorder::Perf
+        && let Some(recorded) = perf::record(args)?
+    {
+        return Ok(recorded);
+    }
     let (path, temp) = match &args.keep_trace {
         Some(p) => (p.clone(), None),
         None => {

@@ -11,6 +11,7 @@ pub mod etl;
 pub mod htrace;
 pub mod jsonl;
 pub mod mda;
+pub mod perf_trace;
 pub mod strace;
 
 /// Where readers send events (ripgrep's "sink"). The lifecycle builder is one.
@@ -115,6 +116,8 @@ pub enum Format {
     Appverif,
     Mda,
     Jsonl,
+    /// `perf trace` output (Linux perf).
+    PerfTrace,
 }
 
 /// How a format's bytes reach its reader.
@@ -133,7 +136,7 @@ impl Format {
     /// How handle values are spelled in diagnostics.
     pub fn handle_style(self) -> crate::model::HandleStyle {
         match self {
-            Format::Strace => crate::model::HandleStyle::Fd,
+            Format::Strace | Format::PerfTrace => crate::model::HandleStyle::Fd,
             _ => crate::model::HandleStyle::Windows,
         }
     }
@@ -141,7 +144,7 @@ impl Format {
     /// True when the format records every open it covers, so a release of a
     /// value never seen opened is evidence, not an attach-mid-life artefact.
     pub fn records_every_open(self) -> bool {
-        !matches!(self, Format::Strace)
+        !matches!(self, Format::Strace | Format::PerfTrace)
     }
 
     /// True when rundown events list the handles that existed before the trace
@@ -150,16 +153,18 @@ impl Format {
         matches!(self, Format::Etl)
     }
 
-    /// What the format cannot show, said on every finding that rests on it.
-    pub fn caveat(self) -> Option<&'static str> {
+    /// What the format cannot show, said on every finding that rests on it
+    /// (for perf trace also what its lost events do to the finding).
+    pub fn add_caveats(self, finding: &mut crate::model::Finding, stats: &ReadStats) {
         match self {
-            Format::Etl => Some(
-                "ETW records only what succeeded: failed closes and uses of invalid handles leave no event, so the victim's own failure is not in the trace",
+            Format::Etl => finding.notes.push(
+                "ETW records only what succeeded: failed closes and uses of invalid handles leave no event, so the victim's own failure is not in the trace".to_string(),
             ),
-            Format::Htrace => Some(
-                "!htrace keeps a bounded history (16 frames per stack, oldest records dropped): events before the oldest record are not seen",
+            Format::Htrace => finding.notes.push(
+                "!htrace keeps a bounded history (16 frames per stack, oldest records dropped): events before the oldest record are not seen".to_string(),
             ),
-            _ => None,
+            Format::PerfTrace => perf_trace::caveats::apply(finding, stats),
+            _ => {}
         }
     }
 
@@ -179,6 +184,7 @@ impl Format {
             Format::Appverif => "appverif",
             Format::Mda => "mda",
             Format::Jsonl => "jsonl",
+            Format::PerfTrace => "perf-trace",
         }
     }
 }
@@ -197,6 +203,8 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
         Some(Format::Htrace)
     } else if mda::sniff(head) {
         Some(Format::Mda)
+    } else if perf_trace::sniff(head) {
+        Some(Format::PerfTrace)
     } else if strace::sniff(head) {
         Some(Format::Strace)
     } else {
@@ -217,6 +225,7 @@ pub fn read_whole(
         Format::Mda => mda::read(bytes, path, ctx),
         Format::Jsonl => jsonl::read(bytes, path, ctx),
         Format::Etl => etl::read(bytes, path, ctx),
+        Format::PerfTrace => perf_trace::read(bytes, path, ctx),
         Format::Strace => Err(InputError::new(
             path.to_string(),
             format!("the {} reader is not part of this build", format.as_str()),

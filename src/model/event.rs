@@ -320,6 +320,9 @@ pub mod flags {
     /// Part of a close-all sweep (ascending closes of mostly unopened values):
     /// set by the lifecycle, never a bug.
     pub const SWEEP: u8 = 32;
+    /// Not printed by the tracer but inferred by the reader (perf trace: the fds
+    /// of pipe2/socketpair, from the lowest free values of a fully known table).
+    pub const INFERRED: u8 = 64;
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -93,6 +93,18 @@ pub fn render(cx: &CiContext<'_>) -> String {
             "handlecheck: {held} more findings not annotated (GitHub shows {MAX_PER_KIND} per kind); see the job summary"
         );
     }
+    for i in &cx.analysis.inputs {
+        for (what, n) in &i.stats.lost {
+            let _ = writeln!(
+                out,
+                "::warning title=handlecheck: trace incomplete::{}",
+                escape_data(&format!(
+                    "{}: the tracer lost {n} {what}; findings an unseen event could explain have low confidence",
+                    cx.display_path(&i.path)
+                ))
+            );
+        }
+    }
     let (e, w, n) = counts(&cx.findings);
     let _ = writeln!(
         out,

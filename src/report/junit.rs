@@ -136,6 +136,15 @@ pub fn render(cx: &CiContext<'_>) -> String {
             }
             cases.push_str("    </testcase>\n");
         }
+        for (what, n) in &input.stats.lost {
+            let _ = writeln!(
+                cases,
+                "    <system-err>{}</system-err>",
+                escape(&format!(
+                    "the tracer lost {n} {what}; findings an unseen event could explain have low confidence"
+                ))
+            );
+        }
         all_tests += tests;
         all_failures += failures;
         let _ = write!(

@@ -221,6 +221,15 @@ pub fn render(cx: &CiContext<'_>) -> String {
         props.insert("totalResults".into(), json!(total));
         props.insert("shownResults".into(), json!(keep));
     }
+    for i in &cx.analysis.inputs {
+        for (what, n) in &i.stats.lost {
+            let text = format!(
+                "{}: the tracer lost {n} {what}; findings an unseen event could explain have low confidence",
+                cx.display_path(&i.path)
+            );
+            notifications.push(json!({ "level": "warning", "message": { "text": text } }));
+        }
+    }
     if let Some(b) = &cx.baseline {
         props.insert("baseline".into(), json!(b));
         if !b.stale.is_empty() {

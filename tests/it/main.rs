@@ -20,6 +20,7 @@ mod jsonl_read;
 mod mda_read;
 mod ownership;
 mod pathological;
+mod perf_trace;
 mod rule_snapshots;
 mod strace_ground_truth;
 mod strace_parser;

@@ -19,7 +19,7 @@ mod frames;
 mod prefix;
 mod resource;
 pub mod stream;
-mod syscalls;
+pub(crate) mod syscalls;
 mod tokenize;
 
 use crate::model::{Event, Op, Origin, Outcome, StackId, Sym, flags};

@@ -1,0 +1,268 @@
+//! Recording with `perf trace`: `run --recorder perf -- CMD` and
+//! `record --system --duration D -o FILE` (`perf trace -a`).
+//!
+//! perf needs no ptrace (about half strace's overhead on syscall-heavy code, see
+//! benches/record_overhead.sh), but it must be installed (Debian: linux-perf) and
+//! permitted: syscall tracepoints need root, or CAP_PERFMON with tracefs access, or
+//! `kernel.perf_event_paranoid = -1`. Before recording, a one-call probe
+//! (`perf trace -- true`) says whether it can; `run` then falls back to strace.
+//!
+//! perf opens its `-o` file without O_CLOEXEC, so the traced command would inherit
+//! it (one more fd, every fd number shifted). The command is therefore started as
+//! `handlecheck CMD...` with [`UNLEAK_ENV`] naming the trace file: [`exec_hook`]
+//! closes that fd and execs CMD, before anything else in `main`.
+
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use handlecheck::cli::{RecordArgs, RunArgs};
+
+use super::Recorded;
+
+/// Set by the recorder in the traced command's environment: the trace file to close.
+pub const UNLEAK_ENV: &str = "HANDLECHECK_UNLEAK_PERF_OUTPUT";
+/// Overrides `/proc/sys/kernel/perf_event_paranoid` in messages (tests, documentation).
+pub const PARANOID_ENV: &str = "HANDLECHECK_PERF_EVENT_PARANOID";
+
+/// When this process is the command wrapper (see the module doc): closes the
+/// inherited trace file and execs the command; never returns then.
+pub fn exec_hook() {
+    let Some(trace) = std::env::var_os(UNLEAK_ENV) else {
+        return;
+    };
+    let trace = PathBuf::from(trace);
+    let leaked: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
+                .filter(|fd| *fd > 2)
+                .filter(|fd| {
+                    std::fs::read_link(format!("/proc/self/fd/{fd}")).is_ok_and(|p| p == trace)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    for fd in leaked {
+        // SAFETY: `fd` is an inherited descriptor of the trace file that nothing in
+        // this process owns or uses; closing it cannot invalidate a Rust handle.
+        unsafe {
+            libc::close(fd);
+        }
+    }
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let Some((program, rest)) = args.split_first() else {
+        eprintln!("handlecheck: {UNLEAK_ENV} is set but no command follows");
+        std::process::exit(2);
+    };
+    let err = Command::new(program)
+        .args(rest)
+        .env_remove(UNLEAK_ENV)
+        .exec();
+    eprintln!(
+        "handlecheck: cannot run {}: {err}",
+        Path::new(program).display()
+    );
+    std::process::exit(127);
+}
+
+/// Why perf cannot record here.
+pub enum Unusable {
+    Missing,
+    NotPermitted(String),
+}
+
+impl Unusable {
+    pub fn message(&self) -> String {
+        match self {
+            Unusable::Missing => {
+                "perf is not installed (Debian/Ubuntu: apt-get install linux-perf)".to_string()
+            }
+            Unusable::NotPermitted(why) => {
+                let paranoid = std::env::var(PARANOID_ENV)
+                    .ok()
+                    .or_else(|| {
+                        std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid").ok()
+                    })
+                    .map(|s| s.trim().to_string())
+                    .unwrap_or_else(|| "unknown".into());
+                format!(
+                    "perf trace is not permitted here (kernel.perf_event_paranoid is {paranoid}; syscall \
+                     tracepoints need root, CAP_PERFMON with access to /sys/kernel/tracing, or \
+                     `sysctl kernel.perf_event_paranoid=-1`): perf said: {why}"
+                )
+            }
+        }
+    }
+}
+
+/// Runs a one-call `perf trace` to learn whether recording works.
+pub fn probe() -> Result<(), Unusable> {
+    let dir = tempfile::tempdir().map_err(|e| Unusable::NotPermitted(e.to_string()))?;
+    let out = Command::new("perf")
+        .args(["trace", "-o"])
+        .arg(dir.path().join("probe.perf"))
+        .args(["--", "true"])
+        .stdin(Stdio::null())
+        .output();
+    match out {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Unusable::Missing),
+        Err(e) => Err(Unusable::NotPermitted(e.to_string())),
+        Ok(o) if o.status.success() => Ok(()),
+        Ok(o) => {
+            let text = String::from_utf8_lossy(&o.stderr);
+            let why: Vec<&str> = text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .take(3)
+                .collect();
+            let why = if why.is_empty() {
+                format!("exit status {}", o.status)
+            } else {
+                why.join(" / ")
+            };
+            Err(Unusable::NotPermitted(sanitize(&why)))
+        }
+    }
+}
+
+/// perf's own words, without control characters, for the terminal.
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(600)
+        .collect()
+}
+
+/// An absolute path for `p` whose parent exists, as `/proc/self/fd` links show it.
+fn absolute(p: &Path) -> Result<PathBuf, String> {
+    let joined = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| format!("cannot read the current directory: {e}"))?
+            .join(p)
+    };
+    let parent = joined.parent().unwrap_or(Path::new("/"));
+    let name = joined
+        .file_name()
+        .ok_or_else(|| format!("{}: not a file name", p.display()))?;
+    let parent = parent
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", parent.display()))?;
+    Ok(parent.join(name))
+}
+
+/// LOST notices in a finished trace: (notices, events).
+fn lost_in(path: &Path) -> (u64, u64) {
+    let Ok(text) = std::fs::read(path) else {
+        return (0, 0);
+    };
+    let mut notices = 0;
+    let mut events = 0;
+    for line in text.split(|b| *b == b'\n') {
+        if let Some(rest) = line.strip_prefix(b"LOST ") {
+            notices += 1;
+            let n: String = rest
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .map(|b| *b as char)
+                .collect();
+            events += n.parse::<u64>().unwrap_or(0);
+        }
+    }
+    (notices, events)
+}
+
+fn warn_lost(path: &Path, pages: u32) {
+    let (notices, events) = lost_in(path);
+    if notices > 0 {
+        eprintln!(
+            "handlecheck: warning: perf lost {events} events ({notices} LOST notices); findings that an unseen \
+             event could explain get low confidence; record again with a larger --perf-pages (now {pages})"
+        );
+    }
+}
+
+/// `run --recorder perf`: `None` (after saying why) when perf cannot record, so
+/// the caller records with strace instead.
+pub fn record(args: &RunArgs) -> Result<Option<Recorded>, String> {
+    if let Err(why) = probe() {
+        eprintln!(
+            "handlecheck: {}; recording with strace instead",
+            why.message()
+        );
+        return Ok(None);
+    }
+    let (path, temp) = match &args.keep_trace {
+        Some(p) => (absolute(p)?, None),
+        None => {
+            let dir = tempfile::tempdir()
+                .map_err(|e| format!("cannot make a temporary directory: {e}"))?;
+            let dir_path = dir
+                .path()
+                .canonicalize()
+                .map_err(|e| format!("{}: {e}", dir.path().display()))?;
+            (dir_path.join("trace.perf"), Some(dir))
+        }
+    };
+    let me = std::env::current_exe().map_err(|e| format!("cannot find handlecheck itself: {e}"))?;
+    let status = Command::new("perf")
+        .args(["trace", "-m"])
+        .arg(args.perf_pages.to_string())
+        .arg("-o")
+        .arg(&path)
+        .arg("--")
+        .arg(&me)
+        .args(&args.command)
+        .env(UNLEAK_ENV, &path)
+        .status()
+        .map_err(|e| format!("cannot start perf: {e}"))?;
+    if !path.exists() {
+        return Err(format!("perf trace wrote no trace (exit status {status})"));
+    }
+    warn_lost(&path, args.perf_pages);
+    eprintln!(
+        "handlecheck: recorded {} with perf trace (exit status {status})",
+        path.display()
+    );
+    Ok(Some(Recorded { path, _temp: temp }))
+}
+
+/// `record --system`: `perf trace -a` for the duration, into the output file.
+pub fn record_system(args: &RecordArgs) -> Result<String, String> {
+    probe().map_err(|why| why.message())?;
+    let path = absolute(&args.output)?;
+    let secs = format!("{:.3}", args.duration.as_secs_f64());
+    eprintln!(
+        "handlecheck: recording every process for {secs} s with perf trace -a into {}",
+        path.display()
+    );
+    let status = Command::new("perf")
+        .args(["trace", "-a", "-m"])
+        .arg(args.perf_pages.to_string())
+        .arg("-o")
+        .arg(&path)
+        .args(["--", "sleep", &secs])
+        .stdin(Stdio::null())
+        .status()
+        .map_err(|e| format!("cannot start perf: {e}"))?;
+    if !path.exists() {
+        return Err(format!(
+            "perf trace -a wrote no trace (exit status {status})"
+        ));
+    }
+    warn_lost(&path, args.perf_pages);
+    Ok(path.to_string_lossy().into_owned())
+}
+
+/// The analysis options `record` uses: every default, as `analyze FILE` has them.
+pub fn default_common() -> Result<handlecheck::cli::CommonArgs, String> {
+    use clap::{Args, FromArgMatches};
+    let cmd = handlecheck::cli::CommonArgs::augment_args(clap::Command::new("record"));
+    let matches = cmd
+        .try_get_matches_from(["record"])
+        .map_err(|e| e.to_string())?;
+    handlecheck::cli::CommonArgs::from_arg_matches(&matches).map_err(|e| e.to_string())
+}
