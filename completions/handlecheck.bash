@@ -89,7 +89,7 @@ _handlecheck() {
             return 0
             ;;
         handlecheck__subcmd__analyze)
-            opts="-f -o -q -v -h -V --format --output --fail-on --min-level --input-format --select --ignore --threads --symbols --strict --quiet --verbose --report --max-results --config --no-config --baseline --write-baseline --color --help --version"
+            opts="-f -o -q -v -h -V --format --output --fail-on --min-level --input-format --select --ignore --threads --symbols --strict --quiet --verbose --report --max-results --base-dir --stdin-filename --config --no-config --baseline --write-baseline --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -124,11 +124,11 @@ _handlecheck() {
                     return 0
                     ;;
                 --select)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "HC001 HC002 HC003 HC004 HC005 HC006 HC007 HC008 HC009 HC010 HC011 double-release use-after-close reuse-after-close namespace-collision worker-event-leak handle-leak release-failed invalid-handle close-while-in-use leaked-across-exec context-handle-mismatch" -- "${cur}"))
                     return 0
                     ;;
                 --ignore)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "HC001 HC002 HC003 HC004 HC005 HC006 HC007 HC008 HC009 HC010 HC011 double-release use-after-close reuse-after-close namespace-collision worker-event-leak handle-leak release-failed invalid-handle close-while-in-use leaked-across-exec context-handle-mismatch" -- "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -144,6 +144,14 @@ _handlecheck() {
                     return 0
                     ;;
                 --max-results)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --base-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stdin-filename)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -189,12 +197,20 @@ _handlecheck() {
             return 0
             ;;
         handlecheck__subcmd__explain)
-            opts="-h -V --color --help --version"
+            opts="-f -h -V --format --color --help --version HC001 HC002 HC003 HC004 HC005 HC006 HC007 HC008 HC009 HC010 HC011 double-release use-after-close reuse-after-close namespace-collision worker-event-leak handle-leak release-failed invalid-handle close-while-in-use leaked-across-exec context-handle-mismatch"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "terminal markdown" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "terminal markdown" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -355,12 +371,20 @@ _handlecheck() {
             return 0
             ;;
         handlecheck__subcmd__rules)
-            opts="-h -V --color --help --version"
+            opts="-f -h -V --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -373,7 +397,7 @@ _handlecheck() {
             return 0
             ;;
         handlecheck__subcmd__run)
-            opts="-f -o -q -v -h -V --keep-trace --stacks --format --output --fail-on --min-level --input-format --select --ignore --threads --symbols --strict --quiet --verbose --report --max-results --config --no-config --baseline --write-baseline --color --help --version"
+            opts="-f -o -q -v -h -V --keep-trace --stacks --exit-from --format --output --fail-on --min-level --input-format --select --ignore --threads --symbols --strict --quiet --verbose --report --max-results --base-dir --stdin-filename --config --no-config --baseline --write-baseline --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -381,6 +405,10 @@ _handlecheck() {
             case "${prev}" in
                 --keep-trace)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exit-from)
+                    COMPREPLY=($(compgen -W "auto child analysis" -- "${cur}"))
                     return 0
                     ;;
                 --format)
@@ -412,11 +440,11 @@ _handlecheck() {
                     return 0
                     ;;
                 --select)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "HC001 HC002 HC003 HC004 HC005 HC006 HC007 HC008 HC009 HC010 HC011 double-release use-after-close reuse-after-close namespace-collision worker-event-leak handle-leak release-failed invalid-handle close-while-in-use leaked-across-exec context-handle-mismatch" -- "${cur}"))
                     return 0
                     ;;
                 --ignore)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "HC001 HC002 HC003 HC004 HC005 HC006 HC007 HC008 HC009 HC010 HC011 double-release use-after-close reuse-after-close namespace-collision worker-event-leak handle-leak release-failed invalid-handle close-while-in-use leaked-across-exec context-handle-mismatch" -- "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -432,6 +460,14 @@ _handlecheck() {
                     return 0
                     ;;
                 --max-results)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --base-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stdin-filename)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -18,7 +18,7 @@ set edit:completion:arg-completer[handlecheck] = {|@words|
     }
     var completions = [
         &'handlecheck'= {
-            cand --color 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never'
+            cand --color 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -35,8 +35,8 @@ set edit:completion:arg-completer[handlecheck] = {|@words|
         &'handlecheck;analyze'= {
             cand -f 'Output format'
             cand --format 'Output format'
-            cand -o 'Write the report here instead of stdout'
-            cand --output 'Write the report here instead of stdout'
+            cand -o 'Write the report here instead of stdout (`run`: instead of stderr)'
+            cand --output 'Write the report here instead of stdout (`run`: instead of stderr)'
             cand --fail-on 'Exit 1 when a finding at or above this level is reported'
             cand --min-level 'Lowest level to report'
             cand --input-format 'Input format, instead of sniffing the content'
@@ -45,11 +45,13 @@ set edit:completion:arg-completer[handlecheck] = {|@words|
             cand --threads 'Worker threads for the rules (default: one per core). Output is the same for any count'
             cand --symbols 'Folder of PDB files (`module.pdb`): names `module+0xoffset` frames of ETW stacks'
             cand --report 'Also write a report in FORMAT to PATH (repeatable): `--report sarif=handles.sarif`'
-            cand --max-results 'At most N results in SARIF output, errors first, then warnings, then notes (GitHub keeps 5,000 per run)'
+            cand --max-results 'At most N results in SARIF output, errors first, then warnings, then notes (GitHub accepts 25,000 per run); 0: no cap'
+            cand --base-dir 'Report paths relative to this folder (default: the git top level of the working directory, else the working directory)'
+            cand --stdin-filename 'The name reports give stdin (`-`), e.g. the file it was piped from'
             cand --config 'Read this config file instead of looking for handlecheck.toml'
             cand --baseline 'Hide the findings recorded in this baseline file; report its stale entries'
             cand --write-baseline 'Record the current findings in this baseline file (then exit 0)'
-            cand --color 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never'
+            cand --color 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never'
             cand --strict 'Treat skipped (unparseable) input as an error (exit 2)'
             cand -q 'Print only the findings: no summary table, no progress bar, no notes on stderr'
             cand --quiet 'Print only the findings: no summary table, no progress bar, no notes on stderr'
@@ -63,10 +65,11 @@ set edit:completion:arg-completer[handlecheck] = {|@words|
         }
         &'handlecheck;run'= {
             cand --keep-trace 'Keep the recorded trace at this path (default: a temporary file)'
+            cand --exit-from 'Exit status: auto (the command''s status, or 1 when the analysis finds something at --fail-on), child (always the command''s), analysis (0 or 1)'
             cand -f 'Output format'
             cand --format 'Output format'
-            cand -o 'Write the report here instead of stdout'
-            cand --output 'Write the report here instead of stdout'
+            cand -o 'Write the report here instead of stdout (`run`: instead of stderr)'
+            cand --output 'Write the report here instead of stdout (`run`: instead of stderr)'
             cand --fail-on 'Exit 1 when a finding at or above this level is reported'
             cand --min-level 'Lowest level to report'
             cand --input-format 'Input format, instead of sniffing the content'
@@ -75,11 +78,13 @@ set edit:completion:arg-completer[handlecheck] = {|@words|
             cand --threads 'Worker threads for the rules (default: one per core). Output is the same for any count'
             cand --symbols 'Folder of PDB files (`module.pdb`): names `module+0xoffset` frames of ETW stacks'
             cand --report 'Also write a report in FORMAT to PATH (repeatable): `--report sarif=handles.sarif`'
-            cand --max-results 'At most N results in SARIF output, errors first, then warnings, then notes (GitHub keeps 5,000 per run)'
+            cand --max-results 'At most N results in SARIF output, errors first, then warnings, then notes (GitHub accepts 25,000 per run); 0: no cap'
+            cand --base-dir 'Report paths relative to this folder (default: the git top level of the working directory, else the working directory)'
+            cand --stdin-filename 'The name reports give stdin (`-`), e.g. the file it was piped from'
             cand --config 'Read this config file instead of looking for handlecheck.toml'
             cand --baseline 'Hide the findings recorded in this baseline file; report its stale entries'
             cand --write-baseline 'Record the current findings in this baseline file (then exit 0)'
-            cand --color 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never'
+            cand --color 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never'
             cand --stacks 'Record stack traces (strace -k): slower, but makes ownership findings certain'
             cand --strict 'Treat skipped (unparseable) input as an error (exit 2)'
             cand -q 'Print only the findings: no summary table, no progress bar, no notes on stderr'
@@ -93,14 +98,18 @@ set edit:completion:arg-completer[handlecheck] = {|@words|
             cand --version 'Print version'
         }
         &'handlecheck;explain'= {
-            cand --color 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never'
+            cand -f 'terminal (rendered text) or markdown (the doc as written)'
+            cand --format 'terminal (rendered text) or markdown (the doc as written)'
+            cand --color 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'handlecheck;rules'= {
-            cand --color 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never'
+            cand -f 'table or json'
+            cand --format 'table or json'
+            cand --color 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -110,14 +119,14 @@ set edit:completion:arg-completer[handlecheck] = {|@words|
             cand -f 'Output format (human or json)'
             cand --format 'Output format (human or json)'
             cand --input-format 'Input format, instead of sniffing the content'
-            cand --color 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never'
+            cand --color 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'handlecheck;completions'= {
-            cand --color 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never'
+            cand --color 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -125,7 +134,7 @@ set edit:completion:arg-completer[handlecheck] = {|@words|
         }
         &'handlecheck;man'= {
             cand --out-dir 'Write handlecheck.1 and handlecheck-SUBCOMMAND.1 here instead of printing handlecheck.1'
-            cand --color 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never'
+            cand --color 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'

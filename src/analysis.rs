@@ -38,6 +38,8 @@ impl Default for Options {
 
 pub struct InputReport {
     pub path: String,
+    /// Inputs analysed together (one trace, or one `strace -ff` set) share a job number.
+    pub job: u32,
     pub format: Format,
     pub stats: ReadStats,
     pub evidence: EvidenceSource,
@@ -45,6 +47,8 @@ pub struct InputReport {
 
 pub struct Analysis {
     pub inputs: Vec<InputReport>,
+    /// Inputs that could not be read; the others were analysed.
+    pub errors: Vec<InputError>,
     pub findings: Vec<Finding>,
     pub interner: Interner,
 }
@@ -112,9 +116,22 @@ pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, InputErr
         Some(dir) => Some(formats::etl::symbols::Symbolizer::load(dir)?),
         None => None,
     };
-    for job in group_jobs(paths) {
+    let mut errors = Vec::new();
+    for (job_no, job) in group_jobs(paths).into_iter().enumerate() {
         let mut builder = LifecycleBuilder::new(&mut interner);
-        let style = read_job(&job, options, &mut builder, &mut inputs)?;
+        let before = inputs.len();
+        let style = match read_job(&job, options, &mut builder, &mut inputs) {
+            Ok(style) => style,
+            Err(e) => {
+                // One unreadable input costs only its own job.
+                inputs.truncate(before);
+                errors.push(e);
+                continue;
+            }
+        };
+        for i in &mut inputs[before..] {
+            i.job = job_no as u32;
+        }
         let graph = builder.finish();
         if let Some(sym) = &symbolizer {
             sym.symbolize(&mut interner);
@@ -133,9 +150,10 @@ pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, InputErr
         findings.extend(job_findings);
     }
     add_format_caveats(&mut findings, &inputs);
-    finalize(&mut findings);
+    finalize(&mut findings, &inputs);
     Ok(Analysis {
         inputs,
+        errors,
         findings,
         interner,
     })
@@ -195,6 +213,7 @@ fn read_job(
         };
         inputs.push(InputReport {
             path: display,
+            job: 0,
             format,
             stats,
             evidence,
@@ -288,7 +307,7 @@ fn read_strace(
         });
     }
     Ok(match (plain, spool) {
-        (Some(p), _) => EvidenceSource::file(&p).unwrap_or(EvidenceSource::Memory(Vec::new())),
+        (Some(p), _) => EvidenceSource::Path(p),
         (None, Some(s)) => EvidenceSource::Spool(std::sync::Mutex::new(s)),
         (None, None) => EvidenceSource::Memory(Vec::new()),
     })
@@ -327,7 +346,7 @@ fn read_strace_ff(
         })
         .map_err(|e| input::io_error(&display, &e))?;
         let evidence = match &plain {
-            Some(p) => EvidenceSource::file(p).unwrap_or(EvidenceSource::Memory(Vec::new())),
+            Some(p) => EvidenceSource::Path(p.clone()),
             None => {
                 let mut all = Vec::new();
                 for (_, _, l) in &lines_vec {
@@ -347,6 +366,7 @@ fn read_strace_ff(
         });
         inputs.push(InputReport {
             path: display,
+            job: 0,
             format: Format::Strace,
             stats: ReadStats::default(),
             evidence,
@@ -448,15 +468,21 @@ fn add_format_caveats(findings: &mut [Finding], inputs: &[InputReport]) {
     }
 }
 
-/// Fingerprints, stable order, unique fingerprints.
-fn finalize(findings: &mut [Finding]) {
+/// Fingerprints, stable order, unique fingerprints. Repeats of one site are
+/// numbered in order within their own job (one trace or one `-ff` set), so the
+/// number does not depend on which other traces are analysed with it.
+fn finalize(findings: &mut [Finding], inputs: &[InputReport]) {
     for f in findings.iter_mut() {
         f.fingerprint = fingerprint(f.code, &f.site);
     }
     findings.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
-    let mut seen: BTreeMap<String, u32> = BTreeMap::new();
+    let mut seen: BTreeMap<(u32, String), u32> = BTreeMap::new();
     for f in findings.iter_mut() {
-        let n = seen.entry(f.fingerprint.clone()).or_insert(0);
+        let job = f
+            .primary()
+            .and_then(|p| inputs.get(p.event.origin.input as usize))
+            .map_or(u32::MAX, |i| i.job);
+        let n = seen.entry((job, f.fingerprint.clone())).or_insert(0);
         *n += 1;
         if *n > 1 {
             f.fingerprint = format!("{}:{}", f.fingerprint, n);

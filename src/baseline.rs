@@ -12,7 +12,24 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::model::Finding;
-use crate::report::{BaselineReport, StaleEntry};
+
+/// A baseline entry that matched no current finding (the bug was fixed, or
+/// the trace no longer shows it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StaleEntry {
+    pub fingerprint: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// What applying a baseline did; shown in json and sarif properties.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct BaselineReport {
+    pub path: String,
+    /// Findings hidden because the baseline knows them.
+    pub suppressed: usize,
+    pub stale: Vec<StaleEntry>,
+}
 
 pub const BASELINE_VERSION: u32 = 1;
 

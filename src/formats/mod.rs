@@ -110,7 +110,7 @@ impl fmt::Display for InputError {
 impl std::error::Error for InputError {}
 
 /// Input formats handlecheck reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Format {
     Strace,
     Etl,

@@ -93,10 +93,10 @@ pub fn render(cx: &CiContext<'_>) -> String {
             "handlecheck: {held} more findings not annotated (GitHub shows {MAX_PER_KIND} per kind); see the job summary"
         );
     }
-    let (e, w, n) = counts(&cx.findings);
     let _ = writeln!(
         out,
-        "handlecheck: {e} errors, {w} warnings, {n} notes in {} inputs",
+        "handlecheck: {} in {} inputs",
+        cx.totals_line(),
         cx.analysis.inputs.len()
     );
     out
