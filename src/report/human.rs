@@ -133,7 +133,8 @@ pub fn elide(text: &str, call: usize, budget: usize) -> (String, usize) {
     let take = |s: &str, n: usize| -> String { s.chars().take(n).collect() };
     let (prefix, body) = text.split_at(call);
     let mut out = String::new();
-    let prefix_budget = budget / 4;
+    // Room for `PID  HH:MM:SS.ffffff ` at any width handlecheck supports.
+    let prefix_budget = (budget / 3).max(24);
     if prefix.chars().count() > prefix_budget {
         out.push_str(&take(prefix, prefix_budget.saturating_sub(1)));
         out.push('…');
@@ -199,7 +200,14 @@ pub fn render_in(cx: &CiContext<'_>, f: &Finding, opts: &HumanOptions) -> String
         );
         let raw = cx.evidence.text(label);
         let call = a.interner.resolve(label.event.call);
-        let at = call_at(raw, call).unwrap_or(0);
+        // Elide around the call: from `<... ` of a resumed call, else its name.
+        let at = call_at(raw, call).map_or(0, |i| {
+            if raw[..i].ends_with("<... ") {
+                i - 5
+            } else {
+                i
+            }
+        });
         let (text, _) = elide(raw, at, budget);
         let start = excerpt.data.len();
         excerpt.data.push_str(&text);
@@ -355,6 +363,7 @@ fn call_at(text: &str, call: &str) -> Option<usize> {
     }
     text.find(&format!("{call}("))
         .or_else(|| text.find(&format!("<... {call} resumed>")).map(|i| i + 5))
+        .or_else(|| text.find(&format!("{call} resumed>")))
 }
 
 fn digits(n: u32) -> usize {
