@@ -22,6 +22,9 @@ pub struct Options {
     pub thresholds: rules::Thresholds,
     /// Folder of PDB files naming `module+0xoffset` frames (`--symbols`).
     pub symbols: Option<std::path::PathBuf>,
+    /// Also count every record by event kind (`stats`): binary inputs are
+    /// scanned once more in the same mapping, never reopened.
+    pub count_events: bool,
 }
 
 impl Default for Options {
@@ -32,6 +35,7 @@ impl Default for Options {
             threads: None,
             thresholds: rules::Thresholds::default(),
             symbols: None,
+            count_events: false,
         }
     }
 }
@@ -201,6 +205,9 @@ fn read_job(
                 builder.with_context(id, &mut stats, |ctx| {
                     formats::read_whole(Format::Etl, &map, &display, ctx)
                 })?;
+                if options.count_events {
+                    count_etl_events(&map, &display, &mut stats)?;
+                }
                 formats::evidence_for(Format::Etl, Vec::new())
             }
             other => {
@@ -220,6 +227,23 @@ fn read_job(
         });
     }
     Ok(style)
+}
+
+/// `stats` on an `.etl` file: records by event, buffers, damage, as counters.
+fn count_etl_events(bytes: &[u8], display: &str, stats: &mut ReadStats) -> Result<(), InputError> {
+    let s = formats::etl::stats(bytes, display)?;
+    // Records and buffers are counted by the reader already.
+    stats.bump("etl damaged buffers", s.damaged_buffers);
+    for (k, v) in &s.damage {
+        stats.bump(&format!("damaged: {k}"), *v);
+    }
+    for (k, v) in &s.by_event {
+        stats.bump(k, *v);
+    }
+    for (k, v) in &s.lost {
+        stats.lost.entry(k.clone()).or_insert(*v);
+    }
+    Ok(())
 }
 
 fn unknown_format(o: &input::Opened) -> InputError {

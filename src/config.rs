@@ -366,7 +366,7 @@ impl Config {
         let shown: Vec<String> = allowed
             .iter()
             .filter_map(|i| f.labels[*i].event.resource)
-            .map(|r| crate::report::sanitize::for_terminal(interner.resolve(r)))
+            .map(|r| interner.resolve(r).to_string())
             .take(4)
             .collect();
         let mut i = 0;

@@ -85,6 +85,7 @@ impl Settings {
             rules,
             threads: common.threads,
             symbols: common.symbols.clone(),
+            count_events: false,
             thresholds: rule_registry::Thresholds {
                 leak_min: config
                     .thresholds

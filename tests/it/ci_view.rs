@@ -556,3 +556,56 @@ fn an_evidence_line_that_cannot_be_read_is_a_warning() {
     let json = handlecheck::report::json::render_view(&cx);
     assert!(!json.contains("not available"), "{json}");
 }
+
+#[test]
+fn stats_reads_through_the_pipeline_stdin_included() {
+    let path = fixture(&format!("{DOUBLE}/trace.log"));
+    let (file, code) = json_of(&["stats", "-f", "json", &path]);
+    assert_eq!(code, 0);
+    // stdin is read once: the sniffed head is not lost.
+    let out = hc()
+        .args(["stats", "-f", "json", "-"])
+        .write_stdin(std::fs::read(&path).unwrap())
+        .output()
+        .unwrap();
+    let piped: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(piped["units"], file["units"]);
+    assert_eq!(piped["events"], file["events"]);
+    hc().args(["stats", "/no/such/file"]).assert().code(2);
+    let etl = root().join("../shared/samples/etl/perfview_SelfDescribingSingleEvent.etl");
+    if !etl.exists() {
+        eprintln!("SKIP: ../shared/samples/etl is not here");
+        return;
+    }
+    let (v, code) = json_of(&["stats", "-f", "json", &etl.to_string_lossy()]);
+    assert_eq!(code, 0);
+    assert_eq!(v["format"], "etl");
+    assert_eq!(v["counters"]["EventTrace/Header"], 1);
+    assert!(v["units"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn readme_says_how_to_install_and_run_in_ci() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let cargo = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let msrv = cargo
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = "))
+        .expect("Cargo.toml declares rust-version")
+        .trim_matches('"');
+    assert!(
+        readme.contains(&format!("Rust {msrv} or newer")),
+        "README states the MSRV {msrv}"
+    );
+    for needle in [
+        "cargo install --path .",
+        "github/codeql-action/upload-sarif",
+        "codequality: gl-code-quality.json",
+        "junit: handles.xml",
+        "handlecheck completions bash >",
+        "handlecheck man --out-dir",
+        "--exit-from",
+    ] {
+        assert!(readme.contains(needle), "README lacks {needle}");
+    }
+}
