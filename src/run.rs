@@ -3,7 +3,8 @@
 //! The command keeps the terminal (stdin, stdout, stderr are inherited).
 //! While it runs, SIGINT and SIGQUIT do not stop handlecheck: the terminal
 //! delivers them to the command (and strace), and handlecheck then analyses
-//! what was recorded. A SIGINT sent to handlecheck alone is forwarded to strace.
+//! what was recorded. A SIGINT sent to handlecheck alone is forwarded to the
+//! command.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -45,6 +46,29 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_interrupt(_: libc::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// SIGQUIT while recording: the terminal delivers it to the command too.
+extern "C" fn on_interrupt_quiet(_: libc::c_int) {}
+
+/// The processes whose parent is `pid` (from /proc/*/stat).
+fn children_of(pid: libc::pid_t) -> Vec<libc::pid_t> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.parse::<libc::pid_t>().ok())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|s| {
+                    // `pid (comm) state ppid ...`; comm may hold spaces and parens.
+                    let rest = &s[s.rfind(')')? + 1..];
+                    rest.split_whitespace().nth(1)?.parse::<libc::pid_t>().ok()
+                })
+                == Some(pid)
+        })
+        .collect()
 }
 
 /// `name` as the shell would find it: a path as given, else the first
@@ -106,9 +130,25 @@ pub fn record(args: &RunArgs) -> Result<Recorded, String> {
                 libc::SIGINT,
                 on_interrupt as *const () as libc::sighandler_t,
             ),
-            libc::signal(libc::SIGQUIT, libc::SIG_IGN),
+            // A handler, not SIG_IGN: handlers reset at exec, so the command
+            // still gets the default dispositions.
+            libc::signal(
+                libc::SIGQUIT,
+                on_interrupt_quiet as *const () as libc::sighandler_t,
+            ),
         )
     };
+    // Signals ignored by whoever started us (a background job) stay ignored,
+    // for us and for the command, as they would without handlecheck.
+    // SAFETY: re-installs the disposition we just read.
+    unsafe {
+        if old_int == libc::SIG_IGN {
+            libc::signal(libc::SIGINT, libc::SIG_IGN);
+        }
+        if old_quit == libc::SIG_IGN {
+            libc::signal(libc::SIGQUIT, libc::SIG_IGN);
+        }
+    }
     let spawned = cmd.spawn();
     let result = spawned
         .map_err(|e| format!("cannot start strace: {e}"))
@@ -122,9 +162,15 @@ pub fn record(args: &RunArgs) -> Result<Recorded, String> {
                 }
                 if INTERRUPTED.load(Ordering::SeqCst) && !forwarded {
                     forwarded = true;
-                    // SAFETY: kill(2) on our own child's pid.
-                    unsafe {
-                        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+                    // SIGINT for handlecheck alone (not the terminal's group):
+                    // hand it to the command as Ctrl-C would (strace itself
+                    // would only detach); strace then exits with its status.
+                    let strace_pid = child.id() as libc::pid_t;
+                    for target in children_of(strace_pid) {
+                        // SAFETY: kill(2) with a pid and a signal number.
+                        unsafe {
+                            libc::kill(target, libc::SIGINT);
+                        }
                     }
                 }
                 std::thread::sleep(std::time::Duration::from_millis(20));

@@ -19,6 +19,9 @@ struct Report<'a> {
     /// Inputs that could not be read (the others were analysed).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     input_errors: Vec<String>,
+    /// Evidence lines that could not be read back (their `text` is empty).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -186,6 +189,7 @@ pub fn render_view(cx: &CiContext<'_>) -> String {
             allowed: cx.totals.allowed,
         },
         input_errors: a.errors.iter().map(|e| e.to_string()).collect(),
+        warnings: cx.evidence.warnings.clone(),
     };
     let mut s =
         serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));

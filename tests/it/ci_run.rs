@@ -152,11 +152,10 @@ fn clear_errors_for_a_missing_program_strace_or_ptrace() {
     assert!(err.contains("ptrace is not permitted"), "{err}");
 }
 
-#[test]
-fn sigint_stops_the_command_and_the_recording_is_analysed() {
-    if !have_strace() {
-        return;
-    }
+/// Starts `run -- sleep 60` in its own process group, waits until strace
+/// records the sleep, sends SIGINT (to the group, as a terminal's Ctrl-C, or to
+/// handlecheck alone) and returns (status, stderr, files left in TMPDIR).
+fn interrupt(group: bool) -> (Option<i32>, String, usize) {
     let tmp = tempfile::tempdir().unwrap();
     let child = std::process::Command::cargo_bin("handlecheck")
         .unwrap()
@@ -165,11 +164,9 @@ fn sigint_stops_the_command_and_the_recording_is_analysed() {
         .args(["run", "-f", "json", "--", "sleep", "60"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        // Its own process group, as a shell's foreground job.
         .process_group(0)
         .spawn()
         .unwrap();
-    // Wait until strace is recording the sleep.
     let started = Instant::now();
     loop {
         let recording = std::fs::read_dir(tmp.path()).unwrap().any(|e| {
@@ -185,23 +182,35 @@ fn sigint_stops_the_command_and_the_recording_is_analysed() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    // Ctrl-C: SIGINT to the whole foreground group.
-    // SAFETY: kill(2) on the process group we just created.
+    let pid = child.id() as i32;
+    // SAFETY: kill(2) on the process (group) we just created.
     unsafe {
-        libc::kill(-(child.id() as i32), libc::SIGINT);
+        libc::kill(if group { -pid } else { pid }, libc::SIGINT);
     }
     let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(128 + 2), "{err}");
-    assert!(err.contains("interrupted"), "{err}");
-    assert!(
-        err.contains("\"findings\""),
-        "the recording was analysed: {err}"
-    );
-    assert!(err.contains("--keep-trace"), "{err}");
-    assert_eq!(
-        std::fs::read_dir(tmp.path()).unwrap().count(),
-        0,
-        "no trace left behind in TMPDIR"
-    );
+    let left = std::fs::read_dir(tmp.path()).unwrap().count();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        left,
+    )
+}
+
+#[test]
+fn sigint_stops_the_command_and_the_recording_is_analysed() {
+    if !have_strace() {
+        return;
+    }
+    for group in [true, false] {
+        let (code, err, left) = interrupt(group);
+        // The command died of SIGINT (130 = 128 + 2), not of old age.
+        assert_eq!(code, Some(128 + 2), "group={group}: {err}");
+        assert!(err.contains("interrupted"), "{err}");
+        assert!(
+            err.contains("\"findings\""),
+            "the recording was analysed: {err}"
+        );
+        assert!(err.contains("--keep-trace"), "{err}");
+        assert_eq!(left, 0, "no trace left behind in TMPDIR");
+    }
 }

@@ -555,6 +555,9 @@ fn an_evidence_line_that_cannot_be_read_is_a_warning() {
     assert!(cx.evidence.warnings[0].contains("t.log"));
     let json = handlecheck::report::json::render_view(&cx);
     assert!(!json.contains("not available"), "{json}");
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["warnings"].as_array().map(Vec::len), Some(1), "{json}");
+    assert_eq!(v["findings"][0]["locations"][0]["text"], "");
 }
 
 #[test]
