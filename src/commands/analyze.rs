@@ -84,8 +84,15 @@ pub fn analyze(
     cx.stdin_name = settings.stdin_name.clone();
     cx.aliases = aliases;
     cx.totals = totals;
-    for w in &cx.evidence.warnings {
-        eprintln!("handlecheck: warning: {w}");
+    // Human text on stdout says it in its summary; everything else on stderr.
+    let human_on_stdout = settings.format == OutputFormat::Human
+        && settings.output.is_none()
+        && sink == Sink::Stdout
+        && !settings.quiet;
+    if !human_on_stdout {
+        for w in &cx.evidence.warnings {
+            eprintln!("handlecheck: warning: {w}");
+        }
     }
 
     let (color, stream) = match (&settings.output, sink) {
