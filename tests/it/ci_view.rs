@@ -33,6 +33,14 @@ fn hc() -> Command {
     c
 }
 
+/// The documented JSON report schema (docs/json-schema.json) accepts `v`.
+fn assert_schema(v: &Value) {
+    let schema: Value = serde_json::from_str(include_str!("../../docs/json-schema.json")).unwrap();
+    let validator = jsonschema::options().build(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(v).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
 fn json_of(args: &[&str]) -> (Value, i32) {
     let out = hc().args(args).output().unwrap();
     let v = serde_json::from_slice(&out.stdout)
@@ -235,6 +243,7 @@ fn unreadable_inputs_are_error_lines_and_the_others_are_analysed() {
         "{err}"
     );
     assert_eq!(v["input_errors"].as_array().unwrap().len(), 1);
+    assert_schema(&v);
 }
 
 /// A scratch repository: `.git/`, `traces/x.log` and a subfolder to run in.
@@ -557,6 +566,7 @@ fn an_evidence_line_that_cannot_be_read_is_a_warning() {
     assert!(!json.contains("not available"), "{json}");
     let v: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["warnings"].as_array().map(Vec::len), Some(1), "{json}");
+    assert_schema(&v);
     assert_eq!(v["findings"][0]["locations"][0]["text"], "");
 }
 
