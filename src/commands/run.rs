@@ -30,9 +30,9 @@ pub fn run(args: &RunArgs, settings: &Settings) -> Result<u8, Failure> {
         );
     }
     let analysis = analyze(&[trace.path_string()], settings, Sink::Stderr, aliases)?;
-    if trace.kept {
+    if trace.kept && (!settings.quiet || trace.interrupted) {
         eprintln!("handlecheck: the trace is kept at {}", trace.path.display());
-    } else if trace.interrupted {
+    } else if !trace.kept && trace.interrupted {
         eprintln!("handlecheck: the trace was removed (--keep-trace PATH keeps it)");
     }
     let child = trace.child_code();

@@ -446,6 +446,14 @@ fn bash_completion_completes_subcommands_and_formats() {
         formats.split_whitespace().any(|w| w == "sarif"),
         "{formats}"
     );
+    // Rule codes and names, not file names.
+    let rules = run("handlecheck analyze --select HC00", 3, "HC00", "--select");
+    assert!(rules.split_whitespace().any(|w| w == "HC004"), "{rules}");
+    let names = run("handlecheck explain namespace", 2, "namespace", "explain");
+    assert!(
+        names.split_whitespace().any(|w| w == "namespace-collision"),
+        "{names}"
+    );
 }
 
 #[test]

@@ -114,10 +114,16 @@ fn eighty_columns_from_the_terminal_and_no_line_wraps() {
 }
 
 #[test]
-fn ci_on_a_tty_gets_no_colour() {
-    let Some(screen) = in_pane("ci", "CI=true") else {
-        return;
-    };
-    assert!(screen.contains("error[HC004]"), "{screen}");
-    assert!(!screen.contains('\x1b'), "CI=true: no colour even on a TTY");
+fn ci_clicolor_0_and_dumb_terminals_get_no_colour_on_a_tty() {
+    for (name, env) in [
+        ("ci", "CI=true"),
+        ("cc", "CLICOLOR=0"),
+        ("dumb", "TERM=dumb"),
+    ] {
+        let Some(screen) = in_pane(name, env) else {
+            return;
+        };
+        assert!(screen.contains("error[HC004]"), "{env}: {screen}");
+        assert!(!screen.contains('\x1b'), "{env}: no colour even on a TTY");
+    }
 }
