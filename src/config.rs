@@ -375,10 +375,10 @@ impl Config {
             !allowed.contains(&(i - 1))
         });
         f.message = format!(
-            "{} ({} of {} allowed by the config)",
+            "{}; {} of them allowed by the config: {}",
             f.message,
             allowed.len(),
-            members.len()
+            shown.join(", ")
         );
         f.notes.push(format!(
             "the config allows {} of these handles, not shown: {}",

@@ -157,16 +157,24 @@ fn clear_errors_for_a_missing_program_strace_or_ptrace() {
 /// handlecheck alone) and returns (status, stderr, files left in TMPDIR).
 fn interrupt(group: bool) -> (Option<i32>, String, usize) {
     let tmp = tempfile::tempdir().unwrap();
-    let child = std::process::Command::cargo_bin("handlecheck")
-        .unwrap()
-        .env("NO_COLOR", "1")
+    let mut cmd = std::process::Command::cargo_bin("handlecheck").unwrap();
+    cmd.env("NO_COLOR", "1")
         .env("TMPDIR", tmp.path())
         .args(["run", "-f", "json", "--", "sleep", "60"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .unwrap();
+        .process_group(0);
+    // A foreground job's dispositions, even when the tests run as a
+    // background job (which ignores SIGINT and SIGQUIT).
+    // SAFETY: signal(2) only, between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::signal(libc::SIGQUIT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().unwrap();
     let started = Instant::now();
     loop {
         let recording = std::fs::read_dir(tmp.path()).unwrap().any(|e| {
