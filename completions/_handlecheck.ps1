@@ -21,7 +21,7 @@ Register-ArgumentCompleter -Native -CommandName 'handlecheck' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'handlecheck' {
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -40,8 +40,8 @@ Register-ArgumentCompleter -Native -CommandName 'handlecheck' -ScriptBlock {
         'handlecheck;analyze' {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the report here instead of stdout')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the report here instead of stdout')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the report here instead of stdout (`run`: instead of stderr)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the report here instead of stdout (`run`: instead of stderr)')
             [CompletionResult]::new('--fail-on', '--fail-on', [CompletionResultType]::ParameterName, 'Exit 1 when a finding at or above this level is reported')
             [CompletionResult]::new('--min-level', '--min-level', [CompletionResultType]::ParameterName, 'Lowest level to report')
             [CompletionResult]::new('--input-format', '--input-format', [CompletionResultType]::ParameterName, 'Input format, instead of sniffing the content')
@@ -50,11 +50,13 @@ Register-ArgumentCompleter -Native -CommandName 'handlecheck' -ScriptBlock {
             [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Worker threads for the rules (default: one per core). Output is the same for any count')
             [CompletionResult]::new('--symbols', '--symbols', [CompletionResultType]::ParameterName, 'Folder of PDB files (`module.pdb`): names `module+0xoffset` frames of ETW stacks')
             [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Also write a report in FORMAT to PATH (repeatable): `--report sarif=handles.sarif`')
-            [CompletionResult]::new('--max-results', '--max-results', [CompletionResultType]::ParameterName, 'At most N results in SARIF output, errors first, then warnings, then notes (GitHub keeps 5,000 per run)')
+            [CompletionResult]::new('--max-results', '--max-results', [CompletionResultType]::ParameterName, 'At most N results in SARIF output, errors first, then warnings, then notes (GitHub accepts 25,000 per run); 0: no cap')
+            [CompletionResult]::new('--base-dir', '--base-dir', [CompletionResultType]::ParameterName, 'Report paths relative to this folder (default: the git top level of the working directory, else the working directory)')
+            [CompletionResult]::new('--stdin-filename', '--stdin-filename', [CompletionResultType]::ParameterName, 'The name reports give stdin (`-`), e.g. the file it was piped from')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read this config file instead of looking for handlecheck.toml')
             [CompletionResult]::new('--baseline', '--baseline', [CompletionResultType]::ParameterName, 'Hide the findings recorded in this baseline file; report its stale entries')
             [CompletionResult]::new('--write-baseline', '--write-baseline', [CompletionResultType]::ParameterName, 'Record the current findings in this baseline file (then exit 0)')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never')
             [CompletionResult]::new('--strict', '--strict', [CompletionResultType]::ParameterName, 'Treat skipped (unparseable) input as an error (exit 2)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the findings: no summary table, no progress bar, no notes on stderr')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the findings: no summary table, no progress bar, no notes on stderr')
@@ -69,12 +71,13 @@ Register-ArgumentCompleter -Native -CommandName 'handlecheck' -ScriptBlock {
         }
         'handlecheck;run' {
             [CompletionResult]::new('--keep-trace', '--keep-trace', [CompletionResultType]::ParameterName, 'Keep the recorded trace at this path (default: a temporary file)')
+            [CompletionResult]::new('--exit-from', '--exit-from', [CompletionResultType]::ParameterName, 'Exit status: auto (the command''s status, or 1 when the analysis finds something at --fail-on), child (always the command''s), analysis (0 or 1)')
             [CompletionResult]::new('--recorder', '--recorder', [CompletionResultType]::ParameterName, 'The recorder: strace (ptrace, every detail) or perf (`perf trace`: less overhead, no paths; falls back to strace when perf is missing or not permitted)')
             [CompletionResult]::new('--perf-pages', '--perf-pages', [CompletionResultType]::ParameterName, 'perf trace buffer per CPU, in pages (`perf trace -m`); too small loses events')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the report here instead of stdout')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the report here instead of stdout')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the report here instead of stdout (`run`: instead of stderr)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the report here instead of stdout (`run`: instead of stderr)')
             [CompletionResult]::new('--fail-on', '--fail-on', [CompletionResultType]::ParameterName, 'Exit 1 when a finding at or above this level is reported')
             [CompletionResult]::new('--min-level', '--min-level', [CompletionResultType]::ParameterName, 'Lowest level to report')
             [CompletionResult]::new('--input-format', '--input-format', [CompletionResultType]::ParameterName, 'Input format, instead of sniffing the content')
@@ -83,11 +86,13 @@ Register-ArgumentCompleter -Native -CommandName 'handlecheck' -ScriptBlock {
             [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Worker threads for the rules (default: one per core). Output is the same for any count')
             [CompletionResult]::new('--symbols', '--symbols', [CompletionResultType]::ParameterName, 'Folder of PDB files (`module.pdb`): names `module+0xoffset` frames of ETW stacks')
             [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Also write a report in FORMAT to PATH (repeatable): `--report sarif=handles.sarif`')
-            [CompletionResult]::new('--max-results', '--max-results', [CompletionResultType]::ParameterName, 'At most N results in SARIF output, errors first, then warnings, then notes (GitHub keeps 5,000 per run)')
+            [CompletionResult]::new('--max-results', '--max-results', [CompletionResultType]::ParameterName, 'At most N results in SARIF output, errors first, then warnings, then notes (GitHub accepts 25,000 per run); 0: no cap')
+            [CompletionResult]::new('--base-dir', '--base-dir', [CompletionResultType]::ParameterName, 'Report paths relative to this folder (default: the git top level of the working directory, else the working directory)')
+            [CompletionResult]::new('--stdin-filename', '--stdin-filename', [CompletionResultType]::ParameterName, 'The name reports give stdin (`-`), e.g. the file it was piped from')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read this config file instead of looking for handlecheck.toml')
             [CompletionResult]::new('--baseline', '--baseline', [CompletionResultType]::ParameterName, 'Hide the findings recorded in this baseline file; report its stale entries')
             [CompletionResult]::new('--write-baseline', '--write-baseline', [CompletionResultType]::ParameterName, 'Record the current findings in this baseline file (then exit 0)')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never')
             [CompletionResult]::new('--stacks', '--stacks', [CompletionResultType]::ParameterName, 'Record stack traces (strace -k): slower, but makes ownership findings certain')
             [CompletionResult]::new('--strict', '--strict', [CompletionResultType]::ParameterName, 'Treat skipped (unparseable) input as an error (exit 2)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the findings: no summary table, no progress bar, no notes on stderr')
@@ -106,7 +111,7 @@ Register-ArgumentCompleter -Native -CommandName 'handlecheck' -ScriptBlock {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write the trace')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write the trace')
             [CompletionResult]::new('--perf-pages', '--perf-pages', [CompletionResultType]::ParameterName, 'perf trace buffer per CPU, in pages (`perf trace -m`); too small loses events')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never')
             [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'Record every process on the machine (`perf trace -a`; needs root or CAP_PERFMON)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -115,7 +120,9 @@ Register-ArgumentCompleter -Native -CommandName 'handlecheck' -ScriptBlock {
             break
         }
         'handlecheck;explain' {
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'terminal (rendered text) or markdown (the doc as written)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'terminal (rendered text) or markdown (the doc as written)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -123,7 +130,9 @@ Register-ArgumentCompleter -Native -CommandName 'handlecheck' -ScriptBlock {
             break
         }
         'handlecheck;rules' {
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'table or json')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'table or json')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -134,7 +143,7 @@ Register-ArgumentCompleter -Native -CommandName 'handlecheck' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Output format (human or json)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format (human or json)')
             [CompletionResult]::new('--input-format', '--input-format', [CompletionResultType]::ParameterName, 'Input format, instead of sniffing the content')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -142,7 +151,7 @@ Register-ArgumentCompleter -Native -CommandName 'handlecheck' -ScriptBlock {
             break
         }
         'handlecheck;completions' {
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -151,7 +160,7 @@ Register-ArgumentCompleter -Native -CommandName 'handlecheck' -ScriptBlock {
         }
         'handlecheck;man' {
             [CompletionResult]::new('--out-dir', '--out-dir', [CompletionResultType]::ParameterName, 'Write handlecheck.1 and handlecheck-SUBCOMMAND.1 here instead of printing handlecheck.1')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

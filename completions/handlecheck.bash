@@ -95,7 +95,7 @@ _handlecheck() {
             return 0
             ;;
         handlecheck__subcmd__analyze)
-            opts="-f -o -q -v -h -V --format --output --fail-on --min-level --input-format --select --ignore --threads --symbols --strict --quiet --verbose --report --max-results --config --no-config --baseline --write-baseline --color --help --version"
+            opts="-f -o -q -v -h -V --format --output --fail-on --min-level --input-format --select --ignore --threads --symbols --strict --quiet --verbose --report --max-results --base-dir --stdin-filename --config --no-config --baseline --write-baseline --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -130,11 +130,11 @@ _handlecheck() {
                     return 0
                     ;;
                 --select)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "HC001 HC002 HC003 HC004 HC005 HC006 HC007 HC008 HC009 HC010 HC011 double-release use-after-close reuse-after-close namespace-collision worker-event-leak handle-leak release-failed invalid-handle close-while-in-use leaked-across-exec context-handle-mismatch" -- "${cur}"))
                     return 0
                     ;;
                 --ignore)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "HC001 HC002 HC003 HC004 HC005 HC006 HC007 HC008 HC009 HC010 HC011 double-release use-after-close reuse-after-close namespace-collision worker-event-leak handle-leak release-failed invalid-handle close-while-in-use leaked-across-exec context-handle-mismatch" -- "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -150,6 +150,14 @@ _handlecheck() {
                     return 0
                     ;;
                 --max-results)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --base-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stdin-filename)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -195,12 +203,20 @@ _handlecheck() {
             return 0
             ;;
         handlecheck__subcmd__explain)
-            opts="-h -V --color --help --version"
+            opts="-f -h -V --format --color --help --version HC001 HC002 HC003 HC004 HC005 HC006 HC007 HC008 HC009 HC010 HC011 double-release use-after-close reuse-after-close namespace-collision worker-event-leak handle-leak release-failed invalid-handle close-while-in-use leaked-across-exec context-handle-mismatch"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "terminal markdown" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "terminal markdown" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -409,12 +425,20 @@ _handlecheck() {
             return 0
             ;;
         handlecheck__subcmd__rules)
-            opts="-h -V --color --help --version"
+            opts="-f -h -V --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -427,7 +451,7 @@ _handlecheck() {
             return 0
             ;;
         handlecheck__subcmd__run)
-            opts="-f -o -q -v -h -V --keep-trace --stacks --recorder --perf-pages --format --output --fail-on --min-level --input-format --select --ignore --threads --symbols --strict --quiet --verbose --report --max-results --config --no-config --baseline --write-baseline --color --help --version"
+            opts="-f -o -q -v -h -V --keep-trace --stacks --exit-from --recorder --perf-pages --format --output --fail-on --min-level --input-format --select --ignore --threads --symbols --strict --quiet --verbose --report --max-results --base-dir --stdin-filename --config --no-config --baseline --write-baseline --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -435,6 +459,10 @@ _handlecheck() {
             case "${prev}" in
                 --keep-trace)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exit-from)
+                    COMPREPLY=($(compgen -W "auto child analysis" -- "${cur}"))
                     return 0
                     ;;
                 --recorder)
@@ -474,11 +502,11 @@ _handlecheck() {
                     return 0
                     ;;
                 --select)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "HC001 HC002 HC003 HC004 HC005 HC006 HC007 HC008 HC009 HC010 HC011 double-release use-after-close reuse-after-close namespace-collision worker-event-leak handle-leak release-failed invalid-handle close-while-in-use leaked-across-exec context-handle-mismatch" -- "${cur}"))
                     return 0
                     ;;
                 --ignore)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "HC001 HC002 HC003 HC004 HC005 HC006 HC007 HC008 HC009 HC010 HC011 double-release use-after-close reuse-after-close namespace-collision worker-event-leak handle-leak release-failed invalid-handle close-while-in-use leaked-across-exec context-handle-mismatch" -- "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -494,6 +522,14 @@ _handlecheck() {
                     return 0
                     ;;
                 --max-results)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --base-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stdin-filename)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

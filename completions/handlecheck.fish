@@ -24,7 +24,7 @@ function __fish_handlecheck_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c handlecheck -n "__fish_handlecheck_needs_command" -l color -d 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never' -r -f -a "auto\t''
+complete -c handlecheck -n "__fish_handlecheck_needs_command" -l color -d 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c handlecheck -n "__fish_handlecheck_needs_command" -s h -l help -d 'Print help'
@@ -44,7 +44,7 @@ sarif\t'SARIF 2.1.0 (GitHub code scanning and other viewers)'
 junit\t'JUnit XML: one testsuite per input, one testcase per rule'
 github\t'GitHub Actions workflow commands (annotations) plus a job summary'
 gitlab\t'GitLab Code Quality JSON'"
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -s o -l output -d 'Write the report here instead of stdout' -r -F
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -s o -l output -d 'Write the report here instead of stdout (`run`: instead of stderr)' -r -F
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l fail-on -d 'Exit 1 when a finding at or above this level is reported' -r -f -a "error\t''
 warning\t''
 note\t''
@@ -58,17 +58,61 @@ htrace\t''
 appverif\t''
 mda\t''
 jsonl\t''
-perf-trace\t'`perf trace` output (Linux perf)'"
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l select -d 'Only these rules (codes or names, comma separated)' -r
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l ignore -d 'Skip these rules (codes or names, comma separated)' -r
+perf-trace\t'`perf trace` output (`perf trace -o FILE`, or its stderr)'"
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l select -d 'Only these rules (codes or names, comma separated)' -r -f -a "HC001\t''
+HC002\t''
+HC003\t''
+HC004\t''
+HC005\t''
+HC006\t''
+HC007\t''
+HC008\t''
+HC009\t''
+HC010\t''
+HC011\t''
+double-release\t''
+use-after-close\t''
+reuse-after-close\t''
+namespace-collision\t''
+worker-event-leak\t''
+handle-leak\t''
+release-failed\t''
+invalid-handle\t''
+close-while-in-use\t''
+leaked-across-exec\t''
+context-handle-mismatch\t''"
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l ignore -d 'Skip these rules (codes or names, comma separated)' -r -f -a "HC001\t''
+HC002\t''
+HC003\t''
+HC004\t''
+HC005\t''
+HC006\t''
+HC007\t''
+HC008\t''
+HC009\t''
+HC010\t''
+HC011\t''
+double-release\t''
+use-after-close\t''
+reuse-after-close\t''
+namespace-collision\t''
+worker-event-leak\t''
+handle-leak\t''
+release-failed\t''
+invalid-handle\t''
+close-while-in-use\t''
+leaked-across-exec\t''
+context-handle-mismatch\t''"
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l threads -d 'Worker threads for the rules (default: one per core). Output is the same for any count' -r
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l symbols -d 'Folder of PDB files (`module.pdb`): names `module+0xoffset` frames of ETW stacks' -r -F
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l report -d 'Also write a report in FORMAT to PATH (repeatable): `--report sarif=handles.sarif`' -r
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l max-results -d 'At most N results in SARIF output, errors first, then warnings, then notes (GitHub keeps 5,000 per run)' -r
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l max-results -d 'At most N results in SARIF output, errors first, then warnings, then notes (GitHub accepts 25,000 per run); 0: no cap' -r
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l base-dir -d 'Report paths relative to this folder (default: the git top level of the working directory, else the working directory)' -r -F
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l stdin-filename -d 'The name reports give stdin (`-`), e.g. the file it was piped from' -r
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l config -d 'Read this config file instead of looking for handlecheck.toml' -r -F
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l baseline -d 'Hide the findings recorded in this baseline file; report its stale entries' -r -F
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l write-baseline -d 'Record the current findings in this baseline file (then exit 0)' -r -F
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l color -d 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never' -r -f -a "auto\t''
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l color -d 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l strict -d 'Treat skipped (unparseable) input as an error (exit 2)'
@@ -78,6 +122,9 @@ complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l no-c
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -s V -l version -d 'Print version'
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l keep-trace -d 'Keep the recorded trace at this path (default: a temporary file)' -r -F
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l exit-from -d 'Exit status: auto (the command\'s status, or 1 when the analysis finds something at --fail-on), child (always the command\'s), analysis (0 or 1)' -r -f -a "auto\t''
+child\t''
+analysis\t''"
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l recorder -d 'The recorder: strace (ptrace, every detail) or perf (`perf trace`: less overhead, no paths; falls back to strace when perf is missing or not permitted)' -r -f -a "strace\t''
 perf\t''"
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l perf-pages -d 'perf trace buffer per CPU, in pages (`perf trace -m`); too small loses events' -r
@@ -87,7 +134,7 @@ sarif\t'SARIF 2.1.0 (GitHub code scanning and other viewers)'
 junit\t'JUnit XML: one testsuite per input, one testcase per rule'
 github\t'GitHub Actions workflow commands (annotations) plus a job summary'
 gitlab\t'GitLab Code Quality JSON'"
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -s o -l output -d 'Write the report here instead of stdout' -r -F
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -s o -l output -d 'Write the report here instead of stdout (`run`: instead of stderr)' -r -F
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l fail-on -d 'Exit 1 when a finding at or above this level is reported' -r -f -a "error\t''
 warning\t''
 note\t''
@@ -101,17 +148,61 @@ htrace\t''
 appverif\t''
 mda\t''
 jsonl\t''
-perf-trace\t'`perf trace` output (Linux perf)'"
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l select -d 'Only these rules (codes or names, comma separated)' -r
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l ignore -d 'Skip these rules (codes or names, comma separated)' -r
+perf-trace\t'`perf trace` output (`perf trace -o FILE`, or its stderr)'"
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l select -d 'Only these rules (codes or names, comma separated)' -r -f -a "HC001\t''
+HC002\t''
+HC003\t''
+HC004\t''
+HC005\t''
+HC006\t''
+HC007\t''
+HC008\t''
+HC009\t''
+HC010\t''
+HC011\t''
+double-release\t''
+use-after-close\t''
+reuse-after-close\t''
+namespace-collision\t''
+worker-event-leak\t''
+handle-leak\t''
+release-failed\t''
+invalid-handle\t''
+close-while-in-use\t''
+leaked-across-exec\t''
+context-handle-mismatch\t''"
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l ignore -d 'Skip these rules (codes or names, comma separated)' -r -f -a "HC001\t''
+HC002\t''
+HC003\t''
+HC004\t''
+HC005\t''
+HC006\t''
+HC007\t''
+HC008\t''
+HC009\t''
+HC010\t''
+HC011\t''
+double-release\t''
+use-after-close\t''
+reuse-after-close\t''
+namespace-collision\t''
+worker-event-leak\t''
+handle-leak\t''
+release-failed\t''
+invalid-handle\t''
+close-while-in-use\t''
+leaked-across-exec\t''
+context-handle-mismatch\t''"
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l threads -d 'Worker threads for the rules (default: one per core). Output is the same for any count' -r
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l symbols -d 'Folder of PDB files (`module.pdb`): names `module+0xoffset` frames of ETW stacks' -r -F
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l report -d 'Also write a report in FORMAT to PATH (repeatable): `--report sarif=handles.sarif`' -r
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l max-results -d 'At most N results in SARIF output, errors first, then warnings, then notes (GitHub keeps 5,000 per run)' -r
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l max-results -d 'At most N results in SARIF output, errors first, then warnings, then notes (GitHub accepts 25,000 per run); 0: no cap' -r
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l base-dir -d 'Report paths relative to this folder (default: the git top level of the working directory, else the working directory)' -r -F
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l stdin-filename -d 'The name reports give stdin (`-`), e.g. the file it was piped from' -r
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l config -d 'Read this config file instead of looking for handlecheck.toml' -r -F
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l baseline -d 'Hide the findings recorded in this baseline file; report its stale entries' -r -F
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l write-baseline -d 'Record the current findings in this baseline file (then exit 0)' -r -F
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l color -d 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never' -r -f -a "auto\t''
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l color -d 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l stacks -d 'Record stack traces (strace -k): slower, but makes ownership findings certain'
@@ -124,18 +215,22 @@ complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -s V -l ver
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand record" -l duration -d 'How long to record: `60s`, `1500ms`, `2m`, `1h` (a bare number is seconds)' -r
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand record" -s o -l output -d 'Where to write the trace' -r -F
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand record" -l perf-pages -d 'perf trace buffer per CPU, in pages (`perf trace -m`); too small loses events' -r
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand record" -l color -d 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never' -r -f -a "auto\t''
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand record" -l color -d 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand record" -l system -d 'Record every process on the machine (`perf trace -a`; needs root or CAP_PERFMON)'
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand record" -s h -l help -d 'Print help'
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand record" -s V -l version -d 'Print version'
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand explain" -l color -d 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never' -r -f -a "auto\t''
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand explain" -s f -l format -d 'terminal (rendered text) or markdown (the doc as written)' -r -f -a "terminal\t''
+markdown\t''"
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand explain" -l color -d 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand explain" -s h -l help -d 'Print help'
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand explain" -s V -l version -d 'Print version'
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand rules" -l color -d 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never' -r -f -a "auto\t''
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand rules" -s f -l format -d 'table or json' -r -f -a "table\t''
+json\t''"
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand rules" -l color -d 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand rules" -s h -l help -d 'Print help'
@@ -148,19 +243,19 @@ htrace\t''
 appverif\t''
 mda\t''
 jsonl\t''
-perf-trace\t'`perf trace` output (Linux perf)'"
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand stats" -l color -d 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never' -r -f -a "auto\t''
+perf-trace\t'`perf trace` output (`perf trace -o FILE`, or its stderr)'"
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand stats" -l color -d 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand stats" -s V -l version -d 'Print version'
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand completions" -l color -d 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never' -r -f -a "auto\t''
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand completions" -l color -d 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand man" -l out-dir -d 'Write handlecheck.1 and handlecheck-SUBCOMMAND.1 here instead of printing handlecheck.1' -r -F
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand man" -l color -d 'When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never' -r -f -a "auto\t''
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand man" -l color -d 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand man" -s h -l help -d 'Print help'

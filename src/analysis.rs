@@ -22,6 +22,9 @@ pub struct Options {
     pub thresholds: rules::Thresholds,
     /// Folder of PDB files naming `module+0xoffset` frames (`--symbols`).
     pub symbols: Option<std::path::PathBuf>,
+    /// Also count every record by event kind (`stats`): binary inputs are
+    /// scanned once more in the same mapping, never reopened.
+    pub count_events: bool,
 }
 
 impl Default for Options {
@@ -32,12 +35,15 @@ impl Default for Options {
             threads: None,
             thresholds: rules::Thresholds::default(),
             symbols: None,
+            count_events: false,
         }
     }
 }
 
 pub struct InputReport {
     pub path: String,
+    /// Inputs analysed together (one trace, or one `strace -ff` set) share a job number.
+    pub job: u32,
     pub format: Format,
     pub stats: ReadStats,
     pub evidence: EvidenceSource,
@@ -45,6 +51,8 @@ pub struct InputReport {
 
 pub struct Analysis {
     pub inputs: Vec<InputReport>,
+    /// Inputs that could not be read; the others were analysed.
+    pub errors: Vec<InputError>,
     pub findings: Vec<Finding>,
     pub interner: Interner,
 }
@@ -93,10 +101,23 @@ pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, Analysis
         Some(dir) => Some(formats::etl::symbols::Symbolizer::load(dir)?),
         None => None,
     };
-    for job in formats::strace::ff::group(paths) {
+    let mut errors = Vec::new();
+    for (job_no, job) in formats::strace::ff::group(paths).into_iter().enumerate() {
         let mut builder = LifecycleBuilder::new(&mut interner);
+        let before = inputs.len();
         // In the pool, so that readers that work in parallel (ETL) use `--threads`.
-        let style = pool.install(|| read_job(&job, options, &mut builder, &mut inputs))?;
+        let style = match pool.install(|| read_job(&job, options, &mut builder, &mut inputs)) {
+            Ok(style) => style,
+            Err(e) => {
+                // One unreadable input costs only its own job.
+                inputs.truncate(before);
+                errors.push(e);
+                continue;
+            }
+        };
+        for i in &mut inputs[before..] {
+            i.job = job_no as u32;
+        }
         let graph = builder.finish();
         if let Some(sym) = &symbolizer {
             sym.symbolize(&mut interner);
@@ -117,9 +138,10 @@ pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, Analysis
         findings.extend(job_findings);
     }
     add_format_caveats(&mut findings, &inputs);
-    finalize(&mut findings);
+    finalize(&mut findings, &inputs);
     Ok(Analysis {
         inputs,
+        errors,
         findings,
         interner,
     })
@@ -164,6 +186,9 @@ fn read_job(
                 builder.with_context(id, &mut stats, |ctx| {
                     formats::read_whole(format, &map, &display, ctx)
                 })?;
+                if options.count_events && format == Format::Etl {
+                    count_etl_events(&map, &display, &mut stats)?;
+                }
                 formats::evidence_for(format, Vec::new())
             }
             ReadMode::Whole => {
@@ -176,6 +201,7 @@ fn read_job(
         };
         inputs.push(InputReport {
             path: display,
+            job: 0,
             format,
             stats,
             evidence,
@@ -198,11 +224,12 @@ fn read_strace_ff(
         let member = formats::strace::ff::Member::read(o, id)?;
         let evidence = plain
             .as_ref()
-            .and_then(EvidenceSource::file)
+            .map(|p| EvidenceSource::Path(p.clone()))
             .unwrap_or_else(|| EvidenceSource::Memory(member.bytes_for_evidence()));
         members.push(member);
         inputs.push(InputReport {
             path: display,
+            job: 0,
             format: Format::Strace,
             stats: ReadStats::default(),
             evidence,
@@ -213,6 +240,23 @@ fn read_strace_ff(
     let first = inputs.len() - members.len();
     for (input, st) in inputs[first..].iter_mut().zip(stats) {
         input.stats = st;
+    }
+    Ok(())
+}
+
+/// `stats` on an `.etl` file: records by event, buffers, damage, as counters.
+fn count_etl_events(bytes: &[u8], display: &str, stats: &mut ReadStats) -> Result<(), InputError> {
+    let s = formats::etl::stats(bytes, display)?;
+    // Records and buffers are counted by the reader already.
+    stats.bump("etl damaged buffers", s.damaged_buffers);
+    for (k, v) in &s.damage {
+        stats.bump(&format!("damaged: {k}"), *v);
+    }
+    for (k, v) in &s.by_event {
+        stats.bump(k, *v);
+    }
+    for (k, v) in &s.lost {
+        stats.lost.entry(k.clone()).or_insert(*v);
     }
     Ok(())
 }
@@ -256,15 +300,21 @@ fn add_format_caveats(findings: &mut [Finding], inputs: &[InputReport]) {
     }
 }
 
-/// Fingerprints, stable order, unique fingerprints.
-fn finalize(findings: &mut [Finding]) {
+/// Fingerprints, stable order, unique fingerprints. Repeats of one site are
+/// numbered in order within their own job (one trace or one `-ff` set), so the
+/// number does not depend on which other traces are analysed with it.
+fn finalize(findings: &mut [Finding], inputs: &[InputReport]) {
     for f in findings.iter_mut() {
         f.fingerprint = fingerprint(f.code, &f.site);
     }
     findings.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
-    let mut seen: BTreeMap<String, u32> = BTreeMap::new();
+    let mut seen: BTreeMap<(u32, String), u32> = BTreeMap::new();
     for f in findings.iter_mut() {
-        let n = seen.entry(f.fingerprint.clone()).or_insert(0);
+        let job = f
+            .primary()
+            .and_then(|p| inputs.get(p.event.origin.input as usize))
+            .map_or(u32::MAX, |i| i.job);
+        let n = seen.entry((job, f.fingerprint.clone())).or_insert(0);
         *n += 1;
         if *n > 1 {
             f.fingerprint = format!("{}:{}", f.fingerprint, n);

@@ -1,18 +1,89 @@
-//! The command line, defined once: help, completions and man pages come from here.
+//! The command line, defined once: help, completions and man pages come from
+//! here. clap lives only in the binary: the library's enums are mapped here.
 
 use std::path::PathBuf;
 
+use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::formats::Format;
-use crate::report::OutputFormat;
+use handlecheck::formats::Format;
+use handlecheck::report::OutputFormat;
+use handlecheck::report::color::ColorWhen;
+
+/// Input formats (`--input-format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum InputFormatArg {
+    Strace,
+    Etl,
+    Htrace,
+    Appverif,
+    Mda,
+    Jsonl,
+    /// `perf trace` output (`perf trace -o FILE`, or its stderr).
+    PerfTrace,
+}
+
+impl From<InputFormatArg> for Format {
+    fn from(f: InputFormatArg) -> Format {
+        match f {
+            InputFormatArg::Strace => Format::Strace,
+            InputFormatArg::Etl => Format::Etl,
+            InputFormatArg::Htrace => Format::Htrace,
+            InputFormatArg::Appverif => Format::Appverif,
+            InputFormatArg::Mda => Format::Mda,
+            InputFormatArg::Jsonl => Format::Jsonl,
+            InputFormatArg::PerfTrace => Format::PerfTrace,
+        }
+    }
+}
+
+/// Output formats (`--format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormatArg {
+    Human,
+    Json,
+    /// SARIF 2.1.0 (GitHub code scanning and other viewers).
+    Sarif,
+    /// JUnit XML: one testsuite per input, one testcase per rule.
+    Junit,
+    /// GitHub Actions workflow commands (annotations) plus a job summary.
+    Github,
+    /// GitLab Code Quality JSON.
+    Gitlab,
+}
+
+impl From<OutputFormatArg> for OutputFormat {
+    fn from(f: OutputFormatArg) -> OutputFormat {
+        match f {
+            OutputFormatArg::Human => OutputFormat::Human,
+            OutputFormatArg::Json => OutputFormat::Json,
+            OutputFormatArg::Sarif => OutputFormat::Sarif,
+            OutputFormatArg::Junit => OutputFormat::Junit,
+            OutputFormatArg::Github => OutputFormat::Github,
+            OutputFormatArg::Gitlab => OutputFormat::Gitlab,
+        }
+    }
+}
+
+/// Rule codes and names, offered by completions and checked by clap (any case).
+fn rule_values() -> PossibleValuesParser {
+    let mut names: Vec<&'static str> = Vec::new();
+    for r in handlecheck::rules::registry() {
+        names.push(r.meta().code);
+    }
+    for r in handlecheck::rules::registry() {
+        names.push(r.meta().name);
+    }
+    PossibleValuesParser::new(names)
+}
 
 /// Finds handle lifecycle bugs (double close, use after close, fd reuse, leaks)
 /// in strace, ETW, WinDbg and JSON-lines traces.
 #[derive(Parser, Debug)]
 #[command(name = "handlecheck", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
-    /// When to use colours: auto (a terminal, and neither NO_COLOR nor CI), always, never.
+    /// When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI;
+    /// CLICOLOR_FORCE or FORCE_COLOR force them), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
     #[command(subcommand)]
@@ -51,10 +122,18 @@ pub enum Command {
     /// Show a rule's documentation: what it finds, why, an example, how to fix.
     Explain {
         /// Rule code (HC001) or name (double-release).
+        #[arg(value_parser = rule_values(), ignore_case = true)]
         rule: String,
+        /// terminal (rendered text) or markdown (the doc as written).
+        #[arg(long, short = 'f', value_enum, default_value_t = ExplainFormat::Terminal)]
+        format: ExplainFormat,
     },
     /// List the rules.
-    Rules,
+    Rules {
+        /// table or json.
+        #[arg(long, short = 'f', value_enum, default_value_t = RulesFormat::Table)]
+        format: RulesFormat,
+    },
     /// Count what a trace holds: records or lines, events by kind, what was skipped or lost.
     Stats(StatsArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
@@ -69,6 +148,20 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
     },
+}
+
+/// Formats `explain` can print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    Terminal,
+    Markdown,
+}
+
+/// Formats `rules` can print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    Table,
+    Json,
 }
 
 /// Formats `stats` can print.
@@ -99,7 +192,7 @@ pub fn parse_report_spec(s: &str) -> Result<ReportSpec, String> {
     let (format, path) = s
         .split_once('=')
         .ok_or_else(|| format!("expected FORMAT=PATH (e.g. sarif=handles.sarif), got `{s}`"))?;
-    let format = OutputFormat::from_str(format, true).map_err(|_| {
+    let format = OutputFormat::parse(format).ok_or_else(|| {
         format!("unknown report format `{format}` (json, sarif, junit, github, gitlab, human)")
     })?;
     if path.is_empty() {
@@ -121,7 +214,7 @@ pub struct StatsArgs {
     pub format: StatsFormat,
     /// Input format, instead of sniffing the content.
     #[arg(long, value_enum)]
-    pub input_format: Option<Format>,
+    pub input_format: Option<InputFormatArg>,
 }
 
 #[derive(Args, Debug)]
@@ -141,6 +234,10 @@ pub struct RunArgs {
     /// Record stack traces (strace -k): slower, but makes ownership findings certain.
     #[arg(long)]
     pub stacks: bool,
+    /// Exit status: auto (the command's status, or 1 when the analysis finds
+    /// something at --fail-on), child (always the command's), analysis (0 or 1).
+    #[arg(long, value_enum, default_value_t = ExitFrom::Auto)]
+    pub exit_from: ExitFrom,
     /// The recorder: strace (ptrace, every detail) or perf (`perf trace`: less overhead, no
     /// paths; falls back to strace when perf is missing or not permitted).
     #[arg(long, value_enum, default_value_t = Recorder::Strace)]
@@ -205,12 +302,20 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     Ok(std::time::Duration::from_secs_f64(secs))
 }
 
+/// Where `run` takes its exit status from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExitFrom {
+    Auto,
+    Child,
+    Analysis,
+}
+
 #[derive(Args, Debug)]
 pub struct CommonArgs {
     /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = OutputFormat::Human)]
-    pub format: OutputFormat,
-    /// Write the report here instead of stdout.
+    #[arg(long, short = 'f', value_enum, default_value_t = OutputFormatArg::Human, alias = "output-format")]
+    pub format: OutputFormatArg,
+    /// Write the report here instead of stdout (`run`: instead of stderr).
     #[arg(long, short = 'o', value_name = "PATH")]
     pub output: Option<PathBuf>,
     /// Exit 1 when a finding at or above this level is reported.
@@ -221,12 +326,12 @@ pub struct CommonArgs {
     pub min_level: MinLevel,
     /// Input format, instead of sniffing the content.
     #[arg(long, value_enum)]
-    pub input_format: Option<Format>,
+    pub input_format: Option<InputFormatArg>,
     /// Only these rules (codes or names, comma separated).
-    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    #[arg(long, value_delimiter = ',', value_name = "RULES", value_parser = rule_values(), ignore_case = true)]
     pub select: Vec<String>,
     /// Skip these rules (codes or names, comma separated).
-    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    #[arg(long, value_delimiter = ',', value_name = "RULES", value_parser = rule_values(), ignore_case = true)]
     pub ignore: Vec<String>,
     /// Worker threads for the rules (default: one per core). Output is the same for any count.
     #[arg(long, value_name = "N")]
@@ -247,9 +352,16 @@ pub struct CommonArgs {
     #[arg(long, value_name = "FORMAT=PATH", value_parser = parse_report_spec)]
     pub report: Vec<ReportSpec>,
     /// At most N results in SARIF output, errors first, then warnings, then notes
-    /// (GitHub keeps 5,000 per run).
-    #[arg(long, value_name = "N")]
-    pub max_results: Option<usize>,
+    /// (GitHub accepts 25,000 per run); 0: no cap.
+    #[arg(long, value_name = "N", default_value_t = handlecheck::report::ci::DEFAULT_MAX_RESULTS)]
+    pub max_results: usize,
+    /// Report paths relative to this folder (default: the git top level of the
+    /// working directory, else the working directory).
+    #[arg(long, value_name = "DIR")]
+    pub base_dir: Option<PathBuf>,
+    /// The name reports give stdin (`-`), e.g. the file it was piped from.
+    #[arg(long, value_name = "NAME")]
+    pub stdin_filename: Option<String>,
     /// Read this config file instead of looking for handlecheck.toml.
     #[arg(long, value_name = "PATH", conflicts_with = "no_config")]
     pub config: Option<PathBuf>,
@@ -271,6 +383,16 @@ pub enum ColorChoice {
     Never,
 }
 
+impl From<ColorChoice> for ColorWhen {
+    fn from(c: ColorChoice) -> ColorWhen {
+        match c {
+            ColorChoice::Auto => ColorWhen::Auto,
+            ColorChoice::Always => ColorWhen::Always,
+            ColorChoice::Never => ColorWhen::Never,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
     Error,
@@ -288,7 +410,7 @@ pub enum MinLevel {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_duration;
+    use super::*;
     use std::time::Duration;
 
     #[test]
@@ -301,5 +423,15 @@ mod tests {
         assert!(parse_duration("10x").is_err());
         assert!(parse_duration("s").is_err());
         assert!(parse_duration("9999h").is_err());
+    }
+
+    #[test]
+    fn the_clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+        let spec = parse_report_spec("SARIF=a=b.sarif").unwrap();
+        assert_eq!(spec.format, OutputFormat::Sarif);
+        assert_eq!(spec.path, std::path::Path::new("a=b.sarif"));
+        assert!(parse_report_spec("sarif=").is_err());
     }
 }

@@ -4,7 +4,18 @@
 //! (`.handlecheck.toml`, then `handlecheck.toml`, in each directory; the walk
 //! stops after the directory holding `.git`). Applied after analysis: a level
 //! override changes `Finding::level`, `off` removes the rule's findings, and
-//! an allowlist removes findings whose primary label matches.
+//! the allowlists act on each location: a finding about one resource goes
+//! when its resource is allowed; a grouped finding (several handles: fds
+//! leaked across an exec, handles open at exit) loses the allowed handles and
+//! goes only when all of them are allowed.
+//!
+//! Globs: `?` one character, `*` any run within one path part (it stops at
+//! `/` and `\`), `**` any run at all; `[` and `]` are plain characters.
+//! Resources as the traces name them: files by path (`/tmp/cache-*`), pipes
+//! `pipe:[*]`, sockets `socket:[*]` (with `strace -yy`: `TCP:[*]`,
+//! `UNIX-STREAM:[*]`), anonymous inodes `anon_inode:[eventfd]`,
+//! `anon_inode:*`, ETW object names `\BaseNamedObjects\Global*` or
+//! `\Device\**`.
 //!
 //! ```toml
 //! [rules]
@@ -261,7 +272,7 @@ fn check_glob(text: &str, name: &str, g: &Spanned<String>) -> Result<(), ConfigE
     Ok(())
 }
 
-/// Glob match: `?` one character, `*` any run (not crossing `/` when
+/// Glob match: `?` one character, `*` any run (not crossing `/` or `\` when
 /// `slash_stops`), `**` any run at all.
 pub fn glob_match(pattern: &str, text: &str, slash_stops: bool) -> bool {
     let p: Vec<char> = pattern.chars().collect();
@@ -278,7 +289,7 @@ pub fn glob_match(pattern: &str, text: &str, slash_stops: bool) -> bool {
                 pi += skip;
                 continue;
             }
-            Some('?') if !(slash_stops && t[ti] == '/') => {
+            Some('?') if !(slash_stops && is_sep(t[ti])) => {
                 pi += 1;
                 ti += 1;
                 continue;
@@ -291,7 +302,7 @@ pub fn glob_match(pattern: &str, text: &str, slash_stops: bool) -> bool {
             _ => {}
         }
         match star {
-            Some((sp, st, crosses)) if crosses || t[st] != '/' => {
+            Some((sp, st, crosses)) if crosses || !is_sep(t[st]) => {
                 star = Some((sp, st + 1, crosses));
                 pi = sp;
                 ti = st + 1;
@@ -300,6 +311,10 @@ pub fn glob_match(pattern: &str, text: &str, slash_stops: bool) -> bool {
         }
     }
     p[pi..].iter().all(|c| *c == '*')
+}
+
+fn is_sep(c: char) -> bool {
+    c == '/' || c == '\\'
 }
 
 impl Config {
@@ -318,7 +333,7 @@ impl Config {
     }
 
     /// Applies levels, `off` and the allowlists; returns how many findings
-    /// the allowlists removed.
+    /// the allowlists removed whole (grouped findings may only shrink).
     pub fn apply(&self, findings: &mut Vec<Finding>, interner: &Interner) -> usize {
         findings.retain(|f| self.setting(f.code) != Some(RuleSetting::Off));
         for f in findings.iter_mut() {
@@ -327,13 +342,70 @@ impl Config {
             }
         }
         let before = findings.len();
-        findings.retain(|f| !self.allowed(f, interner));
+        findings.retain_mut(|f| !self.filter(f, interner));
         before - findings.len()
     }
 
-    /// Whether the allowlists cover a finding. Its primary label decides; when
-    /// that label has no resource name or kind (an undecorated `close(3)`),
-    /// the first label that has one (usually the open) stands in.
+    /// True when the finding goes; a grouped finding loses its allowed
+    /// handles instead (and goes only when none is left).
+    fn filter(&self, f: &mut Finding, interner: &Interner) -> bool {
+        let Some(members) = group_members(f) else {
+            return self.allowed(f, interner);
+        };
+        let allowed: Vec<usize> = members
+            .iter()
+            .copied()
+            .filter(|i| self.location_allowed(&f.labels[*i].event, interner))
+            .collect();
+        if allowed.is_empty() {
+            return false;
+        }
+        if allowed.len() == members.len() {
+            return true;
+        }
+        let shown: Vec<String> = allowed
+            .iter()
+            .filter_map(|i| f.labels[*i].event.resource)
+            .map(|r| interner.resolve(r).to_string())
+            .take(4)
+            .collect();
+        let mut i = 0;
+        f.labels.retain(|_| {
+            i += 1;
+            !allowed.contains(&(i - 1))
+        });
+        f.message = format!(
+            "{}; {} of them allowed by the config: {}",
+            f.message,
+            allowed.len(),
+            shown.join(", ")
+        );
+        f.notes.push(format!(
+            "the config allows {} of these handles, not shown: {}",
+            allowed.len(),
+            shown.join(", ")
+        ));
+        false
+    }
+
+    /// Whether the allowlists cover one location: its resource, its kind,
+    /// or a frame of its stack.
+    pub fn location_allowed(&self, ev: &Event, interner: &Interner) -> bool {
+        if let Some(r) = ev.resource.map(|s| interner.resolve(s))
+            && self.allow.paths.iter().any(|g| glob_match(g, r, true))
+        {
+            return true;
+        }
+        if ev.kind != ResourceKind::Unknown && self.allow.types.contains(&ev.kind) {
+            return true;
+        }
+        !self.allow.frames.is_empty() && self.frames_match(ev, interner)
+    }
+
+    /// Whether the allowlists cover a finding about one resource. Its primary
+    /// label decides; when that label has no resource name or kind (an
+    /// undecorated `close(3)`), the first label that has one (usually the
+    /// open) stands in.
     pub fn allowed(&self, f: &Finding, interner: &Interner) -> bool {
         let Some(primary) = f.primary() else {
             return false;
@@ -375,6 +447,42 @@ impl Config {
     }
 }
 
+/// The labels of a grouped finding, one per handle (fds leaked across an
+/// exec, handles open at exit): two or more opening labels of distinct
+/// handles and no label that is about one bad call. None for any other finding.
+fn group_members(f: &Finding) -> Option<Vec<usize>> {
+    use crate::model::Role;
+    let about_one_call = f.labels.iter().any(|l| {
+        matches!(
+            l.role,
+            Role::BadRelease
+                | Role::BadUse
+                | Role::FirstRelease
+                | Role::Recycle
+                | Role::Victim
+                | Role::InFlight
+                | Role::Failure
+        )
+    });
+    if about_one_call {
+        return None;
+    }
+    let members: Vec<usize> = f
+        .labels
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| matches!(l.role, Role::Open | Role::Duplicate | Role::Inherit))
+        .map(|(i, _)| i)
+        .collect();
+    let mut handles: Vec<(u32, i64)> = members
+        .iter()
+        .map(|i| (f.labels[*i].event.pid, f.labels[*i].event.handle))
+        .collect();
+    handles.sort_unstable();
+    handles.dedup();
+    (handles.len() >= 2).then_some(members)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,6 +502,46 @@ mod tests {
         assert!(!glob_match("a?c", "a/c", true));
         assert!(glob_match("*", "", true));
         assert!(glob_match("*.log", "x.y.log", true));
+    }
+
+    #[test]
+    fn globs_for_pipes_sockets_anon_inodes_and_etw_names() {
+        assert!(glob_match("pipe:*", "pipe:[59631]", true));
+        assert!(glob_match("pipe:[*]", "pipe:[59631]", true));
+        assert!(!glob_match("pipe:[*]", "socket:[59631]", true));
+        assert!(glob_match("socket:[*]", "socket:[13361]", true));
+        assert!(glob_match(
+            "TCP:[*]",
+            "TCP:[127.0.0.1:40000->127.0.0.1:8080]",
+            true
+        ));
+        assert!(glob_match(
+            "anon_inode:[eventfd]",
+            "anon_inode:[eventfd]",
+            true
+        ));
+        assert!(glob_match("anon_inode:*", "anon_inode:[timerfd]", true));
+        assert!(!glob_match(
+            "anon_inode:[eventfd]",
+            "anon_inode:[timerfd]",
+            true
+        ));
+        assert!(glob_match(
+            "\\BaseNamedObjects\\Global*",
+            "\\BaseNamedObjects\\GlobalReady",
+            true
+        ));
+        // `*` stops at `\` as at `/`; `**` does not.
+        assert!(!glob_match(
+            "\\Device\\*",
+            "\\Device\\HarddiskVolume3\\x.dll",
+            true
+        ));
+        assert!(glob_match(
+            "\\Device\\**",
+            "\\Device\\HarddiskVolume3\\x.dll",
+            true
+        ));
     }
 
     #[test]

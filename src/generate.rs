@@ -1,20 +1,11 @@
 //! Shell completions and man pages, generated from the one clap definition
-//! ([`crate::cli::Cli`]). The checked-in copies in `completions/` and `man/`
+//! (`cli::Cli`). The checked-in copies in `completions/` and `man/`
 //! are compared with these in a test, so they cannot go stale.
 
 use clap::CommandFactory;
 use clap_complete::Shell;
 
 use crate::cli::Cli;
-
-/// Shells we ship completions for, with the file name of each script.
-pub const SHELLS: [(Shell, &str); 5] = [
-    (Shell::Bash, "handlecheck.bash"),
-    (Shell::Zsh, "_handlecheck"),
-    (Shell::Fish, "handlecheck.fish"),
-    (Shell::PowerShell, "_handlecheck.ps1"),
-    (Shell::Elvish, "handlecheck.elv"),
-];
 
 /// The completion script for `shell`.
 pub fn completion(shell: Shell) -> Vec<u8> {
@@ -28,20 +19,38 @@ pub fn completion(shell: Shell) -> Vec<u8> {
 const MAIN_EXTRA: &str = r#".SH "EXIT STATUS"
 .TP
 \fB0\fR
-No finding at or above \fB\-\-fail\-on\fR (default: error), or \fB\-\-write\-baseline\fR was given.
+No reported finding at or above \fB\-\-fail\-on\fR (default: error), or \fB\-\-write\-baseline\fR was given.
+Findings hidden by \fB\-\-min\-level\fR, the baseline or the config never fail the run.
 .TP
 \fB1\fR
-Findings at or above \fB\-\-fail\-on\fR.
+Reported findings at or above \fB\-\-fail\-on\fR.
 .TP
 \fB2\fR
-Usage error, bad config file, unreadable or empty input.
+Usage error, bad config file, or an unreadable or empty input (with several inputs, the
+readable ones are still analysed and reported).
+.PP
+\fBhandlecheck run\fR exits with the command's status (128 + N when signal N killed it) when
+the analysis finds nothing at \fB\-\-fail\-on\fR, else 1 (or 2); \fB\-\-exit\-from child\fR always
+takes the command's status, \fB\-\-exit\-from analysis\fR only the analysis (0, 1 or 2).
 .SH ENVIRONMENT
 .TP
 \fBNO_COLOR\fR
 When set and not empty, no colours (unless \fB\-\-color always\fR).
 .TP
-\fBCLICOLOR_FORCE\fR
+\fBCLICOLOR_FORCE\fR, \fBFORCE_COLOR\fR
 When set and not 0, colours even when the output is not a terminal (unless \fB\-\-color never\fR).
+.TP
+\fBCLICOLOR\fR
+\fB0\fR: no colours.
+.TP
+\fBTERM\fR
+\fBdumb\fR: no colours.
+.TP
+\fBCI\fR
+When set (and not false or 0), no colours even on a terminal.
+.TP
+\fBCOLUMNS\fR
+The width of human output; without it, the terminal's width, else 100.
 .TP
 \fBGITHUB_STEP_SUMMARY\fR
 With \fB\-\-format github\fR, a Markdown summary of the findings is appended to this file.

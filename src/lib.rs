@@ -3,14 +3,13 @@
 //! Data flows one way (see DESIGN.md):
 //! bytes → [`input`] → [`formats`] (readers) → [`model::Event`] stream →
 //! [`lifecycle`] (HandleGraph) → [`rules`] → [`model::Finding`]s → [`report`].
-//! [`analysis`] runs that pipeline; the binary only wires the CLI to it.
+//! [`analysis`] runs that pipeline; the binary (its CLI layer, `commands/`)
+//! only wires the command line to it.
 
 pub mod analysis;
 pub mod baseline;
-pub mod cli;
 pub mod config;
 pub mod formats;
-pub mod generate;
 pub mod input;
 pub mod lifecycle;
 pub mod model;

@@ -108,7 +108,7 @@ impl ReadStats {
 pub use crate::input::InputError;
 
 /// Input formats handlecheck reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Format {
     Strace,
     Etl,

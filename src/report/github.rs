@@ -53,7 +53,7 @@ pub fn annotation(cx: &CiContext<'_>, f: &Finding) -> String {
     ));
     let mut msg = format!(
         "{} [{} confidence]",
-        super::sanitize::for_terminal(&f.message),
+        crate::model::sanitize::for_terminal(&f.message),
         f.confidence.as_str()
     );
     if let Some(p) = &primary
@@ -105,10 +105,10 @@ pub fn render(cx: &CiContext<'_>) -> String {
             );
         }
     }
-    let (e, w, n) = counts(&cx.findings);
     let _ = writeln!(
         out,
-        "handlecheck: {e} errors, {w} warnings, {n} notes in {} inputs",
+        "handlecheck: {} in {} inputs",
+        cx.totals_line(),
         cx.analysis.inputs.len()
     );
     out
@@ -121,7 +121,7 @@ fn counts(findings: &[&Finding]) -> (usize, usize, usize) {
 
 /// Text in a Markdown table cell: no line breaks, `|` and HTML escaped.
 fn cell(s: &str) -> String {
-    super::sanitize::for_terminal(s)
+    crate::model::sanitize::for_terminal(s)
         .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

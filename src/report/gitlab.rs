@@ -58,7 +58,7 @@ pub fn render(cx: &CiContext<'_>) -> String {
                     "{} {}: {}",
                     f.code,
                     f.name,
-                    super::sanitize::for_terminal(&f.message)
+                    crate::model::sanitize::for_terminal(&f.message)
                 ),
                 check_name: f.code,
                 fingerprint: f.fingerprint.clone(),

@@ -5,6 +5,8 @@ use serde::Serialize;
 use crate::analysis::Analysis;
 use crate::model::{Confidence, Finding, Level, Role};
 
+use super::ci::CiContext;
+
 pub const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Serialize)]
@@ -14,6 +16,12 @@ struct Report<'a> {
     inputs: Vec<InputJson<'a>>,
     findings: Vec<FindingJson<'a>>,
     summary: Summary,
+    /// Inputs that could not be read (the others were analysed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    input_errors: Vec<String>,
+    /// Evidence lines that could not be read back (their `text` is empty).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -24,7 +32,7 @@ struct Tool {
 
 #[derive(Serialize)]
 struct InputJson<'a> {
-    path: &'a str,
+    path: String,
     format: &'a str,
     /// Lines (text) or records (binary) read.
     units: u64,
@@ -80,18 +88,31 @@ struct Summary {
     errors: usize,
     warnings: usize,
     notes: usize,
+    /// Findings below `--min-level`.
+    #[serde(skip_serializing_if = "is_zero")]
+    hidden: usize,
+    /// Findings the baseline knows.
+    #[serde(skip_serializing_if = "is_zero")]
+    baselined: usize,
+    /// Findings the config's allowlists removed.
+    #[serde(skip_serializing_if = "is_zero")]
+    allowed: usize,
 }
 
-fn finding_json<'a>(a: &'a Analysis, f: &'a Finding) -> FindingJson<'a> {
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+fn finding_json<'a>(cx: &CiContext<'a>, f: &'a Finding) -> FindingJson<'a> {
+    let a = cx.analysis;
     let locations = f
         .labels
         .iter()
         .map(|l| {
             let o = l.event.origin;
-            let input = a.input(o.input);
             let binary = !o.is_line();
             LocationJson {
-                path: input.map(|i| i.path.clone()).unwrap_or_default(),
+                path: cx.input_name(o.input),
                 line: (!binary).then_some(o.line),
                 record: binary.then_some(o.record),
                 offset: binary.then_some(o.offset),
@@ -100,10 +121,8 @@ fn finding_json<'a>(a: &'a Analysis, f: &'a Finding) -> FindingJson<'a> {
                 pid: l.event.pid,
                 tid: l.event.tid,
                 handle: l.event.handle,
-                call: crate::report::sanitize::for_terminal(a.interner.resolve(l.event.call)),
-                text: input
-                    .map(|i| i.evidence.text(&l.event, &a.interner))
-                    .unwrap_or_default(),
+                call: crate::model::sanitize::for_terminal(a.interner.resolve(l.event.call)),
+                text: cx.evidence.text(l).to_string(),
             }
         })
         .collect();
@@ -120,7 +139,18 @@ fn finding_json<'a>(a: &'a Analysis, f: &'a Finding) -> FindingJson<'a> {
     }
 }
 
+/// The report of an analysis outside a resolved view (tests, snapshots):
+/// paths as the analysis knows them.
 pub fn render(a: &Analysis, findings: &[&Finding]) -> String {
+    let mut cx = CiContext::new(a, findings.to_vec());
+    cx.base_dir = None;
+    render_view(&cx)
+}
+
+/// The json report of a resolved view.
+pub fn render_view(cx: &CiContext<'_>) -> String {
+    let a = cx.analysis;
+    let findings = &cx.findings;
     let report = Report {
         version: SCHEMA_VERSION,
         tool: Tool {
@@ -131,7 +161,7 @@ pub fn render(a: &Analysis, findings: &[&Finding]) -> String {
             .inputs
             .iter()
             .map(|i| InputJson {
-                path: &i.path,
+                path: cx.display_path(&i.path),
                 format: i.format.as_str(),
                 units: i.stats.units,
                 events: i.stats.events,
@@ -150,7 +180,7 @@ pub fn render(a: &Analysis, findings: &[&Finding]) -> String {
                 notices: &i.stats.notices,
             })
             .collect(),
-        findings: findings.iter().map(|f| finding_json(a, f)).collect(),
+        findings: findings.iter().map(|f| finding_json(cx, f)).collect(),
         summary: Summary {
             errors: findings.iter().filter(|f| f.level == Level::Error).count(),
             warnings: findings
@@ -158,7 +188,12 @@ pub fn render(a: &Analysis, findings: &[&Finding]) -> String {
                 .filter(|f| f.level == Level::Warning)
                 .count(),
             notes: findings.iter().filter(|f| f.level == Level::Note).count(),
+            hidden: cx.totals.hidden,
+            baselined: cx.totals.baselined,
+            allowed: cx.totals.allowed,
         },
+        input_errors: a.errors.iter().map(|e| e.to_string()).collect(),
+        warnings: cx.evidence.warnings.clone(),
     };
     let mut s =
         serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));

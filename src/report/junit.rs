@@ -1,4 +1,5 @@
-//! `--format junit`: one `testsuite` per input, one `testcase` per rule that
+//! `--format junit`: one `testsuite` per input (an `strace -ff` set is one
+//! input, named by its prefix), one `testcase` per rule that
 //! ran on it, named `HC001 double-release` (stable and unique, so GitLab's
 //! merge-request widget can say "newly failed" and "resolved").
 //!
@@ -65,14 +66,14 @@ fn finding_text(cx: &CiContext<'_>, f: &Finding) -> String {
         s,
         "{at}: {}: {} [{} confidence]",
         f.level.as_str(),
-        super::sanitize::for_terminal(&f.message),
+        crate::model::sanitize::for_terminal(&f.message),
         f.confidence.as_str()
     );
     for l in evidence_lines(cx, f) {
         let _ = writeln!(s, "{l}");
     }
     for n in &f.notes {
-        let _ = writeln!(s, "  note: {}", super::sanitize::for_terminal(n));
+        let _ = writeln!(s, "  note: {}", crate::model::sanitize::for_terminal(n));
     }
     let _ = writeln!(s, "  fingerprint: {}", f.fingerprint);
     s
@@ -81,8 +82,12 @@ fn finding_text(cx: &CiContext<'_>, f: &Finding) -> String {
 pub fn render(cx: &CiContext<'_>) -> String {
     let mut suites = String::new();
     let (mut all_tests, mut all_failures) = (0usize, 0usize);
-    for (idx, input) in cx.analysis.inputs.iter().enumerate() {
-        let path = cx.display_path(&input.path);
+    // One suite per job (one trace, or one `strace -ff` set named by its
+    // prefix), so names stay the same from run to run.
+    let mut jobs: Vec<u32> = cx.analysis.inputs.iter().map(|i| i.job).collect();
+    jobs.dedup();
+    for job in jobs {
+        let path = cx.job_name(job);
         let class = classname(&path);
         let mut cases = String::new();
         let (mut tests, mut failures) = (0usize, 0usize);
@@ -92,7 +97,7 @@ pub fn render(cx: &CiContext<'_>) -> String {
                 .findings
                 .iter()
                 .copied()
-                .filter(|f| f.code == m.code && cx.input_of(f) == Some(idx as u16))
+                .filter(|f| f.code == m.code && cx.job_of(f) == Some(job))
                 .collect();
             tests += 1;
             let name = format!("{} {}", m.code, m.name);
@@ -115,7 +120,7 @@ pub fn render(cx: &CiContext<'_>) -> String {
                 let body: String = failing.iter().map(|f| finding_text(cx, f)).collect();
                 let first = failing
                     .first()
-                    .map(|f| super::sanitize::for_terminal(&f.message))
+                    .map(|f| crate::model::sanitize::for_terminal(&f.message))
                     .unwrap_or_default();
                 let message = if failing.len() == 1 {
                     first
@@ -136,7 +141,13 @@ pub fn render(cx: &CiContext<'_>) -> String {
             }
             cases.push_str("    </testcase>\n");
         }
-        for (what, n) in &input.stats.lost {
+        let lost = cx
+            .analysis
+            .inputs
+            .iter()
+            .filter(|i| i.job == job)
+            .flat_map(|i| i.stats.lost.iter());
+        for (what, n) in lost {
             let _ = writeln!(
                 cases,
                 "    <system-err>{}</system-err>",

@@ -11,11 +11,12 @@ pub mod progress;
 pub mod sarif;
 pub mod stats;
 pub mod summary;
+pub mod text;
 
 use serde::Serialize;
 
 /// Output formats of `analyze`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OutputFormat {
     Human,
@@ -42,13 +43,71 @@ impl OutputFormat {
         }
     }
 
+    /// Every format, in the order help texts list them.
+    pub const ALL: [OutputFormat; 6] = [
+        OutputFormat::Human,
+        OutputFormat::Json,
+        OutputFormat::Sarif,
+        OutputFormat::Junit,
+        OutputFormat::Github,
+        OutputFormat::Gitlab,
+    ];
+
+    /// The format named `name` (any case).
+    pub fn parse(name: &str) -> Option<OutputFormat> {
+        Self::ALL
+            .into_iter()
+            .find(|f| f.as_str().eq_ignore_ascii_case(name))
+    }
+
     /// Formats read by programs; human text never goes into them.
     pub fn is_machine(self) -> bool {
         !matches!(self, OutputFormat::Human)
     }
 }
 
+pub mod color;
+
 pub use crate::baseline::{BaselineReport, StaleEntry};
 pub use crate::input::evidence;
 pub use crate::model::sanitize;
-pub use ci::{CiContext, render_machine};
+pub use ci::{CiContext, Evidence, Totals};
+
+/// Renders the resolved view in one format: the same call for stdout and every
+/// `--report` file, human text included.
+pub fn render(format: OutputFormat, cx: &CiContext<'_>, human: &human::HumanOptions) -> String {
+    match format {
+        OutputFormat::Human => human::render(cx, human),
+        machine => render_machine(machine, cx).unwrap_or_default(),
+    }
+}
+
+/// Renders a machine format (everything but `human`; see [`render`]).
+pub fn render_machine(format: OutputFormat, cx: &CiContext<'_>) -> Option<String> {
+    Some(match format {
+        OutputFormat::Human => return None,
+        OutputFormat::Json => {
+            let s = json::render_view(cx);
+            match &cx.baseline {
+                Some(b) => splice_json_baseline(&s, b),
+                None => s,
+            }
+        }
+        OutputFormat::Sarif => sarif::render(cx),
+        OutputFormat::Junit => junit::render(cx),
+        OutputFormat::Github => github::render(cx),
+        OutputFormat::Gitlab => gitlab::render(cx),
+    })
+}
+
+/// Adds `"baseline": {...}` as the last member of the json report (keeping the
+/// order of the other members).
+fn splice_json_baseline(json: &str, b: &BaselineReport) -> String {
+    let body = json.trim_end();
+    let Some(open) = body.strip_suffix('}') else {
+        return json.to_string();
+    };
+    let value = serde_json::to_string_pretty(b).unwrap_or_else(|_| "null".into());
+    let value = value.replace('\n', "\n  ");
+    format!("{},\n  \"baseline\": {value}\n}}\n", open.trim_end())
+}

@@ -15,6 +15,8 @@ use crate::model::{Finding, Label, Level};
 use super::ci::{CiContext, Place, by_severity, doc_section};
 
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+/// `tool.driver.informationUri`: the project's home (Cargo.toml `repository`).
+pub const INFORMATION_URI: &str = env!("CARGO_PKG_REPOSITORY");
 /// GitHub shows the first 1024 characters of short and full descriptions.
 const MAX_DESCRIPTION: usize = 1024;
 
@@ -91,10 +93,26 @@ fn plain_help(doc: &str) -> String {
         .to_string()
 }
 
+/// The base every relative artifact URI is resolved against (`originalUriBaseIds`).
+pub const SRCROOT: &str = "%SRCROOT%";
+
+/// `artifactLocation`: a path below the repository root is relative to
+/// `%SRCROOT%`; any other (absolute) path is a `file://` URI.
+fn artifact(path: &str) -> Value {
+    if path.starts_with('/') {
+        json!({ "uri": format!("file://{}", uri(path)) })
+    } else {
+        json!({ "uri": uri(path), "uriBaseId": SRCROOT })
+    }
+}
+
 fn physical(p: &Place) -> Value {
+    // Every result has a line: a binary input's record number stands in
+    // (the record also in `properties.record`, its byte offset in `byteOffset`).
     let mut region = match p.line {
-        Some(line) => json!({ "startLine": line }),
+        Some(line) => json!({ "startLine": line.max(1) }),
         None => json!({
+            "startLine": p.record.unwrap_or(1).max(1),
             "byteOffset": p.offset,
             "properties": { "record": p.record.unwrap_or(0) },
         }),
@@ -103,7 +121,7 @@ fn physical(p: &Place) -> Value {
         region["snippet"] = json!({ "text": p.text });
     }
     json!({
-        "artifactLocation": { "uri": uri(&p.path) },
+        "artifactLocation": artifact(&p.path),
         "region": region,
     })
 }
@@ -200,7 +218,10 @@ pub fn render(cx: &CiContext<'_>) -> String {
         .collect();
     let ordered = by_severity(&cx.findings);
     let total = ordered.len();
-    let keep = cx.max_results.map_or(total, |m| m.min(total));
+    let keep = cx
+        .max_results
+        .filter(|m| *m > 0)
+        .map_or(total, |m| m.min(total));
     let results: Vec<Value> = ordered
         .iter()
         .take(keep)
@@ -213,7 +234,7 @@ pub fn render(cx: &CiContext<'_>) -> String {
     let mut props = serde_json::Map::new();
     if keep < total {
         let text = format!(
-            "{} of {total} results not shown (--max-results {keep}); errors are kept first, then warnings, then notes",
+            "{} of {total} results not shown (--max-results {keep}; 0 for no cap); errors are kept first, then warnings, then notes",
             total - keep
         );
         notifications.push(json!({ "level": "warning", "message": { "text": text } }));
@@ -239,26 +260,43 @@ pub fn render(cx: &CiContext<'_>) -> String {
             }));
         }
     }
+    for w in &cx.evidence.warnings {
+        notifications.push(json!({ "level": "warning", "message": { "text": w } }));
+    }
+    for e in &cx.analysis.errors {
+        notifications.push(json!({ "level": "error", "message": { "text": e.to_string() } }));
+    }
     let artifacts: Vec<Value> = cx
         .analysis
         .inputs
         .iter()
-        .map(|i| json!({ "location": { "uri": uri(&cx.display_path(&i.path)) } }))
+        .map(|i| json!({ "location": artifact(&cx.display_path(&i.path)) }))
         .collect();
     let mut run = json!({
         "tool": { "driver": {
             "name": "handlecheck",
+            "version": env!("CARGO_PKG_VERSION"),
             "semanticVersion": env!("CARGO_PKG_VERSION"),
+            "informationUri": INFORMATION_URI,
             "rules": rules,
         }},
+        // GitHub code scanning's category: one per tool, stable across runs.
+        "automationDetails": { "id": "handlecheck/" },
         "artifacts": artifacts,
         "invocations": [{
-            "executionSuccessful": true,
+            "executionSuccessful": cx.analysis.errors.is_empty(),
             "toolExecutionNotifications": notifications,
         }],
         "results": results,
         "columnKind": "unicodeCodePoints",
     });
+    if let Some(base) = &cx.base_dir {
+        let mut root = format!("file://{}", uri(&base.to_string_lossy().replace('\\', "/")));
+        if !root.ends_with('/') {
+            root.push('/');
+        }
+        run["originalUriBaseIds"] = json!({ SRCROOT: { "uri": root } });
+    }
     if !props.is_empty() {
         run["properties"] = Value::Object(props);
     }

@@ -7,6 +7,8 @@ use crate::analysis::Analysis;
 use crate::model::{Finding, Level};
 use crate::rules::Rule;
 
+use super::ci::CiContext;
+
 fn table(color: bool) -> Table {
     let mut t = Table::new();
     t.load_style(UTF8_FULL_CONDENSED)
@@ -17,10 +19,36 @@ fn table(color: bool) -> Table {
     t
 }
 
-/// Per input: what was read; per rule: how many findings at which level.
-pub fn render(a: &Analysis, findings: &[&Finding], color: bool) -> String {
+/// A table that fits `width` columns.
+fn table_fitting(color: bool, width: usize) -> Table {
+    let mut t = table(color);
+    t.set_width(u16::try_from(width).unwrap_or(u16::MAX));
+    t
+}
+
+/// Per input: what was read; per rule: how many findings at which level;
+/// then the totals line (`2 errors, 1 warning, 14 notes (13 hidden ...)`).
+pub fn render_view(cx: &CiContext<'_>, color: bool, width: usize) -> String {
+    let mut out = tables(cx.analysis, &cx.findings, color, width, |p| {
+        cx.display_path(p)
+    });
+    for w in &cx.evidence.warnings {
+        out.push_str(&format!("warning: {w}\n"));
+    }
+    out.push_str(&cx.totals_line());
+    out.push('\n');
+    out
+}
+
+fn tables(
+    a: &Analysis,
+    findings: &[&Finding],
+    color: bool,
+    width: usize,
+    name: impl Fn(&str) -> String,
+) -> String {
     let mut out = String::new();
-    let mut inputs = table(color);
+    let mut inputs = table_fitting(color, width);
     inputs.set_header(vec![
         "input",
         "format",
@@ -30,7 +58,11 @@ pub fn render(a: &Analysis, findings: &[&Finding], color: bool) -> String {
     ]);
     for i in &a.inputs {
         inputs.add_row(vec![
-            crate::report::sanitize::for_terminal(&i.path),
+            // Long paths lose their left part, never a split in the middle.
+            super::text::elide_left(
+                &crate::model::sanitize::for_terminal(&name(&i.path)),
+                width.saturating_sub(56).max(16),
+            ),
             i.format.as_str().to_string(),
             i.stats.units.to_string(),
             i.stats.events.to_string(),
@@ -43,31 +75,30 @@ pub fn render(a: &Analysis, findings: &[&Finding], color: bool) -> String {
         for (reason, s) in &i.stats.skipped_by_reason {
             out.push_str(&format!(
                 "  {}: skipped {} ({}, first at {})\n",
-                crate::report::sanitize::for_terminal(&i.path),
+                crate::model::sanitize::for_terminal(&name(&i.path)),
                 s.count,
-                crate::report::sanitize::for_terminal(reason),
+                crate::model::sanitize::for_terminal(reason),
                 s.first_at
             ));
         }
         for (what, n) in &i.stats.lost {
             out.push_str(&format!(
                 "  {}: the tracer lost {n} {what}\n",
-                crate::report::sanitize::for_terminal(&i.path)
+                crate::model::sanitize::for_terminal(&name(&i.path))
             ));
         }
         for notice in &i.stats.notices {
             out.push_str(&format!(
                 "  {}: notice: {}\n",
-                crate::report::sanitize::for_terminal(&i.path),
-                crate::report::sanitize::for_terminal(notice)
+                crate::model::sanitize::for_terminal(&i.path),
+                crate::model::sanitize::for_terminal(notice)
             ));
         }
     }
     if findings.is_empty() {
-        out.push_str("no findings\n");
         return out;
     }
-    let mut by_rule = table(color);
+    let mut by_rule = table_fitting(color, width);
     by_rule.set_header(vec!["rule", "name", "errors", "warnings", "notes"]);
     for r in crate::rules::registry() {
         let m = r.meta();
@@ -101,6 +132,25 @@ pub fn rules_table(rules: &[&'static dyn Rule], color: bool) -> String {
         t.add_row(vec![m.code, m.name, m.level.as_str(), m.summary]);
     }
     let mut s = t.to_string();
+    s.push('\n');
+    s
+}
+
+/// `rules --format json`: every rule with its code, name, default level and summary.
+pub fn rules_json(rules: &[&'static dyn Rule]) -> String {
+    let list: Vec<serde_json::Value> = rules
+        .iter()
+        .map(|r| {
+            let m = r.meta();
+            serde_json::json!({
+                "code": m.code,
+                "name": m.name,
+                "level": m.level.as_str(),
+                "summary": m.summary,
+            })
+        })
+        .collect();
+    let mut s = serde_json::to_string_pretty(&list).unwrap_or_else(|_| "[]".into());
     s.push('\n');
     s
 }

@@ -59,7 +59,9 @@ impl RuleContext<'_> {
         }
     }
 
-    /// Stack frames without addresses, for fingerprints.
+    /// Stack frames by function name only (no offsets, no addresses, module
+    /// paths cut to their file name), for fingerprints: a rebuilt program
+    /// whose code moved keeps the same site.
     pub fn stack_site(&self, ev: &Event) -> String {
         let Some(stack) = ev.stack else {
             return String::new();
@@ -67,10 +69,7 @@ impl RuleContext<'_> {
         let frames = self.interner.frames(stack);
         let mut out = String::new();
         for f in frames.iter().take(6) {
-            let text = self.interner.resolve(*f);
-            // Drop " [0xaddr]" and absolute addresses; keep module(symbol+off).
-            let t = text.split(" [").next().unwrap_or(text);
-            out.push_str(t);
+            out.push_str(&frame_site(self.interner.resolve(*f)));
             out.push(';');
         }
         out
@@ -115,6 +114,28 @@ pub fn label(event: &Event, role: Role, text: impl Into<String>) -> Label {
         role,
         text: text.into(),
     }
+}
+
+/// One frame as a fingerprint sees it: `libc.so.6(close+0x17) [0x10a3b7]` →
+/// `libc.so.6(close)`, `./prog(+0x11d5)` → `prog`, `KERNELBASE!CloseHandle+0x12`
+/// → `KERNELBASE!CloseHandle`, `app.exe+0x1234` → `app.exe`.
+pub fn frame_site(frame: &str) -> String {
+    let t = frame.split(" [").next().unwrap_or(frame).trim();
+    let base = |m: &str| m.rsplit(['/', '\\']).next().unwrap_or(m).to_string();
+    if let Some((module, rest)) = t.split_once('(') {
+        let inside = rest.strip_suffix(')').unwrap_or(rest);
+        let function = inside.split('+').next().unwrap_or("");
+        return if function.is_empty() {
+            base(module)
+        } else {
+            format!("{}({function})", base(module))
+        };
+    }
+    if let Some((module, function)) = t.split_once('!') {
+        let function = function.split('+').next().unwrap_or("");
+        return format!("{}!{function}", base(module));
+    }
+    base(t.split('+').next().unwrap_or(t))
 }
 
 /// Folds digit runs so that `/tmp/x-123` and `/tmp/x-456` are one site.
@@ -188,4 +209,27 @@ pub fn recycle_chain_labels(
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod frame_tests {
+    use super::frame_site;
+
+    #[test]
+    fn frames_lose_offsets_and_paths() {
+        assert_eq!(
+            frame_site("/usr/lib/x86_64-linux-gnu/libc.so.6(close+0x17) [0x10a3b7]"),
+            "libc.so.6(close)"
+        );
+        assert_eq!(
+            frame_site("./double_close(main+0x55) [0x11d5]"),
+            "double_close(main)"
+        );
+        assert_eq!(frame_site("./prog(+0x11d5) [0x11d5]"), "prog");
+        assert_eq!(
+            frame_site("KERNELBASE!CloseHandle+0x12"),
+            "KERNELBASE!CloseHandle"
+        );
+        assert_eq!(frame_site("C:\\app\\app.exe+0x1234"), "app.exe");
+    }
 }

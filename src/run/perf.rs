@@ -17,7 +17,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use handlecheck::cli::{RecordArgs, RunArgs};
+use crate::cli::{RecordArgs, RunArgs};
 
 use super::Recorded;
 
@@ -227,7 +227,20 @@ pub fn record(args: &RunArgs) -> Result<Option<Recorded>, String> {
         "handlecheck: recorded {} with perf trace (exit status {status})",
         path.display()
     );
-    Ok(Some(Recorded { path, _temp: temp }))
+    let program = args
+        .command
+        .first()
+        .and_then(|p| Path::new(p).file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "command".into());
+    Ok(Some(Recorded {
+        path,
+        kept: temp.is_none(),
+        _temp: temp,
+        status,
+        interrupted: false,
+        program,
+    }))
 }
 
 /// `record --system`: `perf trace -a` for the duration, into the output file.
@@ -258,11 +271,11 @@ pub fn record_system(args: &RecordArgs) -> Result<String, String> {
 }
 
 /// The analysis options `record` uses: every default, as `analyze FILE` has them.
-pub fn default_common() -> Result<handlecheck::cli::CommonArgs, String> {
+pub fn default_common() -> Result<crate::cli::CommonArgs, String> {
     use clap::{Args, FromArgMatches};
-    let cmd = handlecheck::cli::CommonArgs::augment_args(clap::Command::new("record"));
+    let cmd = crate::cli::CommonArgs::augment_args(clap::Command::new("record"));
     let matches = cmd
         .try_get_matches_from(["record"])
         .map_err(|e| e.to_string())?;
-    handlecheck::cli::CommonArgs::from_arg_matches(&matches).map_err(|e| e.to_string())
+    crate::cli::CommonArgs::from_arg_matches(&matches).map_err(|e| e.to_string())
 }

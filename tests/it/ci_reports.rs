@@ -247,17 +247,20 @@ pub fn fixture() -> Analysis {
         inputs: vec![
             InputReport {
                 path: "traces/service.strace".into(),
+                job: 0,
                 format: Format::Strace,
                 stats,
                 evidence: EvidenceSource::Memory(TRACE.as_bytes().to_vec()),
             },
             InputReport {
                 path: "traces/capture.etl".into(),
+                job: 1,
                 format: Format::Etl,
                 stats: etl_stats,
                 evidence: EvidenceSource::Rendered(render_record),
             },
         ],
+        errors: Vec::new(),
         findings,
         interner: fx.interner,
     }
@@ -371,12 +374,19 @@ fn sarif_has_what_github_code_scanning_uses() {
             "released again here"
         ]
     );
-    // Binary input: byte offset and record, no line.
+    // Binary input: byte offset and record, and the record number as the
+    // line (GitHub needs a startLine on every result).
     let hc004 = &results[1];
     let region = &hc004["locations"][0]["physicalLocation"]["region"];
     assert_eq!(region["byteOffset"], 9216);
     assert_eq!(region["properties"]["record"], 42);
-    assert!(region.get("startLine").is_none());
+    assert_eq!(region["startLine"], 42);
+    for r in results {
+        assert!(
+            r["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64() >= Some(1),
+            "every result has a startLine: {r}"
+        );
+    }
 }
 
 #[test]
@@ -563,11 +573,12 @@ fn gitlab_issues_have_unique_fingerprints_and_mapped_severities() {
         .iter()
         .map(|i| i["severity"].as_str().unwrap())
         .collect();
-    assert_eq!(sev, ["blocker", "major", "info", "critical"]);
+    // Report order: errors first (blocker, critical), then warnings, then notes.
+    assert_eq!(sev, ["blocker", "critical", "major", "info"]);
     assert_eq!(issues[0]["location"]["path"], "traces/service.strace");
     assert_eq!(issues[0]["location"]["lines"]["begin"], 6);
     assert_eq!(
-        issues[3]["location"]["lines"]["begin"], 42,
+        issues[1]["location"]["lines"]["begin"], 42,
         "binary input: the record number"
     );
     for i in issues {
@@ -630,6 +641,7 @@ fn snapshots_of_every_reporter() {
     let opts = handlecheck::report::human::HumanOptions {
         color: false,
         width: 100,
+        quiet: false,
     };
     let human: String = a
         .findings

@@ -377,7 +377,14 @@ fn run_records_with_perf_and_analyzes() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // `run` writes its report to stderr: the command keeps stdout.
+    let report = String::from_utf8_lossy(&out.stderr);
+    let json = &report[report.find('{').expect("a JSON report on stderr")..];
+    let v: serde_json::Value = serde_json::Deserializer::from_str(json)
+        .into_iter::<serde_json::Value>()
+        .next()
+        .expect("one JSON document")
+        .unwrap();
     assert_eq!(v["inputs"][0]["format"], "perf-trace");
     assert!(
         v["inputs"][0]["lost"].as_object().unwrap().is_empty(),

@@ -12,6 +12,7 @@ fn snapshot_dir(dir: &str, file: &str) {
     let opts = HumanOptions {
         color: false,
         width: 110,
+        quiet: false,
     };
     let mut human = String::new();
     for f in &a.findings {

@@ -572,7 +572,11 @@ impl StraceParser {
             Action::Exec => {
                 self.fd_args(Op::Use, spec, &args, call, outcome, ctx);
                 if ok && ret_num.is_some_and(|v| v.fd == 0) {
-                    let ev = self.event(Op::Exec, call, -1);
+                    let mut ev = self.event(Op::Exec, call, -1);
+                    // The program: execve's path (execveat's first string argument).
+                    if let Some(path) = args.iter().find(|a| a.starts_with(b"\"")) {
+                        ev.resource = Some(ctx.interner.intern_bytes(unquote(path)));
+                    }
                     self.hold(ev);
                 }
             }

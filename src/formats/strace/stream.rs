@@ -62,7 +62,7 @@ pub fn read(
         );
     }
     Ok(match (plain, spool) {
-        (Some(p), _) => EvidenceSource::file(&p).unwrap_or(EvidenceSource::Memory(Vec::new())),
+        (Some(p), _) => EvidenceSource::Path(p),
         (None, Some(s)) => EvidenceSource::Spool(std::sync::Mutex::new(s)),
         (None, None) => EvidenceSource::Memory(Vec::new()),
     })
