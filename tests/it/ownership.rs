@@ -486,6 +486,9 @@ mod property {
         Open(u32),
         Use(u32),
         Close(u32),
+        /// Task `.0` hands its newest handle to task `.1`, which uses it at once
+        /// (an accept loop handing a connection to a worker).
+        Handoff(u32, u32),
     }
 
     fn step() -> impl Strategy<Value = Step> {
@@ -493,11 +496,13 @@ mod property {
             (0u32..3).prop_map(Step::Open),
             (0u32..3).prop_map(Step::Use),
             (0u32..3).prop_map(Step::Close),
+            (0u32..3, 0u32..3).prop_map(|(a, b)| Step::Handoff(a, b)),
         ]
     }
 
     /// Builds a JSON-lines trace where every task only ever touches handles it
-    /// opened itself and still holds: no stale holder by construction. Values
+    /// opened itself (or was handed, and used at once) and still holds: no stale
+    /// holder by construction. Values
     /// are allocated lowest-free-first, so numbers are recycled between tasks.
     fn honest_trace(steps: &[Step], with_stacks: bool) -> String {
         let mut open: BTreeMap<i64, u32> = BTreeMap::new();
@@ -537,6 +542,16 @@ mod property {
                         format!(r#""op":"use","handle":"{h:#x}","call":"WaitForSingleObject""#),
                     )
                 }
+                Step::Handoff(from, to) => {
+                    let Some(h) = held.get_mut(&from).and_then(|v| v.pop()) else {
+                        continue;
+                    };
+                    held.entry(to).or_default().push(h);
+                    (
+                        to,
+                        format!(r#""op":"use","handle":"{h:#x}","call":"WaitForSingleObject""#),
+                    )
+                }
                 Step::Close(t) => {
                     let Some(h) = held.get_mut(&t).and_then(|v| v.pop()) else {
                         continue;
@@ -559,9 +574,12 @@ mod property {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+        // 64 cases in CI; PROPTEST_CASES=N runs more locally.
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64)
+        ))]
 
-        /// Tasks that only use and release what they hold never give HC003 or HC004,
+        /// Tasks that only use and release what they hold (made or were handed) never give HC003 or HC004,
         /// however their calls interleave and whichever values get recycled.
         #[test]
         fn honest_interleavings_never_blame_a_stale_holder(

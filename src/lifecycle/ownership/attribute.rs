@@ -408,11 +408,19 @@ impl Pass<'_> {
                 ),
             });
         }
-        let v = victim.is_some();
+        // A silent act by the owner on what took the value next looks like a
+        // handoff when the releaser had used the handle it released (it was
+        // handed it too): it counts only when the releaser never took part.
+        let v = victim
+            .as_ref()
+            .is_some_and(|v| !v.silent || !took_part(new, r.tid, r.seq));
         let confidence = if code_path && (holder || v) || holder && v && resource {
             Confidence::High
         } else if holder && v
-            || code_path && differ && new_creator.is_some_and(|c| c != r.tid)
+            || code_path
+                && differ
+                && new_creator.is_some_and(|c| c != r.tid)
+                && !took_part(new, r.tid, r.seq)
             || v && resource
         {
             Confidence::Medium
@@ -634,22 +642,9 @@ impl Pass<'_> {
                 Confidence::High
             } else if holder && strong == 1 || own_stale_before_release {
                 Confidence::Medium
-            } else if holder && kept && differ {
-                Confidence::Low
             } else {
                 continue;
             };
-            if holder && kept && differ && strong == 0 && !stdio {
-                evidence.push(Evidence {
-                    kind: EvidenceKind::Resource,
-                    text: format!(
-                        "the value went from {} to {}, and task {tid} never released the {} itself",
-                        old.kind.as_str(),
-                        new.kind.as_str(),
-                        self.what(old)
-                    ),
-                });
-            }
             out.push(StaleUse {
                 attr: Attribution {
                     event: first,
