@@ -472,6 +472,60 @@ fn jsonl_collision_without_a_victim_is_hc004_and_own_closes_are_quiet() {
     );
 }
 
+/// SYNTHETIC `!htrace` dump (the layout of fixtures/htrace/, newest first):
+/// thread 0x1a2c's EventHolder::Dispose closes its Event 0x48, thread 0x1b00's
+/// CreateFileW gets 0x48, the same Dispose path closes 0x48 again. No victim record.
+const HTRACE_NO_VICTIM: &str = "0:000> !htrace
+--------------------------------------
+Handle = 0x0000000000000048 - CLOSE
+Thread ID = 0x0000000000001a2c, Process ID = 0x0000000000002f10
+
+0x00007ffd1c08f5f4: ntdll!NtClose+0x0000000000000014
+0x00007ffd19a1b9d5: KERNELBASE!CloseHandle+0x0000000000000045
+0x00007ff6c0a1123e: demo!EventHolder::Dispose+0x000000000000002e
+--------------------------------------
+Handle = 0x0000000000000048 - OPEN
+Thread ID = 0x0000000000001b00, Process ID = 0x0000000000002f10
+
+0x00007ffd1c08f6b4: ntdll!NtCreateFile+0x0000000000000014
+0x00007ffd19a2e1c6: KERNELBASE!CreateFileW+0x0000000000000066
+0x00007ff6c0a12010: demo!Log::Open+0x0000000000000030
+--------------------------------------
+Handle = 0x0000000000000048 - CLOSE
+Thread ID = 0x0000000000001a2c, Process ID = 0x0000000000002f10
+
+0x00007ffd1c08f5f4: ntdll!NtClose+0x0000000000000014
+0x00007ffd19a1b9d5: KERNELBASE!CloseHandle+0x0000000000000045
+0x00007ff6c0a1123e: demo!EventHolder::Dispose+0x000000000000002e
+--------------------------------------
+Handle = 0x0000000000000048 - OPEN
+Thread ID = 0x0000000000001a2c, Process ID = 0x0000000000002f10
+
+0x00007ffd1c08f8d4: ntdll!NtCreateEvent+0x0000000000000014
+0x00007ffd19a2f2a6: KERNELBASE!CreateEventW+0x0000000000000066
+0x00007ff6c0a11104: demo!EventHolder::EventHolder+0x0000000000000024
+--------------------------------------
+Parsed 0x4 stack traces.
+Dumped 0x4 stack traces.
+";
+
+#[test]
+fn htrace_collision_without_a_victim_record_is_hc004_high() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("SYNTHETIC_htrace.txt");
+    std::fs::write(&path, HTRACE_NO_VICTIM).unwrap();
+    let a = run(&path);
+    let f = a
+        .findings
+        .iter()
+        .find(|f| f.code == "HC004")
+        .unwrap_or_else(|| panic!("{}", describe(&a)));
+    assert_eq!(f.confidence, Confidence::High, "{}", describe(&a));
+    // The newest record (line 3) is the stale close.
+    assert_eq!(f.primary().unwrap().event.origin.line, 3);
+    assert!(!a.findings.iter().any(|f| f.code == "HC001"));
+}
+
 // ----- property: random interleavings -----------------------------------------
 
 mod property {
