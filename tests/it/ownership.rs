@@ -675,3 +675,27 @@ mod property {
         }
     }
 }
+
+/// The chain's roles (collateral included) are in the JSON schema.
+#[test]
+fn chain_json_matches_the_schema() {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../docs/json-schema.json")).unwrap();
+    let v = jsonschema::options()
+        .build(&schema)
+        .expect("schema compiles");
+    let a = run(&fixture("fdsan_cascade").join("trace.log"));
+    let shown: Vec<_> = a.findings.iter().collect();
+    let doc: serde_json::Value =
+        serde_json::from_str(&handlecheck::report::json::render(&a, &shown)).unwrap();
+    let errors: Vec<String> = v.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let roles: Vec<&str> = doc["findings"][0]["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["role"].as_str())
+        .collect();
+    assert!(roles.contains(&"collateral"), "{roles:?}");
+    assert!(roles.contains(&"bad-release"), "{roles:?}");
+}
