@@ -195,6 +195,7 @@ fn stale_holders_releasing_recycled_values() {
         ("raii_double_close", "victim-send"),
         ("scm_rights_stale", "victim-write"),
         ("stale_close_kills_other_thread", "victim-write"),
+        ("epoll_stale_registration", "victim-write"),
     ] {
         for file in LAYOUTS {
             let t = truth(name, file);
@@ -209,7 +210,11 @@ fn stale_holders_releasing_recycled_values() {
                     "{name}/{file}: {}",
                     describe(&a)
                 );
-                assert!(f.notes.iter().any(|n| n.contains("code path")), "{name}");
+                // The loop's teardown path is not the path that closed the
+                // socket: the epoll registration is its evidence instead.
+                if name != "epoll_stale_registration" {
+                    assert!(f.notes.iter().any(|n| n.contains("code path")), "{name}");
+                }
             }
             assert!(has_label(f, &t, "first-release", Role::FirstRelease));
             assert!(has_label(f, &t, "reuse", Role::Recycle));
@@ -220,6 +225,25 @@ fn stale_holders_releasing_recycled_values() {
             );
             no_errors_or_warnings_besides(&a, "HC004");
         }
+    }
+}
+
+/// The event loop's registration left behind by close-without-EPOLL_CTL_DEL is
+/// resource evidence: high confidence without stacks.
+#[test]
+fn epoll_registration_left_behind_drives_the_teardown() {
+    for file in LAYOUTS {
+        let t = truth("epoll_stale_registration", file);
+        let a = run(&fixture("epoll_stale_registration").join(file));
+        let f = finding_at(&a, "HC004", &t, "stale-close");
+        assert_eq!(f.confidence, Confidence::High, "{file}: {}", describe(&a));
+        assert!(
+            f.notes
+                .iter()
+                .any(|n| n.contains("registered in an epoll set")),
+            "{:?}",
+            f.notes
+        );
     }
 }
 
