@@ -429,7 +429,9 @@ impl Pass<'_> {
                 ),
             });
         }
-        let resource = resource || epoll.is_some();
+        // The registration is seen from epoll_ctl calls, not their op (ADD or
+        // DEL): it strengthens a holder's attribution, never makes one alone.
+        let resource = resource || epoll.is_some() && holder;
         let v = victim
             .as_ref()
             .is_some_and(|v| !v.silent || !took_part(new, r.tid, r.seq));
