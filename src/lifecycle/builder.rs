@@ -318,10 +318,20 @@ impl<'i> LifecycleBuilder<'i> {
             .collect();
         for id in last {
             let (keep_last, prev) = match self.gens.get(&id) {
-                Some(g) => (
-                    g.notable || g.open_at_exit.is_some() && !g.untouched_at_exit(),
-                    g.prev,
-                ),
+                Some(g) => {
+                    // An untouched inherited copy goes, unless what it was
+                    // copied from is kept: the copy keeps that open file
+                    // description alive (ownership reads it: a close in the
+                    // parent then leaves, e.g., an epoll registration behind).
+                    let source_kept = match g.provenance {
+                        Provenance::Inherited { from } => {
+                            self.gens.get(&from).is_some_and(|s| s.notable)
+                        }
+                        _ => false,
+                    };
+                    let untouched = g.untouched_at_exit() && !source_kept;
+                    (g.notable || g.open_at_exit.is_some() && !untouched, g.prev)
+                }
                 None => continue,
             };
             if let Some(p) = prev {

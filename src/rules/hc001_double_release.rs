@@ -166,10 +166,15 @@ impl DoubleRelease {
                 &META,
                 level,
                 format!(
-                    "{} released twice: the {} at {} finds it already closed",
+                    "{} released twice: the {} at {} finds it already closed ({})",
                     cx.describe(g),
                     how,
-                    cx.at(second)
+                    cx.at(second),
+                    if shared {
+                        "another task shared the table: anything it opened in between could have taken the value"
+                    } else {
+                        "nothing else could have taken the value in this run"
+                    }
                 ),
             );
             f.pid = cx.table_of(g).pid;

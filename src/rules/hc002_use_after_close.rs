@@ -15,6 +15,11 @@ declare_rule! {
     /// And the code still holds a stale value: had the value been recycled first,
     /// the same call would have hit someone else's handle (HC003).
     ///
+    /// When HC003 is off (`--ignore`, `--select`, config), its stale uses of a
+    /// recycled value are reported here; when HC004 and HC001 are both off, the
+    /// victim's failure after a stale release is reported here, naming the
+    /// release that killed its handle.
+    ///
     /// ## Example
     /// ```text
     /// 32 close(3</tmp/uac.log>) = 0

@@ -23,11 +23,10 @@ declare_rule! {
     /// created by different code: the same creation path is a loop or an accept
     /// loop handing connections out, not a stale holder); *victim* (the task's
     /// handle had been killed by a stale release). Holder needs one more kind
-    /// (two more for high confidence). A holder that never released its handle
-    /// itself, using a value whose kind changed, with no other evidence, is a
-    /// low-confidence note (a handoff the trace cannot see looks the same); a
-    /// standard stream (0-2) closed by another task and taken by a plain open
-    /// is resource evidence. Success is not innocence: the stale write that
+    /// (two more for high confidence): a holder alone, even using a value whose
+    /// kind changed, is not reported (a handoff the trace cannot see looks the
+    /// same). A standard stream (0-2) the task used, closed by another task and
+    /// taken by a plain open, is resource evidence. Success is not innocence: the stale write that
     /// lands in a socket or a data file is reported although it succeeds.
     ///
     /// ## Example

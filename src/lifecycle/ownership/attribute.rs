@@ -408,11 +408,40 @@ impl Pass<'_> {
                 ),
             });
         }
-        let v = victim.is_some();
+        // A silent act by the owner on what took the value next looks like a
+        // handoff when the releaser had used the handle it released (it was
+        // handed it too): it counts only when the releaser never took part.
+        // Resource: an event loop's registration left behind. The previous
+        // generation was in an epoll set and was closed while a forked copy kept
+        // its open file description alive (so the kernel kept the registration),
+        // and the new one was never registered: epoll keeps reporting the old
+        // registration under this number, and the loop tears down the new handle.
+        let epoll = self.stale_epoll_registration(old, new, r.tid);
+        if let Some(reg) = &epoll {
+            evidence.push(Evidence {
+                kind: EvidenceKind::Resource,
+                text: format!(
+                    "the previous {} was registered in an epoll set ({} at {}) and closed while a forked copy kept it open, and the {} never was: the set still reports the old registration under this number",
+                    self.what(old),
+                    self.call(reg),
+                    at(reg),
+                    self.what(new)
+                ),
+            });
+        }
+        // The registration is seen from epoll_ctl calls, not their op (ADD or
+        // DEL): it strengthens a holder's attribution, never makes one alone.
+        let resource = resource || epoll.is_some() && holder;
+        let v = victim
+            .as_ref()
+            .is_some_and(|v| !v.silent || !took_part(new, r.tid, r.seq));
         let confidence = if code_path && (holder || v) || holder && v && resource {
             Confidence::High
         } else if holder && v
-            || code_path && differ && new_creator.is_some_and(|c| c != r.tid)
+            || code_path
+                && differ
+                && new_creator.is_some_and(|c| c != r.tid)
+                && !took_part(new, r.tid, r.seq)
             || v && resource
         {
             Confidence::Medium
@@ -430,6 +459,35 @@ impl Pass<'_> {
             },
             victim,
         })
+    }
+
+    /// The registration (epoll_ctl on the old generation, by `tid`) left in an
+    /// epoll set when the old generation was closed while a forked copy of it
+    /// was still open; `None` when the new generation was registered too.
+    fn stale_epoll_registration(
+        &self,
+        old: &Generation,
+        new: &Generation,
+        tid: u32,
+    ) -> Option<Event> {
+        let is_ctl = |e: &&Event| self.interner.resolve(e.call) == "epoll_ctl";
+        let reg = old
+            .use_sites
+            .items
+            .iter()
+            .filter(is_ctl)
+            .find(|e| e.tid == tid)
+            .copied()?;
+        if new.use_sites.items.iter().any(|e| is_ctl(&e)) {
+            return None;
+        }
+        let closed_at = old.release?.event.seq;
+        let copy_alive = self
+            .graph
+            .linked(old, crate::lifecycle::Link::InheritedBy)
+            .iter()
+            .any(|c| c.release.is_none_or(|r| r.event.seq > closed_at));
+        copy_alive.then_some(reg)
     }
 
     /// Stale uses of `new`, one per stale task.
@@ -634,22 +692,9 @@ impl Pass<'_> {
                 Confidence::High
             } else if holder && strong == 1 || own_stale_before_release {
                 Confidence::Medium
-            } else if holder && kept && differ {
-                Confidence::Low
             } else {
                 continue;
             };
-            if holder && kept && differ && strong == 0 && !stdio {
-                evidence.push(Evidence {
-                    kind: EvidenceKind::Resource,
-                    text: format!(
-                        "the value went from {} to {}, and task {tid} never released the {} itself",
-                        old.kind.as_str(),
-                        new.kind.as_str(),
-                        self.what(old)
-                    ),
-                });
-            }
             out.push(StaleUse {
                 attr: Attribution {
                     event: first,
