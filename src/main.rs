@@ -165,12 +165,7 @@ fn analyze(paths: &[String], common: &CommonArgs, color: ColorChoice) -> Result<
         rules: without_disabled(selected_rules(common)?, &config),
         threads: common.threads,
         symbols: common.symbols.clone(),
-        thresholds: handlecheck::rules::Thresholds {
-            leak_min: config
-                .thresholds
-                .leak_min
-                .unwrap_or(handlecheck::rules::Thresholds::default().leak_min),
-        },
+        thresholds: config.rule_thresholds(),
     };
     let started = Instant::now();
     let progress = install_progress(common, color);
@@ -217,12 +212,13 @@ fn analyze(paths: &[String], common: &CommonArgs, color: ColorChoice) -> Result<
             let width = terminal_width();
             let opts = report::human::HumanOptions { color, width };
             let mut s = String::new();
-            for f in &shown {
+            for f in shown.iter().filter(|f| common.verbose || !f.folded) {
                 s.push_str(&report::human::render_finding(&analysis, f, &opts));
                 s.push('\n');
             }
             if !common.quiet {
                 s.push_str(&report::summary::render(&analysis, &shown, color));
+                s.push_str(&report::summary::folded_line(&shown, common.verbose));
             }
             s
         }
@@ -384,11 +380,12 @@ fn write_extra_reports(cx: &CiContext<'_>, common: &CommonArgs) -> Result<(), Fa
                     width: 120,
                 };
                 let mut s = String::new();
-                for f in &cx.findings {
+                for f in cx.findings.iter().filter(|f| common.verbose || !f.folded) {
                     s.push_str(&report::human::render_finding(cx.analysis, f, &opts));
                     s.push('\n');
                 }
                 s.push_str(&report::summary::render(cx.analysis, &cx.findings, false));
+                s.push_str(&report::summary::folded_line(&cx.findings, common.verbose));
                 s
             }
             machine => report::render_machine(machine, cx).unwrap_or_default(),

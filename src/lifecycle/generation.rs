@@ -143,10 +143,20 @@ pub struct Generation {
     pub stale_use_candidates: Capped<Event>,
     /// Kept past the recycle window because a rule may need it.
     pub notable: bool,
+    /// Close-on-exec was cleared on purpose (`fcntl(fd, F_SETFD, 0)`, FIONCLEX):
+    /// meant for a child (jobserver, `pass_fds`). Copied to inherited generations.
+    pub made_inheritable: bool,
+    /// Someone opened the value by its path (`/dev/fd/N`): a process-substitution
+    /// hand-over. Copied to inherited generations.
+    pub reopened_by_path: bool,
 }
 
 impl Generation {
     pub fn is_live(&self) -> bool {
         self.release.is_none() && self.open_at_exit.is_none()
+    }
+    /// Never released: still open when its table ended (or when the trace stopped).
+    pub fn is_live_at_end(&self) -> bool {
+        self.release.is_none()
     }
 }

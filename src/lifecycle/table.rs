@@ -19,6 +19,9 @@ pub struct ThreadRecord {
     pub spawn: Event,
     pub tid: u32,
     pub exit: Option<Event>,
+    /// After the thread ended, a call of another task of the process returned:
+    /// the process went on without it (HC005).
+    pub process_went_on: bool,
 }
 
 #[derive(Debug)]
@@ -52,6 +55,8 @@ pub struct Table {
     pub site_count: u32,
     /// Calls in flight on this table: (tid, begin event, generation at entry).
     pub in_flight: Vec<(u32, Event, Option<GenId>)>,
+    /// Threads (index in `threads`) that ended and have not yet seen the process go on.
+    pub threads_ended_pending: Vec<usize>,
 }
 
 impl Table {
@@ -73,6 +78,7 @@ impl Table {
             peak_live: 0,
             site_count: 0,
             in_flight: Vec::new(),
+            threads_ended_pending: Vec::new(),
         }
     }
 }

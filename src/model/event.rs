@@ -295,6 +295,9 @@ pub mod flags {
     /// Part of a close-all sweep (ascending closes of mostly unopened values):
     /// set by the lifecycle, never a bug.
     pub const SWEEP: u8 = 32;
+    /// A use made by opening the value's own path (`open("/dev/fd/N")`,
+    /// `/proc/self/fd/N`): how process substitution hands an fd to a program.
+    pub const BY_PATH: u8 = 64;
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -19,6 +19,12 @@ declare_rule! {
     /// task shared the handle table, and as a note when the program was alone
     /// with its table and nothing was recycled: harmless in this run, a latent bug.
     ///
+    /// A bounded `close_range` that finds only fds the same task already closed
+    /// one by one (a subprocess child closing everything else before exec) is a
+    /// sweep, reported as a folded note. The same double release repeated at
+    /// one site of one program (a shell closing a pipeline's pipe twice, run
+    /// after run) is one finding with its count.
+    ///
     /// ## Example
     /// ```text
     /// 30 openat(AT_FDCWD, "/etc/hostname", O_RDONLY|O_CLOEXEC) = 3</etc/hostname>
@@ -129,7 +135,17 @@ impl DoubleRelease {
             };
             let cross_task = second.tid != first.event.tid;
             let shared = g.sharers_at_release > 1 || cross_task;
-            let level = if shared { Level::Error } else { Level::Note };
+            // A bounded close_range over fds the task already closed one by one
+            // (a subprocess child closing "everything else" before exec) is a
+            // sweep that found nothing left: a folded note, not a double release.
+            let range_sweep = matches!(second.op, Op::CloseRange { .. })
+                && first.how != ReleaseHow::CloseRange
+                && second.tid == first.event.tid;
+            let level = if shared && !range_sweep {
+                Level::Error
+            } else {
+                Level::Note
+            };
             let how = if matches!(second.op, Op::CloseRange { .. }) {
                 "close_range"
             } else {
@@ -169,6 +185,10 @@ impl DoubleRelease {
                 f.notes.push("harmless in this run: no other task shared the handle table and the value was not reused in between; with threads, the second release would close whatever took the value".to_string());
             }
             f.site = cx.site(Some(g), second);
+            if range_sweep {
+                f.folded = true;
+                f.notes.push("close_range swept a range whose fds this task had already closed one by one: nothing was closed twice by the kernel".to_string());
+            }
             out.push(f);
         }
         out

@@ -98,6 +98,8 @@ fn finding(
         pid: 100,
         site: site.to_string(),
         fingerprint: fingerprint(code, site),
+        count: 1,
+        folded: false,
     }
 }
 
