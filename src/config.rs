@@ -477,6 +477,42 @@ mod tests {
     }
 
     #[test]
+    fn precision_thresholds_and_programs() {
+        let c = parse(
+            "[allow]\nprograms = [\"dash\", \"/usr/bin/apt-get\"]\n[thresholds]\nworker_exit_grace_ms = 250\nleak_tail_percent = 30\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.allow.programs, vec!["dash", "/usr/bin/apt-get"]);
+        let t = c.rule_thresholds();
+        assert_eq!(
+            (t.worker_exit_grace_ms, t.leak_tail_percent, t.leak_min),
+            (250, 30, 8)
+        );
+        let mut f = crate::model::Finding {
+            code: "HC001",
+            name: "double-release",
+            level: Level::Error,
+            confidence: crate::model::Confidence::High,
+            message: String::new(),
+            labels: Vec::new(),
+            notes: Vec::new(),
+            pid: 1,
+            site: "dash|close|pipe|pipe:[N]|".into(),
+            fingerprint: String::new(),
+            count: 1,
+            folded: false,
+        };
+        assert!(c.program_allowed(&f));
+        f.site = "apt-get|exec|dpkg".into();
+        assert!(c.program_allowed(&f));
+        f.site = "make|close|pipe|pipe:[N]|".into();
+        assert!(!c.program_allowed(&f));
+        assert!(parse("[thresholds]\nleak_tail_percent = 101\n", "t.toml").is_err());
+        assert!(parse("[thresholds]\nworker_exit_grace_ms = -1\n", "t.toml").is_err());
+    }
+
+    #[test]
     fn names_and_codes_are_accepted() {
         let c = parse(
             "[rules]\nHC006 = \"error\"\nleaked-across-exec = \"off\"\n[allow]\ntypes=[\"EventFd\"]\n[thresholds]\nleak_min = 3\n",

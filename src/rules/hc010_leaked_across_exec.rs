@@ -179,7 +179,7 @@ impl Rule for LeakedAcrossExec {
                     " and {} more exec{} ({})",
                     execs.len() - 1,
                     if execs.len() == 2 { "" } else { "s" },
-                    others.into_iter().take(6).collect::<Vec<_>>().join(", ")
+                    others.into_iter().take(8).collect::<Vec<_>>().join(", ")
                 )
             } else {
                 String::new()

@@ -870,6 +870,24 @@ mod tests {
     }
 
     #[test]
+    fn args_end_drops_the_programs_text() {
+        let w = b"write(2</tmp/e.log>, \"127.0.0.1 - - [01/Dec\"..., 74127.0.0.1 - - [01/Dec] \"GET /\" 200 -";
+        let end = args_end(w, 5);
+        assert_eq!(
+            &w[..end],
+            b"write(2</tmp/e.log>, \"127.0.0.1 - - [01/Dec\"..., 74127"
+        );
+        let o = b"openat(AT_FDCWD</w>, \"/etc/x\", O_RDONLY|O_CLOEXEC2026-12-01 LOG: x, y";
+        // the program's ", " is taken for a separator: only the scalar part stays
+        assert_eq!(
+            &o[..args_end(o, 6)],
+            b"openat(AT_FDCWD</w>, \"/etc/x\", O_RDONLY|O_CLOEXEC2026-12-01 LOG: x, "
+        );
+        let c = b"close(3</etc/hostname>hello";
+        assert_eq!(&c[..args_end(c, 5)], b"close(3</etc/hostname>");
+    }
+
+    #[test]
     fn spliced_notice_position() {
         assert_eq!(
             spliced_notice(b"clone3({flags=CLONE_VM}strace: Process 455 attached"),
