@@ -997,6 +997,7 @@ impl<'i> LifecycleBuilder<'i> {
         } else {
             table
         };
+        let program_before = self.tables[table.0 as usize].program;
         if let Some(r) = ev.resource {
             self.table(table).program = Some(r);
         }
@@ -1026,6 +1027,7 @@ impl<'i> LifecycleBuilder<'i> {
         self.table(table).execs.push(ExecRecord {
             event: *ev,
             inherited,
+            program_before,
         });
     }
 

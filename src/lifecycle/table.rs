@@ -11,6 +11,8 @@ pub struct ExecRecord {
     pub event: Event,
     /// Handles without close-on-exec alive after the exec, made by the traced program.
     pub inherited: Vec<GenId>,
+    /// The program the table ran before this exec (the one that made the handles).
+    pub program_before: Option<Sym>,
 }
 
 /// A spawned thread (HC005 reads these).

@@ -227,9 +227,27 @@ impl Rule for LeakedAcrossExec {
                     execs.len().min(4)
                 ));
             }
+            // The program that made the fds is the one at fault (and the one
+            // `[allow] programs` names): the table the first fd was opened in.
+            let maker = leaked
+                .first()
+                .and_then(|g| cx.graph.linked_origin(g))
+                .map(|o| cx.table_of(o))
+                .unwrap_or(table);
+            let maker_program = if maker.id == table.id {
+                table.execs[*i]
+                    .program_before
+                    .map(|p| {
+                        let p = cx.text(p);
+                        p.rsplit('/').next().unwrap_or(&p).to_string()
+                    })
+                    .unwrap_or_default()
+            } else {
+                cx.program(maker)
+            };
             f.site = format!(
                 "{}|exec|{}",
-                cx.program(table),
+                maker_program,
                 program.rsplit('/').next().unwrap_or(&program)
             );
             out.push(f);
