@@ -167,20 +167,25 @@ impl Rule for LeakedAcrossExec {
             let program = program_of(table, *i);
             let names: Vec<String> = leaked.iter().take(6).map(|g| cx.describe(g)).collect();
             let more = if execs.len() > 1 {
+                let first = program.rsplit('/').next().unwrap_or(&program).to_string();
                 let mut others: Vec<String> = Vec::new();
                 for (t, j, _) in execs.iter().skip(1) {
                     let p = program_of(t, *j);
                     let p = p.rsplit('/').next().unwrap_or(&p).to_string();
-                    if !others.contains(&p) {
+                    if p != first && !others.contains(&p) {
                         others.push(p);
                     }
                 }
-                format!(
-                    " and {} more exec{} ({})",
-                    execs.len() - 1,
-                    if execs.len() == 2 { "" } else { "s" },
-                    others.into_iter().take(8).collect::<Vec<_>>().join(", ")
-                )
+                let n = execs.len() - 1;
+                let s = if n == 1 { "" } else { "s" };
+                if others.is_empty() {
+                    format!(" and {n} more exec{s} of it")
+                } else {
+                    format!(
+                        " and {n} more exec{s} ({})",
+                        others.into_iter().take(8).collect::<Vec<_>>().join(", ")
+                    )
+                }
             } else {
                 String::new()
             };
@@ -220,6 +225,12 @@ impl Rule for LeakedAcrossExec {
             f.notes.push(
                 "the new program never used them: nothing needed them across the exec".to_string(),
             );
+            if leaked
+                .iter()
+                .any(|g| Self::chain(cx, g).iter().any(|c| c.reopened_by_path))
+            {
+                f.notes.push("a process-substitution fd (opened by its /dev/fd/N path) is meant for the one program that opens it; these programs inherited it by accident".to_string());
+            }
             if execs.len() > 1 {
                 f.notes.push(format!(
                     "the same fds went into {} execs; the first {} are labelled",
