@@ -26,9 +26,12 @@
 //! paths = ["/dev/shm/**", "/tmp/cache-*"]   # resources; `*` stops at `/`, `**` does not
 //! types = ["eventfd"]                       # resource kinds
 //! frames = ["libfoo.so*"]                   # stack frames; `*` matches anything
+//! programs = ["dash"]                       # programs (exec'd name or path) whose findings are accepted
 //!
 //! [thresholds]
 //! leak_min = 8             # HC006: live handles from one site before it is a leak
+//! worker_exit_grace_ms = 100  # HC005: a thread ending this close to its process's exit is shutdown
+//! leak_tail_percent = 50   # HC006: no new handle in this last part of a site's life: a pool, not growth
 //! ```
 //!
 //! Every bad key or value is an error pointing into the file (miette).
@@ -60,6 +63,9 @@ pub struct Allow {
     pub paths: Vec<String>,
     pub types: Vec<ResourceKind>,
     pub frames: Vec<String>,
+    /// Programs whose own findings are accepted (a system tool's known defect):
+    /// matched against the program the finding is in, by name or full path.
+    pub programs: Vec<String>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +73,10 @@ pub struct Thresholds {
     /// HC006: live handles from one allocation site before the rule reports a
     /// leak (default 8).
     pub leak_min: Option<u64>,
+    /// HC005: see `rules::Thresholds::worker_exit_grace_ms` (default 100).
+    pub worker_exit_grace_ms: Option<u64>,
+    /// HC006: see `rules::Thresholds::leak_tail_percent` (default 50).
+    pub leak_tail_percent: Option<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -118,12 +128,16 @@ struct RawAllow {
     types: Vec<Spanned<String>>,
     #[serde(default)]
     frames: Vec<Spanned<String>>,
+    #[serde(default)]
+    programs: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawThresholds {
     leak_min: Option<Spanned<i64>>,
+    worker_exit_grace_ms: Option<Spanned<i64>>,
+    leak_tail_percent: Option<Spanned<i64>>,
 }
 
 /// The config file that applies to `start`: the first of [`FILE_NAMES`] found
@@ -182,7 +196,7 @@ pub fn parse(text: &str, name: &str) -> Result<Config, ConfigError> {
             span,
             msg,
             "here",
-            Some("the sections are [rules], [allow] (paths, types, frames) and [thresholds] (leak_min)".into()),
+            Some("the sections are [rules], [allow] (paths, types, frames, programs) and [thresholds] (leak_min, worker_exit_grace_ms, leak_tail_percent)".into()),
         )
     })?;
     let mut config = Config::default();
@@ -223,6 +237,10 @@ pub fn parse(text: &str, name: &str) -> Result<Config, ConfigError> {
         check_glob(text, name, f)?;
         config.allow.frames.push(f.get_ref().clone());
     }
+    for p in &raw.allow.programs {
+        check_glob(text, name, p)?;
+        config.allow.programs.push(p.get_ref().clone());
+    }
     for t in &raw.allow.types {
         let want = t.get_ref();
         let Some(kind) = ResourceKind::ALL
@@ -254,6 +272,34 @@ pub fn parse(text: &str, name: &str) -> Result<Config, ConfigError> {
             ));
         }
         config.thresholds.leak_min = Some(n as u64);
+    }
+    if let Some(v) = &raw.thresholds.worker_exit_grace_ms {
+        let n = *v.get_ref();
+        if n < 0 {
+            return Err(invalid(
+                text,
+                name,
+                v.span(),
+                format!("worker_exit_grace_ms cannot be negative ({n})"),
+                "negative",
+                None,
+            ));
+        }
+        config.thresholds.worker_exit_grace_ms = Some(n as u64);
+    }
+    if let Some(v) = &raw.thresholds.leak_tail_percent {
+        let n = *v.get_ref();
+        if !(0..=100).contains(&n) {
+            return Err(invalid(
+                text,
+                name,
+                v.span(),
+                format!("leak_tail_percent must be between 0 and 100, not {n}"),
+                "out of range",
+                None,
+            ));
+        }
+        config.thresholds.leak_tail_percent = Some(n as u64);
     }
     Ok(config)
 }
@@ -349,6 +395,9 @@ impl Config {
     /// True when the finding goes; a grouped finding loses its allowed
     /// handles instead (and goes only when none is left).
     fn filter(&self, f: &mut Finding, interner: &Interner) -> bool {
+        if self.program_allowed(f) {
+            return true;
+        }
         let Some(members) = group_members(f) else {
             return self.allowed(f, interner);
         };
@@ -407,6 +456,9 @@ impl Config {
     /// undecorated `close(3)`), the first label that has one (usually the
     /// open) stands in.
     pub fn allowed(&self, f: &Finding, interner: &Interner) -> bool {
+        if self.program_allowed(f) {
+            return true;
+        }
         let Some(primary) = f.primary() else {
             return false;
         };
@@ -433,6 +485,37 @@ impl Config {
             return true;
         }
         !self.allow.frames.is_empty() && self.frames_match(ev, interner)
+    }
+
+    /// `[allow] programs`: the program a finding is in is the first field of
+    /// its site (`dash|close|pipe|...`); a pattern matches its name, and a
+    /// pattern with `/` the program of an exec finding's full path too.
+    fn program_allowed(&self, f: &Finding) -> bool {
+        if self.allow.programs.is_empty() {
+            return false;
+        }
+        let program = f.site.split('|').next().unwrap_or("");
+        !program.is_empty()
+            && self.allow.programs.iter().any(|g| {
+                let name = g.rsplit('/').next().unwrap_or(g);
+                glob_match(name, program, true)
+            })
+    }
+
+    /// The rule thresholds: the config's values over the defaults.
+    pub fn rule_thresholds(&self) -> crate::rules::Thresholds {
+        let d = crate::rules::Thresholds::default();
+        crate::rules::Thresholds {
+            leak_min: self.thresholds.leak_min.unwrap_or(d.leak_min),
+            worker_exit_grace_ms: self
+                .thresholds
+                .worker_exit_grace_ms
+                .unwrap_or(d.worker_exit_grace_ms),
+            leak_tail_percent: self
+                .thresholds
+                .leak_tail_percent
+                .unwrap_or(d.leak_tail_percent),
+        }
     }
 
     fn frames_match(&self, ev: &Event, interner: &Interner) -> bool {
@@ -542,6 +625,42 @@ mod tests {
             "\\Device\\HarddiskVolume3\\x.dll",
             true
         ));
+    }
+
+    #[test]
+    fn precision_thresholds_and_programs() {
+        let c = parse(
+            "[allow]\nprograms = [\"dash\", \"/usr/bin/apt-get\"]\n[thresholds]\nworker_exit_grace_ms = 250\nleak_tail_percent = 30\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.allow.programs, vec!["dash", "/usr/bin/apt-get"]);
+        let t = c.rule_thresholds();
+        assert_eq!(
+            (t.worker_exit_grace_ms, t.leak_tail_percent, t.leak_min),
+            (250, 30, 8)
+        );
+        let mut f = crate::model::Finding {
+            code: "HC001",
+            name: "double-release",
+            level: Level::Error,
+            confidence: crate::model::Confidence::High,
+            message: String::new(),
+            labels: Vec::new(),
+            notes: Vec::new(),
+            pid: 1,
+            site: "dash|close|pipe|pipe:[N]|".into(),
+            fingerprint: String::new(),
+            count: 1,
+            folded: false,
+        };
+        assert!(c.program_allowed(&f));
+        f.site = "apt-get|exec|dpkg".into();
+        assert!(c.program_allowed(&f));
+        f.site = "make|close|pipe|pipe:[N]|".into();
+        assert!(!c.program_allowed(&f));
+        assert!(parse("[thresholds]\nleak_tail_percent = 101\n", "t.toml").is_err());
+        assert!(parse("[thresholds]\nworker_exit_grace_ms = -1\n", "t.toml").is_err());
     }
 
     #[test]

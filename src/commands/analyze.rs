@@ -104,6 +104,7 @@ pub fn analyze(
         color,
         width: stream.map_or(terminal::DEFAULT_WIDTH, terminal::width),
         quiet: settings.quiet,
+        show_folded: settings.verbose,
     };
     let text = report::render(settings.format, &cx, &human);
     match (&settings.output, sink) {

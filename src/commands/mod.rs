@@ -86,12 +86,7 @@ impl Settings {
             threads: common.threads,
             symbols: common.symbols.clone(),
             count_events: false,
-            thresholds: rule_registry::Thresholds {
-                leak_min: config
-                    .thresholds
-                    .leak_min
-                    .unwrap_or(rule_registry::Thresholds::default().leak_min),
-            },
+            thresholds: config.rule_thresholds(),
         };
         let base_dir = match &common.base_dir {
             Some(d) => Some(

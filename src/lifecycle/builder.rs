@@ -242,6 +242,7 @@ impl<'i> LifecycleBuilder<'i> {
         if let Some(idx) = thread_index {
             if let Some(rec) = self.table(table).threads.get_mut(idx) {
                 rec.exit = Some(*event);
+                self.table(table).threads_ended_pending.push(idx);
             }
             // Handles made for this thread that are still open outlive it.
             let linked = self.thread_linked.remove(&tid).unwrap_or_default();
@@ -394,6 +395,7 @@ impl<'i> LifecycleBuilder<'i> {
                 src.made_in_trace,
                 src.site,
             );
+            let (inheritable, by_path) = (src.made_inheritable, src.reopened_by_path);
             let mut inherit = *event;
             inherit.handle = h;
             let id = self.new_generation(
@@ -407,6 +409,8 @@ impl<'i> LifecycleBuilder<'i> {
             if let Some(g) = self.gens.get_mut(&id) {
                 g.cloexec = cloexec;
                 g.made_in_trace = made;
+                g.made_inheritable = inheritable;
+                g.reopened_by_path = by_path;
                 g.site = site.map(|mut s| {
                     s.table = new;
                     s
@@ -478,6 +482,8 @@ impl<'i> LifecycleBuilder<'i> {
             stale_use_candidates: Capped::default(),
             notable: false,
             inherited: false,
+            made_inheritable: false,
+            reopened_by_path: false,
         };
         self.gens.insert(id, gen_);
         if let Some(p) = prev {
@@ -774,6 +780,46 @@ impl<'i> LifecycleBuilder<'i> {
         }
     }
 
+    /// Threads of `table` that ended before now: the process went on without them.
+    fn process_went_on(&mut self, table: TableId) {
+        let t = self.table(table);
+        for i in std::mem::take(&mut t.threads_ended_pending) {
+            if let Some(rec) = t.threads.get_mut(i) {
+                rec.process_went_on = true;
+            }
+        }
+    }
+
+    /// `/proc/self/fd`, `/proc/N/fd`, `/dev/fd`: a program listing its own fds.
+    fn is_fd_listing(&self, ev: &Event) -> bool {
+        let Some(r) = ev.resource else { return false };
+        let text = self.interner.resolve(r);
+        let text = text.trim_end_matches('/');
+        text == "/dev/fd"
+            || text
+                .strip_prefix("/proc/")
+                .and_then(|t| t.strip_suffix("/fd"))
+                .is_some_and(|p| {
+                    p == "self" || (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                })
+    }
+
+    /// A close-all that lists the fd directory first closes the lowest values
+    /// blindly (so that opendir's own fd is not among them): the closes right
+    /// before the listing are part of the sweep.
+    fn fd_listing_opened(&mut self, ev: &Event) {
+        let seen = self.tasks.get(&ev.tid).map(|t| t.events_seen).unwrap_or(0);
+        let pending = match self.sweeps.get_mut(&ev.tid) {
+            Some(run) if run.length > 0 && seen == run.last_seen + 1 => {
+                std::mem::take(&mut run.pending)
+            }
+            _ => return,
+        };
+        for a in pending {
+            self.mark_sweep(a);
+        }
+    }
+
     fn record_use(&mut self, id: GenId, ev: &Event) {
         // Same call site (stack) as a use of the previous generation: a stale
         // holder may be back. Only with stacks; no allocation on this path.
@@ -792,6 +838,9 @@ impl<'i> LifecycleBuilder<'i> {
             return;
         };
         g.uses += 1;
+        if ev.has(flags::BY_PATH) {
+            g.reopened_by_path = true;
+        }
         g.last_use = Some(*ev);
         let known_site = g
             .use_sites
@@ -833,6 +882,22 @@ impl<'i> LifecycleBuilder<'i> {
                 return;
             }
             Op::GcStart | Op::GcEnd => {
+                // A collection is the process going on (HC005).
+                let table = self
+                    .tasks
+                    .get(&ev.tid)
+                    .filter(|t| t.alive)
+                    .map(|t| t.table)
+                    .or_else(|| {
+                        self.tables
+                            .iter()
+                            .rev()
+                            .find(|t| t.pid == ev.pid && t.ended.is_none())
+                            .map(|t| t.id)
+                    });
+                if let Some(table) = table {
+                    self.process_went_on(table);
+                }
                 self.gc_events.push(ev);
                 return;
             }
@@ -862,6 +927,16 @@ impl<'i> LifecycleBuilder<'i> {
             _ => {}
         }
         let table = self.task(ev.tid, ev.pid);
+        if !matches!(ev.outcome, Outcome::Unknown)
+            && !self.tables[table.0 as usize]
+                .threads_ended_pending
+                .is_empty()
+        {
+            // A call that returned after a thread ended: the process went on
+            // without it. (`= ?` completions and calls still in flight are what
+            // a process-wide exit leaves behind; they do not count.)
+            self.process_went_on(table);
+        }
         match ev.op {
             Op::Spawn {
                 child,
@@ -890,6 +965,9 @@ impl<'i> LifecycleBuilder<'i> {
                             ev.resource,
                         );
                     } else {
+                        if ev.kind == ResourceKind::Directory && self.is_fd_listing(&ev) {
+                            self.fd_listing_opened(&ev);
+                        }
                         self.created(table, &ev, prov, cloexec);
                     }
                 } else if ev.outcome.failed_class() == Some(ErrorClass::TableFull) {
@@ -920,6 +998,9 @@ impl<'i> LifecycleBuilder<'i> {
                     && let Some(g) = self.gens.get_mut(&g)
                 {
                     g.cloexec = on;
+                    if !on && ev.outcome.is_ok() {
+                        g.made_inheritable = true;
+                    }
                 }
             }
             _ => {}
@@ -945,6 +1026,7 @@ impl<'i> LifecycleBuilder<'i> {
                 spawn: *ev,
                 tid: child,
                 exit: None,
+                process_went_on: false,
             });
             Some(t.threads.len() - 1)
         } else {
@@ -956,6 +1038,13 @@ impl<'i> LifecycleBuilder<'i> {
             // Copy: the child starts as a sharer of the parent's table, then gets its own.
             self.attach_task(child, tgid, table, thread_index);
             self.copy_table_for(child, child, ev);
+        }
+        if !thread {
+            // Objects made just before a fork belong to the child process (a
+            // multiprocessing worker's sentinel pipe), not to a later thread.
+            if let Some(t) = self.tasks.get_mut(&ev.tid) {
+                t.recent_signal_opens.clear();
+            }
         }
         if thread {
             // Signal objects the spawner made just before: made for this thread.
@@ -992,6 +1081,7 @@ impl<'i> LifecycleBuilder<'i> {
         } else {
             table
         };
+        let program_before = self.tables[table.0 as usize].program;
         if let Some(r) = ev.resource {
             self.table(table).program = Some(r);
         }
@@ -1021,6 +1111,7 @@ impl<'i> LifecycleBuilder<'i> {
         self.table(table).execs.push(ExecRecord {
             event: *ev,
             inherited,
+            program_before,
         });
     }
 
@@ -1274,14 +1365,14 @@ impl<'i> LifecycleBuilder<'i> {
             None => live,
         };
         if let Some(g) = target {
-            if ev.outcome.is_bad_handle() && !is_probe && entry_gen.is_none() {
-                // Open in our model, closed in the kernel: released behind our back.
-                self.release(g, ev, ReleaseHow::Vanished);
+            if ev.outcome.is_bad_handle() && !is_probe {
+                // EBADF on a value whose generation is alive: the kernel refused
+                // the mode (read on a write-only fd, copy_file_range/sendfile onto
+                // O_APPEND), not a closed value. A release we could not see shows
+                // up at the next close (EBADF there: `Vanished`).
                 if let Some(gen_) = self.gens.get_mut(&g) {
-                    gen_.notable = true;
+                    gen_.failed_uses.push(*ev, CAP_SITES);
                 }
-                self.not_open(table, ev);
-                return;
             }
             self.record_use(g, ev);
             return;

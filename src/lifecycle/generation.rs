@@ -148,11 +148,22 @@ pub struct Generation {
     pub notable: bool,
     /// Copied into another table by fork: a generation there names it as its origin.
     pub inherited: bool,
+    /// Close-on-exec was cleared on purpose (`fcntl(fd, F_SETFD, 0)`, FIONCLEX):
+    /// meant for a child (jobserver, `pass_fds`). Copied to inherited generations.
+    pub made_inheritable: bool,
+    /// Someone opened the value by its path (`/dev/fd/N`): a process-substitution
+    /// hand-over. Copied to inherited generations.
+    pub reopened_by_path: bool,
 }
 
 impl Generation {
     pub fn is_live(&self) -> bool {
         self.release.is_none() && self.open_at_exit.is_none()
+    }
+
+    /// Never released: still open when its table ended (or when the trace stopped).
+    pub fn is_live_at_end(&self) -> bool {
+        self.release.is_none()
     }
 
     /// Open at exit, yet nothing any rule reads: a handle the table only

@@ -11,6 +11,8 @@ pub struct ExecRecord {
     pub event: Event,
     /// Handles without close-on-exec alive after the exec, made by the traced program.
     pub inherited: Vec<GenId>,
+    /// The program the table ran before this exec (the one that made the handles).
+    pub program_before: Option<Sym>,
 }
 
 /// A spawned thread (HC005 reads these).
@@ -19,6 +21,9 @@ pub struct ThreadRecord {
     pub spawn: Event,
     pub tid: u32,
     pub exit: Option<Event>,
+    /// After the thread ended, a call of another task of the process returned:
+    /// the process went on without it (HC005).
+    pub process_went_on: bool,
 }
 
 #[derive(Debug)]
@@ -55,6 +60,8 @@ pub struct Table {
     pub site_keys: Vec<SiteKey>,
     /// Calls in flight on this table: (tid, begin event, generation at entry).
     pub in_flight: Vec<(u32, Event, Option<GenId>)>,
+    /// Threads (index in `threads`) that ended and have not yet seen the process go on.
+    pub threads_ended_pending: Vec<usize>,
 }
 
 impl Table {
@@ -77,6 +84,7 @@ impl Table {
             site_count: 0,
             site_keys: Vec::new(),
             in_flight: Vec::new(),
+            threads_ended_pending: Vec::new(),
         }
     }
 }

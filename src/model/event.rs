@@ -323,6 +323,9 @@ pub mod flags {
     /// Not printed by the tracer but inferred by the reader (perf trace: the fds
     /// of pipe2/socketpair, from the lowest free values of a fully known table).
     pub const INFERRED: u8 = 64;
+    /// A use made by opening the value's own path (`open("/dev/fd/N")`,
+    /// `/proc/self/fd/N`): how process substitution hands an fd to a program.
+    pub const BY_PATH: u8 = 128;
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -122,6 +122,13 @@ pub struct Finding {
     pub site: String,
     /// Filled by the engine from (code, program, site).
     pub fingerprint: String,
+    /// How many times the same defect (rule, site, program) occurred; the
+    /// labels show the first occurrences.
+    pub count: u32,
+    /// A note that is noise on real software (open at exit, a sweep over fds
+    /// already closed): human output folds it unless asked (`-v`); machine
+    /// formats keep it at note level.
+    pub folded: bool,
 }
 
 impl Finding {

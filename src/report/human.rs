@@ -88,6 +88,8 @@ pub struct HumanOptions {
     pub width: usize,
     /// `-q`: the findings only, no summary tables or totals.
     pub quiet: bool,
+    /// `-v`: also the folded notes (handles open at exit, sweeps over closed fds).
+    pub show_folded: bool,
 }
 
 impl Default for HumanOptions {
@@ -96,6 +98,7 @@ impl Default for HumanOptions {
             color: false,
             width: 100,
             quiet: false,
+            show_folded: false,
         }
     }
 }
@@ -104,12 +107,13 @@ impl Default for HumanOptions {
 /// the input and rule tables and the totals line (unless quiet).
 pub fn render(cx: &CiContext<'_>, opts: &HumanOptions) -> String {
     let mut s = String::new();
-    for f in &cx.findings {
+    for f in cx.findings.iter().filter(|f| opts.show_folded || !f.folded) {
         s.push_str(&render_in(cx, f, opts));
         s.push('\n');
     }
     if !opts.quiet {
         s.push_str(&super::summary::render_view(cx, opts.color, opts.width));
+        s.push_str(&super::summary::folded_line(&cx.findings, opts.show_folded));
     }
     s
 }

@@ -63,6 +63,16 @@ struct FindingJson<'a> {
     locations: Vec<LocationJson>,
     notes: &'a [String],
     fingerprint: &'a str,
+    /// Occurrences of the same defect merged into this finding (absent: 1).
+    #[serde(skip_serializing_if = "is_one")]
+    count: u32,
+    /// Folded in human output (noise on real software); absent: false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    folded: bool,
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
 }
 
 #[derive(Serialize)]
@@ -136,6 +146,8 @@ fn finding_json<'a>(cx: &CiContext<'a>, f: &'a Finding) -> FindingJson<'a> {
         locations,
         notes: &f.notes,
         fingerprint: &f.fingerprint,
+        count: f.count,
+        folded: f.folded,
     }
 }
 

@@ -124,6 +124,22 @@ fn tables(
     out
 }
 
+/// How many notes the human output folded and how to see them (empty when none).
+pub fn folded_line(findings: &[&Finding], shown: bool) -> String {
+    let n = findings.iter().filter(|f| f.folded).count();
+    match (n, shown) {
+        (0, _) => String::new(),
+        (n, true) => format!(
+            "{n} folded note{} shown (-v)\n",
+            if n == 1 { "" } else { "s" }
+        ),
+        (n, false) => format!(
+            "{n} note{} folded (handles open at exit, sweeps over closed fds): -v shows them; --format json or sarif lists them\n",
+            if n == 1 { "" } else { "s" }
+        ),
+    }
+}
+
 pub fn rules_table(rules: &[&'static dyn Rule], color: bool) -> String {
     let mut t = table(color);
     t.set_header(vec!["code", "name", "level", "finds"]);

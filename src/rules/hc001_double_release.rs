@@ -23,6 +23,12 @@ declare_rule! {
     /// table). When HC004 is off, its stale releases (a double release across a
     /// recycle) are reported here, with the same chain.
     ///
+    /// A bounded `close_range` that finds only fds the same task already closed
+    /// one by one (a subprocess child closing everything else before exec) is a
+    /// sweep, reported as a folded note. The same double release repeated at
+    /// one site of one program (a shell closing a pipeline's pipe twice, run
+    /// after run) is one finding with its count.
+    ///
     /// ## Example
     /// ```text
     /// 30 openat(AT_FDCWD, "/etc/hostname", O_RDONLY|O_CLOEXEC) = 3</etc/hostname>
@@ -155,8 +161,18 @@ impl DoubleRelease {
             let cross_task = second.tid != first.event.tid;
             let shared = g.sharers_at_release > 1 || cross_task;
             // Always an error (valgrind, fdsan and Application Verifier agree);
-            // the notes say whether anything could have taken the value.
-            let level = Level::Error;
+            // the notes say whether anything could have taken the value. One
+            // exception: a bounded close_range over fds the task already closed
+            // one by one (a subprocess child closing "everything else" before
+            // exec) is a sweep that found nothing left: a folded note.
+            let range_sweep = matches!(second.op, Op::CloseRange { .. })
+                && first.how != ReleaseHow::CloseRange
+                && second.tid == first.event.tid;
+            let level = if range_sweep {
+                Level::Note
+            } else {
+                Level::Error
+            };
             let how = if matches!(second.op, Op::CloseRange { .. }) {
                 "close_range"
             } else {
@@ -209,6 +225,10 @@ impl DoubleRelease {
                 f.notes.push("nothing could have taken the value in this run: no other task shared the handle table and nothing was opened in between; with threads, or an open between the two releases, the second release closes whatever took the value".to_string());
             }
             f.site = cx.site(Some(g), second);
+            if range_sweep {
+                f.folded = true;
+                f.notes.push("close_range swept a range whose fds this task had already closed one by one: nothing was closed twice by the kernel".to_string());
+            }
             out.push(f);
         }
         out

@@ -18,7 +18,20 @@ declare_rule! {
     /// right after making it, or the new thread made it right after starting
     /// (or, with stacks, when its creation stack passes through thread-creation
     /// frames). It is reported when two or more such handles from one site were
-    /// still open after their threads ended, or at exit.
+    /// still open after their threads ended while the process went on.
+    ///
+    /// Handles that live as long as the process are not worker leaks: a thread
+    /// that runs until shutdown (an event loop, libuv's or memcached's per-worker
+    /// notify pipes, a jobserver helper) ends in the process's exit, with its
+    /// handles. A thread counts as ended while the process went on when the
+    /// process made another call after it (a call returning after a thread's
+    /// exit; the `= ?` leftovers of a process-wide exit do not count), or lived
+    /// at least `worker_exit_grace_ms` (config `[thresholds]`, default 100)
+    /// after it. Handles linked to only one thread are not per worker (an event
+    /// loop's pipes made before its one helper thread) unless their creation
+    /// stack shows the thread-creation path. Objects made right
+    /// before a fork belong to the child process (multiprocessing sentinel
+    /// pipes), not to a thread spawned later.
     ///
     /// ## Why it matters
     /// Every worker that comes and goes leaves a handle behind: handle counts
@@ -80,9 +93,11 @@ fn is_clr_threadpool_event_path(cx: &RuleContext<'_>, g: &Generation) -> bool {
 
 impl WorkerEventLeak {
     fn made_for_thread(cx: &RuleContext<'_>, g: &Generation) -> bool {
-        if g.thread_link.is_some() {
-            return true;
-        }
+        g.thread_link.is_some() || Self::made_on_creation_path(cx, g)
+    }
+
+    /// The creation stack passes through thread-creation frames.
+    fn made_on_creation_path(cx: &RuleContext<'_>, g: &Generation) -> bool {
         let Some(stack) = g.open.and_then(|o| o.stack) else {
             return false;
         };
@@ -90,6 +105,27 @@ impl WorkerEventLeak {
             let t = cx.interner.resolve(*f);
             THREAD_CREATION_FRAMES.iter().any(|m| t.contains(m))
         })
+    }
+}
+
+impl WorkerEventLeak {
+    /// The thread ended while its process went on (not in the process's exit).
+    fn ended_before_process(cx: &RuleContext<'_>, g: &Generation, tid: u32) -> bool {
+        let table = cx.table_of(g);
+        let Some(rec) = table.threads.iter().find(|r| r.tid == tid) else {
+            return true;
+        };
+        let Some(exit) = rec.exit else { return false };
+        if rec.process_went_on {
+            return true;
+        }
+        match (exit.time, table.ended.and_then(|e| e.time)) {
+            (Some(t), Some(end)) => {
+                let grace = (cx.thresholds.worker_exit_grace_ms as i64).saturating_mul(1_000_000);
+                end.saturating_sub(t) >= grace
+            }
+            _ => false,
+        }
     }
 }
 
@@ -102,9 +138,15 @@ impl WorkerEventLeak {
             if !g.kind.is_signal_object() || g.open.is_none() {
                 continue;
             }
-            // Outlived its thread (even if a GC reclaimed it later), or never released.
-            let leaked =
-                g.outlived_thread.is_some() || (g.release.is_none() && g.open_at_exit.is_some());
+            // Outlived its thread (even if a GC reclaimed it later) while the
+            // process went on; without a linked thread (stack evidence only),
+            // never released.
+            let leaked = match g.thread_link {
+                Some(tid) => g.outlived_thread.is_some() && Self::ended_before_process(cx, g, tid),
+                None => {
+                    g.outlived_thread.is_some() || (g.release.is_none() && g.open_at_exit.is_some())
+                }
+            };
             if !leaked {
                 continue;
             }
@@ -117,6 +159,14 @@ impl WorkerEventLeak {
         for (_, gens) in by_site {
             let clr_kb = gens.iter().any(|g| is_clr_threadpool_event_path(cx, g));
             if gens.len() < 2 && !clr_kb {
+                continue;
+            }
+            // Per worker: linked handles must belong to two threads or more
+            // (an event loop's pipes made before its one helper thread are not).
+            let mut threads: Vec<u32> = gens.iter().filter_map(|g| g.thread_link).collect();
+            threads.sort_unstable();
+            threads.dedup();
+            if threads.len() == 1 && !gens.iter().any(|g| Self::made_on_creation_path(cx, g)) {
                 continue;
             }
             let first = gens[0];

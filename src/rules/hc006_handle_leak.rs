@@ -14,6 +14,15 @@ declare_rule! {
     /// folded, and the stack when recorded) with the count trend. Handles merely
     /// still open when the process exits are an info-level note.
     ///
+    /// A bounded working set is not a leak: a leak grows with repeated work.
+    /// A site whose opens all came early, with none in the last
+    /// `leak_tail_percent` (config `[thresholds]`, default 50) of the time from
+    /// its first open to the process's end, is a pool opened at start (wrk's
+    /// connections, a worker pool's pipes); files kept open once each (every
+    /// live handle of the site names a different file: a database backend's
+    /// relation files) are a cache. A site needs `leak_min` (default 8) handles
+    /// still open to be reported. A full table (`EMFILE`) is always reported.
+    ///
     /// ## Why it matters
     /// A leak that grows with work or time ends in "Too many open files" or a
     /// handle quota, usually in production and far from the leaking code.
@@ -83,6 +92,55 @@ fn trend(s: &SiteStats) -> String {
 }
 
 impl HandleLeak {
+    /// Every open of the site came in the first part of its life: from its
+    /// first open to the process's end, the last `leak_tail_percent` saw no
+    /// new handle from it (a fixed connection pool, a worker pool's pipes).
+    fn opened_in_early_burst(
+        cx: &RuleContext<'_>,
+        table: crate::lifecycle::TableId,
+        s: &SiteStats,
+    ) -> bool {
+        let Some(end) = cx.graph.table(table).ended else {
+            return false;
+        };
+        // A synthetic end (the trace stopped first) says nothing about time.
+        if end.origin.line == 0 && end.origin.record == 0 {
+            return false;
+        }
+        let (first, last) = (s.first_open.seq, s.last_open.seq);
+        if end.seq <= first {
+            return false;
+        }
+        let span = end.seq - first;
+        let tail = span.saturating_mul(cx.thresholds.leak_tail_percent.min(100)) / 100;
+        last - first < span - tail
+    }
+
+    /// Files kept open once each (a cache of relation files, of libraries):
+    /// every handle of the site still open names a different file.
+    fn file_cache(cx: &RuleContext<'_>, key: &crate::lifecycle::SiteKey) -> bool {
+        use crate::model::ResourceKind;
+        if !matches!(key.kind, ResourceKind::File | ResourceKind::Directory) {
+            return false;
+        }
+        let mut names: Vec<crate::model::Sym> = Vec::new();
+        for g in cx
+            .graph
+            .gens
+            .iter()
+            .filter(|g| g.site == Some(*key) && g.is_live_at_end())
+        {
+            let Some(r) = g.resource else { return false };
+            names.push(r);
+        }
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        n > 0 && names.len() == n
+    }
+}
+
+impl HandleLeak {
     fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
         let mut out = Vec::new();
         let mut growing_sites = Vec::new();
@@ -93,6 +151,11 @@ impl HandleLeak {
             }
             // A table that filled up gets one finding (below) naming this site.
             if !cx.graph.table(key.table).table_full.is_empty() {
+                continue;
+            }
+            // A bounded working set is not growth: a pool opened in a burst and
+            // then only used, or a cache of files each kept open once.
+            if Self::opened_in_early_burst(cx, key.table, s) || Self::file_cache(cx, key) {
                 continue;
             }
             // Handles made per worker thread are HC005's to report.
@@ -293,6 +356,8 @@ impl HandleLeak {
                     if gens.len() > 5 { ", ..." } else { "" }
                 ),
             );
+            // Open at exit is what most real programs do: folded in human output.
+            f.folded = !reported_by_tool;
             f.pid = table.pid;
             f.confidence = Confidence::High;
             for g in gens.iter().take(5) {

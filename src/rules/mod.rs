@@ -97,11 +97,21 @@ pub struct Thresholds {
     /// HC006: handles from one site still open at the end before a rising
     /// live count is reported as a leak.
     pub leak_min: u64,
+    /// HC005: a worker thread that ends less than this before its process
+    /// ends is part of the shutdown, and its handles are not worker leaks.
+    pub worker_exit_grace_ms: u64,
+    /// HC006: a site with no new handle in this last part (percent) of the time
+    /// from its first open to the process's end was a pool opened at start.
+    pub leak_tail_percent: u64,
 }
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds { leak_min: 8 }
+        Thresholds {
+            leak_min: 8,
+            worker_exit_grace_ms: 100,
+            leak_tail_percent: 50,
+        }
     }
 }
 
@@ -157,6 +167,9 @@ pub fn find(code_or_name: &str) -> Option<&'static dyn Rule> {
 /// Runs the selected rules in parallel. The result is in rule order, each
 /// rule's findings in its own order; the engine sorts afterwards.
 pub fn run(cx: &RuleContext<'_>, rules: &[&'static dyn Rule]) -> Vec<Finding> {
-    let per_rule: Vec<Vec<Finding>> = rules.par_iter().map(|r| r.check(cx)).collect();
+    let per_rule: Vec<Vec<Finding>> = rules
+        .par_iter()
+        .map(|r| evidence::group_repeats(r.check(cx)))
+        .collect();
     per_rule.into_iter().flatten().collect()
 }

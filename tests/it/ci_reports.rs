@@ -98,6 +98,8 @@ fn finding(
         pid: 100,
         site: site.to_string(),
         fingerprint: fingerprint(code, site),
+        count: 1,
+        folded: false,
     }
 }
 
@@ -642,6 +644,7 @@ fn snapshots_of_every_reporter() {
         color: false,
         width: 100,
         quiet: false,
+        show_folded: true,
     };
     let human: String = a
         .findings

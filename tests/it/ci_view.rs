@@ -182,7 +182,8 @@ fn the_human_summary_counts_what_was_hidden() {
 #[test]
 fn findings_come_errors_first_with_greppable_headers() {
     let out = hc()
-        .args(["analyze", "--no-config", "--color", "never"])
+        // -v: the folded notes (open at exit) are shown too.
+        .args(["analyze", "--no-config", "--color", "never", "-v"])
         .arg(fixture(LEAKS))
         .arg(fixture("fixtures/strace/samples/use_after_close/trace.log"))
         .output()

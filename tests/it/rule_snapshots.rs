@@ -13,6 +13,7 @@ fn snapshot_dir(dir: &str, file: &str) {
         color: false,
         width: 110,
         quiet: false,
+        show_folded: true,
     };
     let mut human = String::new();
     for f in &a.findings {

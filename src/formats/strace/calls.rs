@@ -236,6 +236,14 @@ impl StraceParser {
             Ret::Num(v) if outcome.is_ok() && v.fd >= 0 => Some(v),
             _ => None,
         };
+        // Opening `/dev/fd/N` (or `/proc/self/fd/N`) uses fd N: process substitution.
+        if ret.is_some()
+            && let Some(n) = path.and_then(|p| fd_path_number(unquote(p)))
+        {
+            let mut by_path = self.event(Op::Use, call, n);
+            by_path.flags |= flags::BY_PATH;
+            self.hold(by_path);
+        }
         let mut ev = self.event(Op::Open { cloexec }, call, ret.map_or(-1, |v| v.fd));
         ev.outcome = outcome;
         ev.kind = if is_dir && kind == ResourceKind::File {
@@ -265,6 +273,16 @@ impl StraceParser {
         ctx: &mut ReadContext<'_>,
     ) {
         let Some((args, close)) = scan_list(text, name_len + 1, b')') else {
+            // stderr layout: the traced program's own output may have cut the
+            // line; keep it until its continuation (`) = 4`) comes.
+            if spawned.is_none() && self.cut_by_output.is_none() {
+                self.cut_by_output = Some(super::CutCall {
+                    body: text.to_vec(),
+                    name_len,
+                    cur: self.cur,
+                });
+                return;
+            }
             ctx.stats
                 .skip("unparseable call", u64::from(self.cur.origin.line));
             return;
@@ -370,7 +388,12 @@ impl StraceParser {
                         || cmd.starts_with(name) && cmd.get(name.len()) == Some(&b' ')
                         || cmd_num == Some(num)
                 };
-                if is(b"F_DUPFD", 0) || is(b"F_DUPFD_CLOEXEC", 1030) {
+                if (is(b"F_DUPFD", 0) || is(b"F_DUPFD_CLOEXEC", 1030)) && outcome.is_bad_handle() {
+                    // Shells save an fd before a redirection with F_DUPFD: EBADF
+                    // answers "nothing open there to save", like F_GETFD.
+                    let ev = self.fd_event(Op::Probe, call, fd, false, outcome, ctx);
+                    self.hold(ev);
+                } else if is(b"F_DUPFD", 0) || is(b"F_DUPFD_CLOEXEC", 1030) {
                     let cloexec = is(b"F_DUPFD_CLOEXEC", 1030);
                     self.dup(call, fd, None, cloexec, false, ret_num, outcome, ctx);
                 } else if is(b"F_GETFD", 1) || is(b"F_GETFL", 3) {
@@ -573,9 +596,14 @@ impl StraceParser {
                 self.fd_args(Op::Use, spec, &args, call, outcome, ctx);
                 if ok && ret_num.is_some_and(|v| v.fd == 0) {
                     let mut ev = self.event(Op::Exec, call, -1);
-                    // The program: execve's path (execveat's first string argument).
-                    if let Some(path) = args.iter().find(|a| a.starts_with(b"\"")) {
-                        ev.resource = Some(ctx.interner.intern_bytes(unquote(path)));
+                    // The program: execve's path (execveat's, when absolute).
+                    let path = args
+                        .iter()
+                        .map(unquote)
+                        .find(|a| a.first() == Some(&b'/') || a.starts_with(b"./"))
+                        .or_else(|| args.get(0).map(unquote));
+                    if let Some(p) = path.filter(|p| !p.is_empty()) {
+                        ev.resource = Some(ctx.interner.intern_bytes(p));
                     }
                     self.hold(ev);
                 }
@@ -776,6 +804,17 @@ fn clone_flags(action: Action, args: &Args<'_>) -> (bool, bool, bool) {
         ),
         None => (false, false, false),
     }
+}
+
+/// N in `/dev/fd/N` or `/proc/self/fd/N`.
+fn fd_path_number(path: &[u8]) -> Option<i64> {
+    let rest = path
+        .strip_prefix(b"/dev/fd/")
+        .or_else(|| path.strip_prefix(b"/proc/self/fd/"))?;
+    if rest.is_empty() || rest.len() > 9 || !rest.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(rest).ok()?.parse().ok()
 }
 
 #[cfg(test)]

@@ -148,6 +148,18 @@ struct LineCtx {
     flags: u8,
 }
 
+/// A call line cut by the traced program's own output on the same stderr
+/// (`write(2<...>, "GET /"..., 65127.0.0.1 - - [...]`), waiting for the line
+/// that finishes it (`) = 65`).
+pub(crate) struct CutCall {
+    pub(crate) body: Vec<u8>,
+    pub(crate) name_len: usize,
+    cur: LineCtx,
+}
+
+/// Program output lines a cut call waits through before it is given up.
+const CUT_WAIT_LINES: u32 = 64;
+
 /// Line-at-a-time strace parser. Feed every line (without its `\n`) in order,
 /// then call [`StraceParser::finish`].
 pub struct StraceParser {
@@ -169,6 +181,9 @@ pub struct StraceParser {
     frames: Vec<Sym>,
     /// Text of a line cut by a spliced `strace: Process N attached` notice.
     stash: Vec<u8>,
+    /// A call line cut by program output, and the lines waited since.
+    cut_by_output: Option<CutCall>,
+    cut_waited: u32,
     joined: Vec<u8>,
     rebuilt: Vec<u8>,
     scratch: Vec<u8>,
@@ -205,6 +220,8 @@ impl StraceParser {
             held: Vec::new(),
             frames: Vec::new(),
             stash: Vec::new(),
+            cut_by_output: None,
+            cut_waited: 0,
             joined: Vec::new(),
             rebuilt: Vec::new(),
             scratch: Vec::new(),
@@ -256,6 +273,7 @@ impl StraceParser {
 
     /// Flushes held events. Pending unfinished calls stay unfinished.
     pub fn finish(&mut self, ctx: &mut ReadContext<'_>) {
+        self.give_up_cut(ctx);
         if !self.stash.is_empty() {
             ctx.stats.skip(
                 "line cut by a notice and never continued",
@@ -307,6 +325,13 @@ impl StraceParser {
         let leader = fast::leader(text).unwrap_or_else(|| parse_leader(text));
         let body = text.get(leader.body..).unwrap_or(&[]);
         let kind = body_kind(body);
+        if kind == BodyKind::Other && leader.tid.is_none() && leader.stamp.is_none() {
+            if self.continue_cut(text, ctx) {
+                return;
+            }
+        } else {
+            self.give_up_cut(ctx);
+        }
         if kind == BodyKind::Other {
             let reason = if leader.tid.is_some() || leader.stamp.is_some() {
                 "unrecognised strace line"
@@ -346,6 +371,52 @@ impl StraceParser {
             BodyKind::Call(name_len) => self.call_line(body, name_len, ctx),
             BodyKind::Other => {}
         }
+    }
+
+    /// A line after a call cut by program output: its continuation (`) = 4`,
+    /// ` <unfinished ...>`) rejoins the call; other text is the program's.
+    fn continue_cut(&mut self, text: &[u8], ctx: &mut ReadContext<'_>) -> bool {
+        if self.cut_by_output.is_none() {
+            return false;
+        }
+        let t = tokenize::trim(text);
+        let rest = if t.starts_with(b")") {
+            t
+        } else if t.starts_with(UNFINISHED.trim_ascii_start()) {
+            UNFINISHED
+        } else {
+            self.cut_waited += 1;
+            if self.cut_waited > CUT_WAIT_LINES {
+                self.give_up_cut(ctx);
+            }
+            return false;
+        };
+        let Some(cut) = self.cut_by_output.take() else {
+            return false;
+        };
+        self.cut_waited = 0;
+        let mut joined = Vec::with_capacity(cut.body.len() + rest.len());
+        joined.extend_from_slice(
+            cut.body
+                .get(..args_end(&cut.body, cut.name_len))
+                .unwrap_or(&[]),
+        );
+        joined.extend_from_slice(rest);
+        let origin = self.cur.origin;
+        self.cur = cut.cur;
+        ctx.stats.bump("calls rejoined after program output", 1);
+        self.call_line(&joined, cut.name_len, ctx);
+        self.cur.origin = origin;
+        true
+    }
+
+    /// A cut call that never got its continuation: skipped and counted.
+    fn give_up_cut(&mut self, ctx: &mut ReadContext<'_>) {
+        if let Some(cut) = self.cut_by_output.take() {
+            ctx.stats
+                .skip("unparseable call", u64::from(cut.cur.origin.line));
+        }
+        self.cut_waited = 0;
     }
 
     /// The task of an unprefixed line: the lone live task, else the root.
@@ -743,6 +814,52 @@ fn body_kind(body: &[u8]) -> BodyKind {
     }
 }
 
+/// Where the real arguments of a call cut by program output end: the last
+/// top-level argument keeps only what an argument can be (a number with its
+/// `<...>` decoration, or flags); the program's text after it is dropped.
+fn args_end(body: &[u8], name_len: usize) -> usize {
+    let start = name_len + 1;
+    let (mut depth, mut in_str, mut esc) = (0i32, false, false);
+    let mut last_arg = start;
+    let mut i = start;
+    while i < body.len() {
+        let c = body[i];
+        if in_str {
+            if esc {
+                esc = false;
+            } else if c == b'\\' {
+                esc = true;
+            } else if c == b'"' {
+                in_str = false;
+            }
+        } else {
+            match c {
+                b'"' => in_str = true,
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' | b']' | b'}' => depth -= 1,
+                b',' if depth == 0 && body.get(i + 1) == Some(&b' ') => last_arg = i + 2,
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    let arg = body.get(last_arg..).unwrap_or(&[]);
+    let keep = if arg.first().is_some_and(u8::is_ascii_digit) {
+        let digits = arg.iter().take_while(|b| b.is_ascii_digit()).count();
+        match (arg.get(digits), memchr::memchr(b'>', arg)) {
+            (Some(b'<'), Some(close)) => close + 1,
+            _ => digits,
+        }
+    } else {
+        arg.iter()
+            .take_while(|b| {
+                b.is_ascii_uppercase() || b.is_ascii_digit() || **b == b'_' || **b == b'|'
+            })
+            .count()
+    };
+    last_arg + keep
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -772,6 +889,24 @@ mod tests {
         assert!(!sniff(b"fn main() {\n    println!(\"x\");\n}\n"));
         assert!(!sniff(b""));
         assert!(!sniff(b"print(x)\nfoo(1)\n"));
+    }
+
+    #[test]
+    fn args_end_drops_the_programs_text() {
+        let w = b"write(2</tmp/e.log>, \"127.0.0.1 - - [01/Dec\"..., 74127.0.0.1 - - [01/Dec] \"GET /\" 200 -";
+        let end = args_end(w, 5);
+        assert_eq!(
+            &w[..end],
+            b"write(2</tmp/e.log>, \"127.0.0.1 - - [01/Dec\"..., 74127"
+        );
+        let o = b"openat(AT_FDCWD</w>, \"/etc/x\", O_RDONLY|O_CLOEXEC2026-12-01 LOG: x, y";
+        // the program's ", " is taken for a separator: only the scalar part stays
+        assert_eq!(
+            &o[..args_end(o, 6)],
+            b"openat(AT_FDCWD</w>, \"/etc/x\", O_RDONLY|O_CLOEXEC2026-12-01 LOG: x, "
+        );
+        let c = b"close(3</etc/hostname>hello";
+        assert_eq!(&c[..args_end(c, 5)], b"close(3</etc/hostname>");
     }
 
     #[test]
