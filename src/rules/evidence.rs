@@ -213,29 +213,6 @@ pub fn recycle_chain_labels(
     out
 }
 
-#[cfg(test)]
-mod frame_tests {
-    use super::frame_site;
-
-    #[test]
-    fn frames_lose_offsets_and_paths() {
-        assert_eq!(
-            frame_site("/usr/lib/x86_64-linux-gnu/libc.so.6(close+0x17) [0x10a3b7]"),
-            "libc.so.6(close)"
-        );
-        assert_eq!(
-            frame_site("./double_close(main+0x55) [0x11d5]"),
-            "double_close(main)"
-        );
-        assert_eq!(frame_site("./prog(+0x11d5) [0x11d5]"), "prog");
-        assert_eq!(
-            frame_site("KERNELBASE!CloseHandle+0x12"),
-            "KERNELBASE!CloseHandle"
-        );
-        assert_eq!(frame_site("C:\\app\\app.exe+0x1234"), "app.exe");
-    }
-}
-
 /// One defect, one finding: findings of one rule with the same site (program,
 /// call, resource, stack) are merged into the first, with the count, the
 /// primary labels of the next few occurrences, and the lines of the rest.
@@ -295,4 +272,27 @@ pub fn group_repeats(findings: Vec<Finding>) -> Vec<Finding> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod frame_tests {
+    use super::frame_site;
+
+    #[test]
+    fn frames_lose_offsets_and_paths() {
+        assert_eq!(
+            frame_site("/usr/lib/x86_64-linux-gnu/libc.so.6(close+0x17) [0x10a3b7]"),
+            "libc.so.6(close)"
+        );
+        assert_eq!(
+            frame_site("./double_close(main+0x55) [0x11d5]"),
+            "double_close(main)"
+        );
+        assert_eq!(frame_site("./prog(+0x11d5) [0x11d5]"), "prog");
+        assert_eq!(
+            frame_site("KERNELBASE!CloseHandle+0x12"),
+            "KERNELBASE!CloseHandle"
+        );
+        assert_eq!(frame_site("C:\\app\\app.exe+0x1234"), "app.exe");
+    }
 }
