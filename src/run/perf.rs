@@ -11,6 +11,10 @@
 //! it (one more fd, every fd number shifted). The command is therefore started as
 //! `handlecheck CMD...` with [`UNLEAK_ENV`] naming the trace file: [`exec_hook`]
 //! closes that fd and execs CMD, before anything else in `main`.
+//!
+//! `perf trace -a` prints tids only; for the processes already running, nothing in
+//! the trace says which threads share a table, so `record` appends one
+//! `# handlecheck: task TID process PID` line per thread alive when it started.
 
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
@@ -230,10 +234,53 @@ pub fn record(args: &RunArgs) -> Result<Option<Recorded>, String> {
     Ok(Some(Recorded { path, _temp: temp }))
 }
 
+/// Threads alive now, as (tid, pid) with tid != pid: perf trace prints tids only, and
+/// the processes running when `-a` starts show no clone that would say which
+/// threads share a table.
+fn threads_now() -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for p in procs.flatten() {
+        let Some(pid) = p.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(tasks) = std::fs::read_dir(p.path().join("task")) else {
+            continue;
+        };
+        for t in tasks.flatten() {
+            if let Some(tid) = t.file_name().to_str().and_then(|n| n.parse::<u32>().ok())
+                && tid != pid
+            {
+                out.push((tid, pid));
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+/// Appends the thread groups to the trace, in the line the perf reader knows
+/// (`# handlecheck: task TID process PID`).
+fn append_groups(path: &Path, groups: &[(u32, u32)]) -> Result<(), String> {
+    use std::io::Write;
+    let mut text = String::new();
+    for (tid, pid) in groups {
+        text.push_str(&format!("# handlecheck: task {tid} process {pid}\n"));
+    }
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// `record --system`: `perf trace -a` for the duration, into the output file.
 pub fn record_system(args: &RecordArgs) -> Result<String, String> {
     probe().map_err(|why| why.message())?;
     let path = absolute(&args.output)?;
+    let groups = threads_now();
     let secs = format!("{:.3}", args.duration.as_secs_f64());
     eprintln!(
         "handlecheck: recording every process for {secs} s with perf trace -a into {}",
@@ -253,6 +300,7 @@ pub fn record_system(args: &RecordArgs) -> Result<String, String> {
             "perf trace -a wrote no trace (exit status {status})"
         ));
     }
+    append_groups(&path, &groups)?;
     warn_lost(&path, args.perf_pages);
     Ok(path.to_string_lossy().into_owned())
 }

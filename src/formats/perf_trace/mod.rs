@@ -39,6 +39,9 @@ pub const CLONE3_PROCESSES: &str = "perf: clone3 children taken as processes";
 pub const PAIRS_INFERRED: &str = "perf: pipe/socketpair fds inferred";
 /// Counter: pipe/socketpair calls whose fds could not be inferred.
 pub const PAIRS_UNKNOWN: &str = "perf: pipe/socketpair fds not shown";
+/// Counter: `[continued]` lines whose entry was not seen (no arguments to use).
+pub const RETURNS_WITHOUT_ENTRY: &str =
+    "perf: returns without their entry (in flight at start, lost, or denied by seccomp)";
 /// Key of [`ReadStats::lost`](super::ReadStats) for `LOST N events!`.
 pub const LOST_EVENTS: &str = "events (perf LOST notices)";
 
@@ -55,7 +58,7 @@ pub fn sniff(head: &[u8]) -> bool {
         }
         let ok = match line::parse(l.strip_suffix(b"\r").unwrap_or(l)) {
             Line::Blank => continue,
-            Line::Call(_) | Line::Lost(_) | Line::Fault => true,
+            Line::Call(_) | Line::Lost(_) | Line::Fault | Line::Task { .. } => true,
             Line::Summary | Line::Other => false,
         };
         if seen == 0 && !ok {
@@ -92,6 +95,7 @@ pub fn read(bytes: &[u8], path: &str, ctx: &mut ReadContext<'_>) -> Result<(), I
     let mut records = Vec::new();
     let mut facts = tasks::Facts::default();
     let mut calls_seen = 0u64;
+    let mut groups: Vec<(u32, u32)> = Vec::new();
     let mut offset = 0usize;
     for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
         let number = u32::try_from(i + 1).unwrap_or(u32::MAX);
@@ -109,6 +113,7 @@ pub fn read(bytes: &[u8], path: &str, ctx: &mut ReadContext<'_>) -> Result<(), I
                     records.push(r);
                 }
             }
+            Line::Task { tid, pid } => groups.push((tid, pid)),
             Line::Lost(n) => {
                 *ctx.stats.lost.entry(LOST_EVENTS.to_string()).or_insert(0) += n;
             }
@@ -146,6 +151,9 @@ pub fn read(bytes: &[u8], path: &str, ctx: &mut ReadContext<'_>) -> Result<(), I
         infer: ctx.stats.lost.is_empty(),
         buf: Vec::new(),
     };
+    for (tid, pid) in groups {
+        reader.tasks.known_group(tid, pid);
+    }
     // `perf trace -- CMD`: the first line is the command's own execve, entered
     // before perf saw it; that task starts with fds 0, 1 and 2 only.
     if let Some(first) = records.first()
@@ -358,10 +366,11 @@ impl Emitter<'_> {
                         Args::parse(b"", params)
                     }
                     _ => {
-                        ctx.stats.skip(
-                            "perf: continued call without its entry",
-                            u64::from(r.number),
-                        );
+                        // In flight when recording began, entry lost, or denied by
+                        // seccomp before the entry tracepoint: the arguments are
+                        // unknown, so the table may hold an fd we did not see made.
+                        ctx.stats.bump(RETURNS_WITHOUT_ENTRY, 1);
+                        self.shadow.taint(c.tid);
                         return;
                     }
                 }
@@ -526,6 +535,18 @@ mod tests {
         assert_eq!(stats.lost.get(LOST_EVENTS), Some(&3));
         assert!(!evs.iter().any(|e| e.has(flags::INFERRED)));
         assert_eq!(stats.counters.get(PAIRS_UNKNOWN), Some(&1));
+    }
+
+    #[test]
+    fn appended_task_lines_put_threads_in_their_process() {
+        let text = "     1.000 ( 0.010 ms): svc/21 close(fd: 7)   = 0\n     2.000 ( 0.010 ms): svc/20 read(fd: 7, buf: 0x1, count: 8)   = -1 EBADF (Bad file descriptor)\n# handlecheck: task 21 process 20\n";
+        let (r, evs, stats) = read_all(text.as_bytes());
+        assert!(r.is_ok());
+        assert_eq!(stats.skipped, 0);
+        assert_eq!(
+            evs.iter().map(|e| (e.tid, e.pid)).collect::<Vec<_>>(),
+            vec![(21, 20), (20, 20)]
+        );
     }
 
     #[test]
