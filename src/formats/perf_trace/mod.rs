@@ -81,6 +81,7 @@ enum What {
     ExitGroup,
 }
 
+#[derive(Clone, Copy)]
 struct Record<'a> {
     number: u32,
     offset: u64,
@@ -110,7 +111,13 @@ pub fn read(bytes: &[u8], path: &str, ctx: &mut ReadContext<'_>) -> Result<(), I
             Line::Call(c) => {
                 calls_seen += 1;
                 if let Some(r) = record(c, number, at, &table, &mut facts, ctx) {
-                    records.push(r);
+                    match split_blocking(&r) {
+                        Some((entry, ret)) => {
+                            records.push(entry);
+                            records.push(ret);
+                        }
+                        None => records.push(r),
+                    }
                 }
             }
             Line::Task { tid, pid } => groups.push((tid, pid)),
@@ -230,6 +237,53 @@ fn record<'a>(
         call: c,
         what,
     })
+}
+
+/// A call that blocked this long is split like perf's own `...` lines.
+const BLOCKING_NS: i64 = 1_000_000;
+
+/// perf prints a blocking call as one line when no other task's line came between
+/// its entry and its return in perf's processing order, which says nothing about
+/// what other tasks did meanwhile: a call on an fd that took at least
+/// [`BLOCKING_NS`] becomes an entry (in flight from its start) and a return.
+fn split_blocking<'a>(r: &Record<'a>) -> Option<(Record<'a>, Record<'a>)> {
+    let What::Sys(_, spec) = r.what else {
+        return None;
+    };
+    let c = r.call;
+    let long = c.shape == Shape::Complete
+        && c.time.is_some()
+        && c.duration.is_some_and(|d| d >= BLOCKING_NS);
+    let on_fd = spec.fds | spec.opt != 0 || matches!(spec.action, Action::SignalFd { .. });
+    let in_flight_matters = !matches!(
+        spec.action,
+        Action::Clone
+            | Action::Clone3
+            | Action::Fork
+            | Action::Exec
+            | Action::CloseRange
+            | Action::Unshare
+    );
+    if !(long && on_fd && in_flight_matters) {
+        return None;
+    }
+    let entry = Record {
+        call: CallLine {
+            shape: Shape::Entry,
+            duration: None,
+            ret: &[],
+            ..c
+        },
+        ..*r
+    };
+    let ret = Record {
+        call: CallLine {
+            shape: Shape::Continued,
+            ..c
+        },
+        ..*r
+    };
+    Some((entry, ret))
 }
 
 fn stamp(r: &Record<'_>, seq: usize, params: &HashMap<&str, &[&str]>) -> order::Stamp {
@@ -535,6 +589,24 @@ mod tests {
         assert_eq!(stats.lost.get(LOST_EVENTS), Some(&3));
         assert!(!evs.iter().any(|e| e.has(flags::INFERRED)));
         assert_eq!(stats.counters.get(PAIRS_UNKNOWN), Some(&1));
+    }
+
+    #[test]
+    fn a_blocking_call_printed_on_one_line_is_in_flight_meanwhile() {
+        // Thread 11's read(3) is one line (entered 1.0, 200 ms); thread 12 closes 3 at 50.0.
+        let text = "     1.000 (200.000 ms): a/11 read(fd: 3, buf: 0x1, count: 8)   = 5\n    50.000 ( 0.010 ms): a/12 close(fd: 3)   = 0\n";
+        let (_, evs, _) = read_all(text.as_bytes());
+        let ops: Vec<(u32, Op)> = evs.iter().map(|e| (e.tid, e.op)).collect();
+        assert_eq!(ops, vec![(11, Op::Begin), (12, Op::Close), (11, Op::Use)]);
+        assert!(evs[2].has(flags::RESUMED));
+        assert_eq!(
+            evs[0].origin.line, evs[2].origin.line,
+            "both halves point at the one line"
+        );
+        // A quick call stays one event.
+        let (_, evs, _) =
+            read_all(b"     1.000 ( 0.010 ms): a/11 read(fd: 3, buf: 0x1, count: 8)   = 5\n");
+        assert_eq!(evs.len(), 1);
     }
 
     #[test]
