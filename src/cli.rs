@@ -163,7 +163,7 @@ pub enum Recorder {
 }
 
 /// `perf trace -m` default: 8192 pages (32 MiB) per CPU lost nothing on the
-/// fixtures' and the benchmark's workloads; perf's default lost two thirds.
+/// fixtures' and the benchmark's workloads (one page lost most of them).
 pub const DEFAULT_PERF_PAGES: u32 = 8192;
 
 #[derive(Args, Debug)]
