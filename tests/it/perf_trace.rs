@@ -51,13 +51,14 @@ fn field<'a>(gt: &'a str, name: &str) -> Option<&'a str> {
     gt.lines().find_map(|l| l.strip_prefix(name))
 }
 
-/// Lines of every event in the COMPACT line of trace.perf.
-fn ground_truth_lines(gt: &str) -> BTreeSet<u32> {
+/// Lines of every event in the COMPACT line of `file`.
+fn ground_truth_lines(gt: &str, file: &str) -> BTreeSet<u32> {
+    let prefix = format!("{file}:");
     let line = gt
         .lines()
         .map(str::trim)
-        .find_map(|l| l.strip_prefix("trace.perf:"))
-        .expect("COMPACT line for trace.perf");
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .unwrap_or_else(|| panic!("COMPACT line for {file}"));
     line.split_whitespace()
         .filter_map(|i| i.split_once('=').map(|(_, v)| v))
         .flat_map(|v| v.split('+').filter_map(|n| n.parse().ok()))
@@ -85,63 +86,67 @@ fn every_perf_rule_fixture_gives_the_strace_findings_at_its_own_lines() {
     for dir in &dirs {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let gt = std::fs::read_to_string(dir.join("ground-truth.txt")).unwrap();
-        let perf = run(&dir.join("trace.perf"));
-        assert_eq!(perf.inputs[0].format, Format::PerfTrace, "{name}: sniffed");
         let strace = run(&root().join(format!("fixtures/strace/rules/{name}/trace.log")));
-        let got = kinds(&perf);
-        if let Some(differs) = field(&gt, "PERF-DIFFERS: ") {
-            // Where perf cannot show what strace does, the ground truth says what it gives.
-            let (head, _) = differs.split_once(':').unwrap();
-            let expected: BTreeSet<(String, Level)> =
-                match head.split_whitespace().collect::<Vec<_>>()[..] {
-                    ["none"] => BTreeSet::new(),
-                    [code, level] => [(code.to_string(), level_of(level))].into(),
-                    _ => panic!("{name}: PERF-DIFFERS `{head}`"),
-                };
-            if got != expected {
+        // Live `perf trace -o` and `perf trace record` + `perf trace -i` (what `run` does).
+        for file in ["trace.perf", "trace-record.perf"] {
+            let perf = run(&dir.join(file));
+            let name = format!("{name}/{file}");
+            assert_eq!(perf.inputs[0].format, Format::PerfTrace, "{name}: sniffed");
+            let got = kinds(&perf);
+            if let Some(differs) = field(&gt, "PERF-DIFFERS: ") {
+                // Where perf cannot show what strace does, the ground truth says what it gives.
+                let (head, _) = differs.split_once(':').unwrap();
+                let expected: BTreeSet<(String, Level)> =
+                    match head.split_whitespace().collect::<Vec<_>>()[..] {
+                        ["none"] => BTreeSet::new(),
+                        [code, level] => [(code.to_string(), level_of(level))].into(),
+                        _ => panic!("{name}: PERF-DIFFERS `{head}`"),
+                    };
+                if got != expected {
+                    failures.push(format!(
+                        "{name}: PERF-DIFFERS says {expected:?}, got:\n{}",
+                        describe(&perf)
+                    ));
+                }
+                continue;
+            }
+            let want = kinds(&strace);
+            if got != want {
                 failures.push(format!(
-                    "{name}: PERF-DIFFERS says {expected:?}, got:\n{}",
+                    "{name}: strace gives {want:?}, perf gives:\n{}",
+                    describe(&perf)
+                ));
+                continue;
+            }
+            let code = field(&gt, "RULE: ")
+                .and_then(|r| r.split_whitespace().next())
+                .unwrap();
+            let lines = ground_truth_lines(&gt, file);
+            // The finding points at a ground-truth line. HC006 groups handles by site, and
+            // without paths every file openat of a program is one site, so its first label
+            // is the program's first open (ld.so's): there, one of its labels must be.
+            let at_line = perf.findings.iter().any(|f| {
+                f.code == code
+                    && if code == "HC006" {
+                        f.labels
+                            .iter()
+                            .any(|l| lines.contains(&l.event.origin.line))
+                    } else {
+                        f.primary()
+                            .is_some_and(|p| lines.contains(&p.event.origin.line))
+                    }
+            });
+            if !at_line {
+                failures.push(format!(
+                    "{name}: {code} not at a ground-truth line {lines:?}:\n{}",
                     describe(&perf)
                 ));
             }
-            continue;
+            same += 1;
         }
-        let want = kinds(&strace);
-        if got != want {
-            failures.push(format!(
-                "{name}: strace gives {want:?}, perf gives:\n{}",
-                describe(&perf)
-            ));
-            continue;
-        }
-        let code = field(&gt, "RULE: ")
-            .and_then(|r| r.split_whitespace().next())
-            .unwrap();
-        let lines = ground_truth_lines(&gt);
-        // The finding points at a ground-truth line. HC006 groups handles by site, and
-        // without paths every file openat of a program is one site, so its first label
-        // is the program's first open (ld.so's): there, one of its labels must be.
-        let at_line = perf.findings.iter().any(|f| {
-            f.code == code
-                && if code == "HC006" {
-                    f.labels
-                        .iter()
-                        .any(|l| lines.contains(&l.event.origin.line))
-                } else {
-                    f.primary()
-                        .is_some_and(|p| lines.contains(&p.event.origin.line))
-                }
-        });
-        if !at_line {
-            failures.push(format!(
-                "{name}: {code} not at a ground-truth line {lines:?}:\n{}",
-                describe(&perf)
-            ));
-        }
-        same += 1;
     }
     assert!(dirs.len() >= 14, "only {} perf rule fixtures", dirs.len());
-    assert!(same >= 12, "only {same} fixtures match strace");
+    assert!(same >= 24, "only {same} traces match strace");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
@@ -220,18 +225,52 @@ fn clone3_children_are_judged_by_what_they_do_and_findings_say_so() {
         "{:?}",
         f.notes
     );
-    // Thread A's lines are printed at the top of the file, before the program starts:
-    // time order, not file order, puts its close first.
     let first = f
         .labels
         .iter()
         .find(|l| l.role == handlecheck::model::Role::FirstRelease)
         .unwrap();
-    assert!(
-        first.event.origin.line < 20,
-        "thread A's close is line {}",
-        first.event.origin.line
-    );
+    let second = f.primary().unwrap();
+    assert!(first.event.time < second.event.time && first.event.tid != second.event.tid);
+}
+
+/// The tid of a perf line (`comm/TID name(`), if it is a call line.
+fn tid_of(line: &str) -> Option<&str> {
+    let rest = line.split_once("): ")?.1;
+    let slash = rest.find(|c: char| c == '/')?;
+    rest[slash + 1..].split(' ').next()
+}
+
+#[test]
+fn findings_come_from_time_order_not_file_order() {
+    // Regroup each trace's lines task by task (each task's own lines keep their
+    // order, as perf writes them): the file order then has nothing to do with time.
+    for name in [
+        "cross_thread_double_close",
+        "stale_close_kills_other_thread",
+        "stale_thread_write",
+        "close_while_blocked",
+        "clone_files_close",
+    ] {
+        for file in ["trace.perf", "trace-record.perf"] {
+            let path = root().join(format!("fixtures/perf/rules/{name}/{file}"));
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut lines: Vec<&str> = text.lines().collect();
+            lines.sort_by_key(|l| tid_of(l).and_then(|t| t.parse::<u32>().ok()).unwrap_or(0));
+            let dir = tempfile::tempdir().unwrap();
+            let regrouped = dir.path().join("regrouped.perf");
+            std::fs::write(&regrouped, lines.join("\n")).unwrap();
+            let (a, b) = (run(&path), run(&regrouped));
+            assert_eq!(
+                kinds(&a),
+                kinds(&b),
+                "{name}/{file}:\n{}\n--\n{}",
+                describe(&a),
+                describe(&b)
+            );
+            assert!(!a.findings.is_empty());
+        }
+    }
 }
 
 #[test]
