@@ -237,7 +237,7 @@ fn clone3_children_are_judged_by_what_they_do_and_findings_say_so() {
 /// The tid of a perf line (`comm/TID name(`), if it is a call line.
 fn tid_of(line: &str) -> Option<&str> {
     let rest = line.split_once("): ")?.1;
-    let slash = rest.find(|c: char| c == '/')?;
+    let slash = rest.find('/')?;
     rest[slash + 1..].split(' ').next()
 }
 
