@@ -8,7 +8,7 @@ use crate::formats::Format;
 use crate::report::OutputFormat;
 
 /// Finds handle lifecycle bugs (double close, use after close, fd reuse, leaks)
-/// in strace, ETW, WinDbg and JSON-lines traces.
+/// in strace, perf trace, ETW, WinDbg and JSON-lines traces.
 #[derive(Parser, Debug)]
 #[command(name = "handlecheck", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
@@ -22,8 +22,8 @@ pub struct Cli {
 /// The JSON-lines event schema, in `analyze --help` and its man page (the
 /// full text is docs/jsonl-schema.md).
 const JSONL_HELP: &str = "\
-Inputs: strace (every layout), ETW .etl, WinDbg !htrace dumps, Application Verifier logs,
-.NET releaseHandleFailed messages, and JSON lines (schema v1), sniffed from content.
+Inputs: strace (every layout), perf trace, ETW .etl, WinDbg !htrace dumps, Application Verifier
+logs, .NET releaseHandleFailed messages, and JSON lines (schema v1), sniffed from content.
 
 JSON-lines schema v1, one object per line:
   {\"v\":1, \"ts\":<ns or RFC 3339>, \"pid\":N, \"tid\":N, \"op\":OP, ...}
