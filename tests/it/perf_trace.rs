@@ -445,7 +445,7 @@ fn a_recording_that_lost_events_says_so() {
         );
         return;
     }
-    // One page per CPU cannot hold 5,000 iterations of open+close.
+    // One page per CPU cannot hold 20,000 iterations of open+close.
     let out = hc()
         .args([
             "run",
@@ -462,7 +462,7 @@ fn a_recording_that_lost_events_says_so() {
         .args([
             "bash",
             "-c",
-            "for i in $(seq 5000); do : < /etc/hostname; done",
+            "for i in $(seq 20000); do : < /etc/hostname; done",
         ])
         .output()
         .unwrap();
