@@ -7,9 +7,11 @@
 # The workload: python3 opening, reading and closing /etc/hostname N times (3 syscalls
 # per iteration plus the interpreter's start). Each recorder writes to a file in a temp
 # directory, with the options handlecheck uses:
-#   strace -f -tt -T -y -o FILE   (handlecheck run, default recorder)
-#   perf trace -m 8192 -o FILE     (handlecheck run --recorder perf; 8192 pages/CPU)
-#   perf trace -o FILE             (perf's default buffer, for comparison: it loses events)
+#   strace -f -tt -T -y -o FILE              (handlecheck run, default recorder)
+#   perf trace record -m 8192 -o DATA, then perf trace -i DATA -o FILE
+#                                            (handlecheck run --recorder perf; 8192 pages/CPU)
+#   perf trace -m 8192 -o FILE               (live perf trace, for comparison)
+#   perf trace -o FILE                       (live, perf's default buffer: it may lose events)
 # Prints, for each, the median of: the loop's own time as the program measures it (how
 # much the traced program is slowed) and the wall time of the whole command (perf also
 # formats its buffer, after the program ended too); ratios to plain; the lines of the
@@ -47,6 +49,10 @@ measure() {
 }
 measure plain python3 "$work/loop.py"; pw=$WALL; pl=$LOOP
 measure strace strace -f -tt -T -y -o "$work/strace" python3 "$work/loop.py"; sw=$WALL; sl=$LOOP
+record_then_format() { # the trace ends up in $work/record
+  perf trace record -q -m 8192 -o "$work/record.data" -- "$@" && perf trace -i "$work/record.data" -o "$work/record"
+}
+measure record record_then_format python3 "$work/loop.py"; rw=$WALL; rl=$LOOP
 measure perf perf trace -m 8192 -o "$work/perf" -- python3 "$work/loop.py"; fw=$WALL; fl=$LOOP
 measure perfdefault perf trace -o "$work/perfdefault" -- python3 "$work/loop.py"; dw=$WALL; dl=$LOOP
 lines() { if [ -f "$1" ]; then wc -l < "$1"; else echo 0; fi; }
@@ -58,6 +64,7 @@ printf '%-30s %9s %7s %9s %7s %9s %8s\n' recorder loop-s ratio wall-s ratio line
 printf '%-30s %9.3f %7s %9.3f %7s %9s %8s\n' "plain" "$pl" "1.00" "$pw" "1.00" "-" "-"
 row() { printf '%-30s %9.3f %7.2f %9.3f %7.2f %9s %8s\n' "$1" "$2" "$(ratio "$2" "$pl")" "$3" "$(ratio "$3" "$pw")" "$4" "$5"; }
 row "strace -f -tt -T -y" "$sl" "$sw" "$(lines "$work/strace")" "-"
-row "perf trace -m 8192" "$fl" "$fw" "$(lines "$work/perf")" "$(lost "$work/perf")"
-row "perf trace (default buffer)" "$dl" "$dw" "$(lines "$work/perfdefault")" "$(lost "$work/perfdefault")"
-printf 'strace/perf: loop %.2f, wall %.2f\n' "$(ratio "$sl" "$fl")" "$(ratio "$sw" "$fw")"
+row "perf trace record + -i" "$rl" "$rw" "$(lines "$work/record")" "$(perf script -i "$work/record.data" --show-lost-events -F time 2>/dev/null | awk '/PERF_RECORD_LOST/{s+=$NF} END {print s+0}')"
+row "perf trace -m 8192 (live)" "$fl" "$fw" "$(lines "$work/perf")" "$(lost "$work/perf")"
+row "perf trace (live, default -m)" "$dl" "$dw" "$(lines "$work/perfdefault")" "$(lost "$work/perfdefault")"
+printf 'strace / perf trace record: loop %.2f, wall %.2f\n' "$(ratio "$sl" "$rl")" "$(ratio "$sw" "$rw")"

@@ -269,7 +269,7 @@ fn unknown_format(o: &input::Opened) -> InputError {
         )
     } else {
         Some(
-            "name the format with --input-format (strace, etl, htrace, appverif, mda, jsonl)"
+            "name the format with --input-format (strace, perf-trace, etl, htrace, appverif, mda, jsonl)"
                 .to_string(),
         )
     };

@@ -78,7 +78,7 @@ fn rule_values() -> PossibleValuesParser {
 }
 
 /// Finds handle lifecycle bugs (double close, use after close, fd reuse, leaks)
-/// in strace, ETW, WinDbg and JSON-lines traces.
+/// in strace, perf trace, ETW, WinDbg and JSON-lines traces.
 #[derive(Parser, Debug)]
 #[command(name = "handlecheck", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
@@ -93,8 +93,8 @@ pub struct Cli {
 /// The JSON-lines event schema, in `analyze --help` and its man page (the
 /// full text is docs/jsonl-schema.md).
 const JSONL_HELP: &str = "\
-Inputs: strace (every layout), ETW .etl, WinDbg !htrace dumps, Application Verifier logs,
-.NET releaseHandleFailed messages, and JSON lines (schema v1), sniffed from content.
+Inputs: strace (every layout), perf trace, ETW .etl, WinDbg !htrace dumps, Application Verifier
+logs, .NET releaseHandleFailed messages, and JSON lines (schema v1), sniffed from content.
 
 JSON-lines schema v1, one object per line:
   {\"v\":1, \"ts\":<ns or RFC 3339>, \"pid\":N, \"tid\":N, \"op\":OP, ...}
@@ -260,7 +260,7 @@ pub enum Recorder {
 }
 
 /// `perf trace -m` default: 8192 pages (32 MiB) per CPU lost nothing on the
-/// fixtures' and the benchmark's workloads; perf's default lost two thirds.
+/// fixtures' and the benchmark's workloads (one page lost most of them).
 pub const DEFAULT_PERF_PAGES: u32 = 8192;
 
 #[derive(Args, Debug)]

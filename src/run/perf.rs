@@ -7,10 +7,22 @@
 //! `kernel.perf_event_paranoid = -1`. Before recording, a one-call probe
 //! (`perf trace -- true`) says whether it can; `run` then falls back to strace.
 //!
-//! perf opens its `-o` file without O_CLOEXEC, so the traced command would inherit
-//! it (one more fd, every fd number shifted). The command is therefore started as
-//! `handlecheck CMD...` with [`UNLEAK_ENV`] naming the trace file: [`exec_hook`]
-//! closes that fd and execs CMD, before anything else in `main`.
+//! Recording is `perf trace record` into a perf.data file, then `perf trace -i` to
+//! format it: on this 2-CPU VM the live `perf trace` slowed a python loop of 20,000
+//! open/read/close 40x (as much as strace), `perf trace record` 2.4x. perf's
+//! `LOST` records of the data file are appended as `LOST N events!` lines (`perf
+//! trace -i` only warns on stderr).
+//!
+//! perf leaks descriptors into the traced command (`perf trace -o FILE` its output
+//! file, `perf trace record` an eventfd), which shifts every fd number the command
+//! opens. The command is therefore started as `handlecheck CMD...` with
+//! [`UNLEAK_ENV`] listing the fds the command should inherit (those handlecheck
+//! itself passes on): [`exec_hook`] closes every other fd and execs CMD, before
+//! anything else in `main`.
+//!
+//! `perf trace -a` prints tids only; for the processes already running, nothing in
+//! the trace says which threads share a table, so `record` appends one
+//! `# handlecheck: task TID process PID` line per thread alive when it started.
 
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
@@ -21,34 +33,58 @@ use crate::cli::{RecordArgs, RunArgs};
 
 use super::Recorded;
 
-/// Set by the recorder in the traced command's environment: the trace file to close.
-pub const UNLEAK_ENV: &str = "HANDLECHECK_UNLEAK_PERF_OUTPUT";
+/// Set by the recorder in the traced command's environment: the fds to keep
+/// (comma separated); every other inherited fd came from perf.
+pub const UNLEAK_ENV: &str = "HANDLECHECK_UNLEAK_KEEP_FDS";
 /// Overrides `/proc/sys/kernel/perf_event_paranoid` in messages (tests, documentation).
 pub const PARANOID_ENV: &str = "HANDLECHECK_PERF_EVENT_PARANOID";
 
+/// Open fds a child inherits (no close-on-exec), read while the /proc listing
+/// (itself close-on-exec) is open, so no number is probed after it closed.
+fn inheritable_fds() -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return Vec::new();
+    };
+    let mut fds: Vec<i32> = dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
+        .filter(|fd| {
+            // SAFETY: F_GETFD only reads the flags of a descriptor number.
+            let flags = unsafe { libc::fcntl(*fd, libc::F_GETFD) };
+            flags >= 0 && flags & libc::FD_CLOEXEC == 0
+        })
+        .collect();
+    fds.sort_unstable();
+    fds
+}
+
+/// The fds a child of this process inherits, as [`UNLEAK_ENV`] lists them.
+fn inherited_fds() -> String {
+    inheritable_fds()
+        .into_iter()
+        .map(|fd| fd.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// When this process is the command wrapper (see the module doc): closes the
-/// inherited trace file and execs the command; never returns then.
+/// descriptors perf leaked and execs the command; never returns then.
 pub fn exec_hook() {
-    let Some(trace) = std::env::var_os(UNLEAK_ENV) else {
+    let Some(keep) = std::env::var_os(UNLEAK_ENV) else {
         return;
     };
-    let trace = PathBuf::from(trace);
-    let leaked: Vec<i32> = std::fs::read_dir("/proc/self/fd")
-        .map(|d| {
-            d.flatten()
-                .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
-                .filter(|fd| *fd > 2)
-                .filter(|fd| {
-                    std::fs::read_link(format!("/proc/self/fd/{fd}")).is_ok_and(|p| p == trace)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    for fd in leaked {
-        // SAFETY: `fd` is an inherited descriptor of the trace file that nothing in
-        // this process owns or uses; closing it cannot invalidate a Rust handle.
-        unsafe {
-            libc::close(fd);
+    let keep: Vec<i32> = keep
+        .to_string_lossy()
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
+    for fd in inheritable_fds() {
+        if fd > 2 && !keep.contains(&fd) {
+            // SAFETY: `fd` was inherited from perf and nothing in this process owns
+            // or uses it (main has not started); closing it invalidates no handle.
+            unsafe {
+                libc::close(fd);
+            }
         }
     }
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
@@ -65,6 +101,52 @@ pub fn exec_hook() {
         Path::new(program).display()
     );
     std::process::exit(127);
+}
+
+/// `perf trace -i DATA -o TRACE`, then the data file's LOST records appended as
+/// `LOST N events!` lines.
+fn format_data(data: &Path, trace: &Path) -> Result<(), String> {
+    let out = Command::new("perf")
+        .args(["trace", "-i"])
+        .arg(data)
+        .arg("-o")
+        .arg(trace)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot start perf: {e}"))?;
+    if !out.status.success() || !trace.exists() {
+        let text = String::from_utf8_lossy(&out.stderr);
+        return Err(format!(
+            "perf trace -i {} failed: {}",
+            data.display(),
+            sanitize(text.lines().next().unwrap_or(""))
+        ));
+    }
+    let script = Command::new("perf")
+        .args(["script", "--show-lost-events", "-F", "time", "-i"])
+        .arg(data)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot start perf script: {e}"))?;
+    let mut lost = String::new();
+    for line in String::from_utf8_lossy(&script.stdout).lines() {
+        if let Some(n) = line
+            .split_once("PERF_RECORD_LOST lost ")
+            .and_then(|(_, n)| n.trim().parse::<u64>().ok())
+        {
+            lost.push_str(&format!("LOST {n} events!\n"));
+        }
+    }
+    if !lost.is_empty() {
+        use std::io::Write;
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(trace)
+            .and_then(|mut f| f.write_all(lost.as_bytes()))
+            .map_err(|e| format!("{}: {e}", trace.display()))?;
+    }
+    Ok(())
 }
 
 /// Why perf cannot record here.
@@ -208,23 +290,29 @@ pub fn record(args: &RunArgs) -> Result<Option<Recorded>, String> {
         }
     };
     let me = std::env::current_exe().map_err(|e| format!("cannot find handlecheck itself: {e}"))?;
+    let scratch =
+        tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
+    let data = scratch.path().join("perf.data");
     let status = Command::new("perf")
-        .args(["trace", "-m"])
+        .args(["trace", "record", "-q", "-m"])
         .arg(args.perf_pages.to_string())
         .arg("-o")
-        .arg(&path)
+        .arg(&data)
         .arg("--")
         .arg(&me)
         .args(&args.command)
-        .env(UNLEAK_ENV, &path)
+        .env(UNLEAK_ENV, inherited_fds())
         .status()
         .map_err(|e| format!("cannot start perf: {e}"))?;
-    if !path.exists() {
-        return Err(format!("perf trace wrote no trace (exit status {status})"));
+    if !data.exists() {
+        return Err(format!(
+            "perf trace record wrote no data (exit status {status})"
+        ));
     }
+    format_data(&data, &path)?;
     warn_lost(&path, args.perf_pages);
     eprintln!(
-        "handlecheck: recorded {} with perf trace (exit status {status})",
+        "handlecheck: recorded {} with perf trace (the command ended with {status})",
         path.display()
     );
     let program = args
@@ -243,29 +331,77 @@ pub fn record(args: &RunArgs) -> Result<Option<Recorded>, String> {
     }))
 }
 
+/// Threads alive now, as (tid, pid) with tid != pid: perf trace prints tids only, and
+/// the processes running when `-a` starts show no clone that would say which
+/// threads share a table.
+fn threads_now() -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for p in procs.flatten() {
+        let Some(pid) = p.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(tasks) = std::fs::read_dir(p.path().join("task")) else {
+            continue;
+        };
+        for t in tasks.flatten() {
+            if let Some(tid) = t.file_name().to_str().and_then(|n| n.parse::<u32>().ok())
+                && tid != pid
+            {
+                out.push((tid, pid));
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+/// Appends the thread groups to the trace, in the line the perf reader knows
+/// (`# handlecheck: task TID process PID`).
+fn append_groups(path: &Path, groups: &[(u32, u32)]) -> Result<(), String> {
+    use std::io::Write;
+    let mut text = String::new();
+    for (tid, pid) in groups {
+        text.push_str(&format!("# handlecheck: task {tid} process {pid}\n"));
+    }
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// `record --system`: `perf trace -a` for the duration, into the output file.
 pub fn record_system(args: &RecordArgs) -> Result<String, String> {
     probe().map_err(|why| why.message())?;
     let path = absolute(&args.output)?;
+    let groups = threads_now();
     let secs = format!("{:.3}", args.duration.as_secs_f64());
     eprintln!(
         "handlecheck: recording every process for {secs} s with perf trace -a into {}",
         path.display()
     );
+    let scratch =
+        tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
+    let data = scratch.path().join("perf.data");
     let status = Command::new("perf")
-        .args(["trace", "-a", "-m"])
+        .args(["trace", "record", "-q", "-a", "-m"])
         .arg(args.perf_pages.to_string())
         .arg("-o")
-        .arg(&path)
+        .arg(&data)
         .args(["--", "sleep", &secs])
         .stdin(Stdio::null())
         .status()
         .map_err(|e| format!("cannot start perf: {e}"))?;
-    if !path.exists() {
+    if !data.exists() {
         return Err(format!(
-            "perf trace -a wrote no trace (exit status {status})"
+            "perf trace record -a wrote no data (exit status {status})"
         ));
     }
+    format_data(&data, &path)?;
+    append_groups(&path, &groups)?;
     warn_lost(&path, args.perf_pages);
     Ok(path.to_string_lossy().into_owned())
 }

@@ -49,6 +49,12 @@ pub enum Line<'a> {
     Call(CallLine<'a>),
     /// `LOST N events!`
     Lost(u64),
+    /// `# handlecheck: task TID process PID`, appended by `handlecheck record
+    /// --system` for the threads alive when recording began (perf prints tids only).
+    Task {
+        tid: u32,
+        pid: u32,
+    },
     /// A page-fault line (`-F`): not a syscall.
     Fault,
     /// Part of the `-s`/`-S` summary table.
@@ -57,12 +63,31 @@ pub enum Line<'a> {
     Other,
 }
 
+/// Start of the task lines `handlecheck record --system` appends.
+pub const TASK_PREFIX: &str = "# handlecheck: task ";
+
 /// Parses one line (without its newline).
 pub fn parse(line: &[u8]) -> Line<'_> {
     let line = strip_colour(line);
     let t = trim(line);
     if t.is_empty() {
         return Line::Blank;
+    }
+    if let Some(rest) = t.strip_prefix(TASK_PREFIX.as_bytes()) {
+        let mut words = rest.split(|b| *b == b' ');
+        let num = |w: Option<&[u8]>| {
+            w.and_then(|w| std::str::from_utf8(w).ok())
+                .and_then(|w| w.parse::<u32>().ok())
+        };
+        let tid = num(words.next());
+        let pid = match words.next() {
+            Some(b"process") => num(words.next()),
+            _ => None,
+        };
+        return match (tid, pid, words.next()) {
+            (Some(tid), Some(pid), None) => Line::Task { tid, pid },
+            _ => Line::Other,
+        };
     }
     if let Some(rest) = t.strip_prefix(b"LOST ") {
         let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
@@ -344,6 +369,11 @@ mod tests {
         assert_eq!(parse(b" Summary of events:"), Line::Summary);
         assert_eq!(parse(b"   read                  12      0     0.101     0.004     0.008     0.022     11.14%"), Line::Summary);
         assert_eq!(parse(b""), Line::Blank);
+        assert_eq!(
+            parse(b"# handlecheck: task 12 process 10"),
+            Line::Task { tid: 12, pid: 10 }
+        );
+        assert_eq!(parse(b"# handlecheck: task 12 process"), Line::Other);
         assert_eq!(parse(b"01:02:03.456 read(3, \"x\", 1) = 1"), Line::Other);
         assert_eq!(parse(b"     1.0 ( 0.001 ms): a/1 close(fd: 3"), Line::Other);
     }

@@ -39,6 +39,9 @@ pub const CLONE3_PROCESSES: &str = "perf: clone3 children taken as processes";
 pub const PAIRS_INFERRED: &str = "perf: pipe/socketpair fds inferred";
 /// Counter: pipe/socketpair calls whose fds could not be inferred.
 pub const PAIRS_UNKNOWN: &str = "perf: pipe/socketpair fds not shown";
+/// Counter: `[continued]` lines whose entry was not seen (no arguments to use).
+pub const RETURNS_WITHOUT_ENTRY: &str =
+    "perf: returns without their entry (in flight at start, lost, or denied by seccomp)";
 /// Key of [`ReadStats::lost`](super::ReadStats) for `LOST N events!`.
 pub const LOST_EVENTS: &str = "events (perf LOST notices)";
 
@@ -55,7 +58,7 @@ pub fn sniff(head: &[u8]) -> bool {
         }
         let ok = match line::parse(l.strip_suffix(b"\r").unwrap_or(l)) {
             Line::Blank => continue,
-            Line::Call(_) | Line::Lost(_) | Line::Fault => true,
+            Line::Call(_) | Line::Lost(_) | Line::Fault | Line::Task { .. } => true,
             Line::Summary | Line::Other => false,
         };
         if seen == 0 && !ok {
@@ -78,6 +81,7 @@ enum What {
     ExitGroup,
 }
 
+#[derive(Clone, Copy)]
 struct Record<'a> {
     number: u32,
     offset: u64,
@@ -92,6 +96,7 @@ pub fn read(bytes: &[u8], path: &str, ctx: &mut ReadContext<'_>) -> Result<(), I
     let mut records = Vec::new();
     let mut facts = tasks::Facts::default();
     let mut calls_seen = 0u64;
+    let mut groups: Vec<(u32, u32)> = Vec::new();
     let mut offset = 0usize;
     for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
         let number = u32::try_from(i + 1).unwrap_or(u32::MAX);
@@ -106,9 +111,16 @@ pub fn read(bytes: &[u8], path: &str, ctx: &mut ReadContext<'_>) -> Result<(), I
             Line::Call(c) => {
                 calls_seen += 1;
                 if let Some(r) = record(c, number, at, &table, &mut facts, ctx) {
-                    records.push(r);
+                    match split_blocking(&r) {
+                        Some((entry, ret)) => {
+                            records.push(entry);
+                            records.push(ret);
+                        }
+                        None => records.push(r),
+                    }
                 }
             }
+            Line::Task { tid, pid } => groups.push((tid, pid)),
             Line::Lost(n) => {
                 *ctx.stats.lost.entry(LOST_EVENTS.to_string()).or_insert(0) += n;
             }
@@ -138,6 +150,9 @@ pub fn read(bytes: &[u8], path: &str, ctx: &mut ReadContext<'_>) -> Result<(), I
         infer: ctx.stats.lost.is_empty(),
         buf: Vec::new(),
     };
+    for (tid, pid) in groups {
+        reader.tasks.known_group(tid, pid);
+    }
     // `perf trace -- CMD`: the first line is the command's own execve, entered
     // before perf saw it; that task starts with fds 0, 1 and 2 only.
     if let Some(first) = records.first()
@@ -214,6 +229,53 @@ fn record<'a>(
         call: c,
         what,
     })
+}
+
+/// A call that blocked this long is split like perf's own `...` lines.
+const BLOCKING_NS: i64 = 1_000_000;
+
+/// perf prints a blocking call as one line when no other task's line came between
+/// its entry and its return in perf's processing order, which says nothing about
+/// what other tasks did meanwhile: a call on an fd that took at least
+/// [`BLOCKING_NS`] becomes an entry (in flight from its start) and a return.
+fn split_blocking<'a>(r: &Record<'a>) -> Option<(Record<'a>, Record<'a>)> {
+    let What::Sys(_, spec) = r.what else {
+        return None;
+    };
+    let c = r.call;
+    let long = c.shape == Shape::Complete
+        && c.time.is_some()
+        && c.duration.is_some_and(|d| d >= BLOCKING_NS);
+    let on_fd = spec.fds | spec.opt != 0 || matches!(spec.action, Action::SignalFd { .. });
+    let in_flight_matters = !matches!(
+        spec.action,
+        Action::Clone
+            | Action::Clone3
+            | Action::Fork
+            | Action::Exec
+            | Action::CloseRange
+            | Action::Unshare
+    );
+    if !(long && on_fd && in_flight_matters) {
+        return None;
+    }
+    let entry = Record {
+        call: CallLine {
+            shape: Shape::Entry,
+            duration: None,
+            ret: &[],
+            ..c
+        },
+        ..*r
+    };
+    let ret = Record {
+        call: CallLine {
+            shape: Shape::Continued,
+            ..c
+        },
+        ..*r
+    };
+    Some((entry, ret))
 }
 
 fn stamp(r: &Record<'_>, seq: usize, params: &HashMap<&str, &[&str]>) -> order::Stamp {
@@ -350,10 +412,11 @@ impl Emitter<'_> {
                         Args::parse(b"", params)
                     }
                     _ => {
-                        ctx.stats.skip(
-                            "perf: continued call without its entry",
-                            u64::from(r.number),
-                        );
+                        // In flight when recording began, entry lost, or denied by
+                        // seccomp before the entry tracepoint: the arguments are
+                        // unknown, so the table may hold an fd we did not see made.
+                        ctx.stats.bump(RETURNS_WITHOUT_ENTRY, 1);
+                        self.shadow.taint(c.tid);
                         return;
                     }
                 }
@@ -518,6 +581,36 @@ mod tests {
         assert_eq!(stats.lost.get(LOST_EVENTS), Some(&3));
         assert!(!evs.iter().any(|e| e.has(flags::INFERRED)));
         assert_eq!(stats.counters.get(PAIRS_UNKNOWN), Some(&1));
+    }
+
+    #[test]
+    fn a_blocking_call_printed_on_one_line_is_in_flight_meanwhile() {
+        // Thread 11's read(3) is one line (entered 1.0, 200 ms); thread 12 closes 3 at 50.0.
+        let text = "     1.000 (200.000 ms): a/11 read(fd: 3, buf: 0x1, count: 8)   = 5\n    50.000 ( 0.010 ms): a/12 close(fd: 3)   = 0\n";
+        let (_, evs, _) = read_all(text.as_bytes());
+        let ops: Vec<(u32, Op)> = evs.iter().map(|e| (e.tid, e.op)).collect();
+        assert_eq!(ops, vec![(11, Op::Begin), (12, Op::Close), (11, Op::Use)]);
+        assert!(evs[2].has(flags::RESUMED));
+        assert_eq!(
+            evs[0].origin.line, evs[2].origin.line,
+            "both halves point at the one line"
+        );
+        // A quick call stays one event.
+        let (_, evs, _) =
+            read_all(b"     1.000 ( 0.010 ms): a/11 read(fd: 3, buf: 0x1, count: 8)   = 5\n");
+        assert_eq!(evs.len(), 1);
+    }
+
+    #[test]
+    fn appended_task_lines_put_threads_in_their_process() {
+        let text = "     1.000 ( 0.010 ms): svc/21 close(fd: 7)   = 0\n     2.000 ( 0.010 ms): svc/20 read(fd: 7, buf: 0x1, count: 8)   = -1 EBADF (Bad file descriptor)\n# handlecheck: task 21 process 20\n";
+        let (r, evs, stats) = read_all(text.as_bytes());
+        assert!(r.is_ok());
+        assert_eq!(stats.skipped, 0);
+        assert_eq!(
+            evs.iter().map(|e| (e.tid, e.pid)).collect::<Vec<_>>(),
+            vec![(21, 20), (20, 20)]
+        );
     }
 
     #[test]

@@ -68,6 +68,11 @@ impl Tasks {
         pid
     }
 
+    /// A thread of a process that existed before the trace (`record --system`).
+    pub fn known_group(&mut self, tid: u32, pid: u32) {
+        self.tgid.entry(tid).or_insert(pid);
+    }
+
     pub fn spawn(&mut self, parent: u32, child: u32, thread: bool) {
         let pid = if thread { self.pid_of(parent) } else { child };
         self.tgid.insert(child, pid);
