@@ -25,6 +25,9 @@ _handlecheck() {
             handlecheck,explain)
                 cmd="handlecheck__subcmd__explain"
                 ;;
+            handlecheck,graph)
+                cmd="handlecheck__subcmd__graph"
+                ;;
             handlecheck,help)
                 cmd="handlecheck__subcmd__help"
                 ;;
@@ -40,6 +43,9 @@ _handlecheck() {
             handlecheck,stats)
                 cmd="handlecheck__subcmd__stats"
                 ;;
+            handlecheck,timeline)
+                cmd="handlecheck__subcmd__timeline"
+                ;;
             handlecheck__subcmd__help,analyze)
                 cmd="handlecheck__subcmd__help__subcmd__analyze"
                 ;;
@@ -48,6 +54,9 @@ _handlecheck() {
                 ;;
             handlecheck__subcmd__help,explain)
                 cmd="handlecheck__subcmd__help__subcmd__explain"
+                ;;
+            handlecheck__subcmd__help,graph)
+                cmd="handlecheck__subcmd__help__subcmd__graph"
                 ;;
             handlecheck__subcmd__help,help)
                 cmd="handlecheck__subcmd__help__subcmd__help"
@@ -64,6 +73,9 @@ _handlecheck() {
             handlecheck__subcmd__help,stats)
                 cmd="handlecheck__subcmd__help__subcmd__stats"
                 ;;
+            handlecheck__subcmd__help,timeline)
+                cmd="handlecheck__subcmd__help__subcmd__timeline"
+                ;;
             *)
                 ;;
         esac
@@ -71,7 +83,7 @@ _handlecheck() {
 
     case "${cmd}" in
         handlecheck)
-            opts="-h -V --color --help --version analyze run explain rules stats completions man help"
+            opts="-h -V --color --help --version analyze run explain rules stats timeline graph completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -89,18 +101,18 @@ _handlecheck() {
             return 0
             ;;
         handlecheck__subcmd__analyze)
-            opts="-f -o -q -v -h -V --format --output --fail-on --min-level --input-format --select --ignore --threads --symbols --strict --quiet --verbose --report --max-results --config --no-config --baseline --write-baseline --color --help --version"
+            opts="-f -o -q -v -h -V --format --output --pid --handle --program --fail-on --min-level --input-format --select --ignore --threads --symbols --strict --quiet --verbose --report --max-results --config --no-config --baseline --write-baseline --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "human json sarif junit github gitlab" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json sarif junit github gitlab html" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "human json sarif junit github gitlab" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json sarif junit github gitlab html" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -108,6 +120,18 @@ _handlecheck() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --handle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --program)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -206,8 +230,58 @@ _handlecheck() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        handlecheck__subcmd__graph)
+            opts="-f -o -h -V --pid --handle --program --format --output --input-format --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --handle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --program)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "dot json" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "dot json" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --input-format)
+                    COMPREPLY=($(compgen -W "strace etl htrace appverif mda jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         handlecheck__subcmd__help)
-            opts="analyze run explain rules stats completions man help"
+            opts="analyze run explain rules stats timeline graph completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -249,6 +323,20 @@ _handlecheck() {
             return 0
             ;;
         handlecheck__subcmd__help__subcmd__explain)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        handlecheck__subcmd__help__subcmd__graph)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -332,6 +420,20 @@ _handlecheck() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        handlecheck__subcmd__help__subcmd__timeline)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         handlecheck__subcmd__man)
             opts="-h -V --out-dir --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -373,7 +475,7 @@ _handlecheck() {
             return 0
             ;;
         handlecheck__subcmd__run)
-            opts="-f -o -q -v -h -V --keep-trace --stacks --format --output --fail-on --min-level --input-format --select --ignore --threads --symbols --strict --quiet --verbose --report --max-results --config --no-config --baseline --write-baseline --color --help --version"
+            opts="-f -o -q -v -h -V --keep-trace --stacks --format --output --pid --handle --program --fail-on --min-level --input-format --select --ignore --threads --symbols --strict --quiet --verbose --report --max-results --config --no-config --baseline --write-baseline --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -384,11 +486,11 @@ _handlecheck() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "human json sarif junit github gitlab" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json sarif junit github gitlab html" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "human json sarif junit github gitlab" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json sarif junit github gitlab html" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -396,6 +498,18 @@ _handlecheck() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --handle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --program)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -459,12 +573,20 @@ _handlecheck() {
             return 0
             ;;
         handlecheck__subcmd__stats)
-            opts="-f -h -V --format --input-format --color --help --version"
+            opts="-f -h -V --pid --program --format --input-format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --program)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
@@ -475,6 +597,56 @@ _handlecheck() {
                     ;;
                 --input-format)
                     COMPREPLY=($(compgen -W "strace etl htrace appverif mda jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        handlecheck__subcmd__timeline)
+            opts="-f -v -h -V --handle --pid --tid --program --format --verbose --input-format --symbols --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --handle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --program)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --input-format)
+                    COMPREPLY=($(compgen -W "strace etl htrace appverif mda jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --symbols)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use crate::formats::{self, Format, InputError, ReadMode, ReadStats};
 use crate::input;
 use crate::input::evidence::EvidenceSource;
-use crate::lifecycle::LifecycleBuilder;
+use crate::lifecycle::history::HistoryFilter;
+use crate::lifecycle::{HandleGraph, LifecycleBuilder};
 use crate::model::{Finding, InputId, Interner};
 use crate::rules::{self, HandleStyle, Rule, RuleContext};
 
@@ -21,6 +22,65 @@ pub struct Options {
     pub thresholds: rules::Thresholds,
     /// Folder of PDB files naming `module+0xoffset` frames (`--symbols`).
     pub symbols: Option<std::path::PathBuf>,
+    /// `--pid/--tid/--handle/--program`: only findings touching the selection are kept.
+    pub selection: Selection,
+    /// Keep each job's HandleGraph, with the history the views read (`Analysis::graphs`).
+    pub keep_graphs: bool,
+}
+
+/// A narrowing of the analysis to one process, thread, value or program. Every
+/// event is still read (a fork's inherited handles need the parent's history);
+/// only what is reported is narrowed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selection {
+    pub pid: Option<u32>,
+    pub tid: Option<u32>,
+    pub handle: Option<crate::model::Handle>,
+    /// A program path, or its file name (`cat` matches `/usr/bin/cat`).
+    pub program: Option<String>,
+}
+
+impl Selection {
+    pub fn is_empty(&self) -> bool {
+        *self == Selection::default()
+    }
+
+    /// True when `path` (a table's program) is the selected program.
+    pub fn program_matches(&self, path: Option<&str>) -> bool {
+        let Some(want) = &self.program else {
+            return true;
+        };
+        let Some(path) = path else { return false };
+        let path = path.trim_matches('"');
+        let base = path.rsplit(['/', '\\']).next().unwrap_or(path);
+        path == want || base == want || base.strip_suffix(".exe") == Some(want.as_str())
+    }
+
+    /// True when the finding's evidence touches the selection.
+    pub fn keeps(&self, f: &Finding, graph: &HandleGraph, interner: &Interner) -> bool {
+        let pid_ok = self
+            .pid
+            .is_none_or(|p| f.pid == p || f.labels.iter().any(|l| l.event.pid == p));
+        let tid_ok = self
+            .tid
+            .is_none_or(|t| f.labels.iter().any(|l| l.event.tid == t));
+        let handle_ok = self.handle.is_none_or(|h| {
+            f.labels.iter().any(|l| {
+                l.event.handle == h
+                    || matches!(l.event.op, crate::model::Op::Dup { source, .. } if source == h)
+            })
+        });
+        let program_ok = self.program.is_none() || {
+            let pids: Vec<u32> = std::iter::once(f.pid)
+                .chain(f.labels.iter().map(|l| l.event.pid))
+                .collect();
+            graph.tables.iter().any(|t| {
+                pids.contains(&t.pid)
+                    && self.program_matches(t.program.map(|s| interner.resolve(s)))
+            })
+        };
+        pid_ok && tid_ok && handle_ok && program_ok
+    }
 }
 
 impl Default for Options {
@@ -31,6 +91,8 @@ impl Default for Options {
             threads: None,
             thresholds: rules::Thresholds::default(),
             symbols: None,
+            selection: Selection::default(),
+            keep_graphs: false,
         }
     }
 }
@@ -46,6 +108,8 @@ pub struct Analysis {
     pub inputs: Vec<InputReport>,
     pub findings: Vec<Finding>,
     pub interner: Interner,
+    /// One per job, when `Options::keep_graphs` (the triage views read them).
+    pub graphs: Vec<HandleGraph>,
 }
 
 impl Analysis {
@@ -81,6 +145,7 @@ pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, Analysis
     let mut interner = Interner::new();
     let mut inputs: Vec<InputReport> = Vec::new();
     let mut findings = Vec::new();
+    let mut graphs = Vec::new();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads.unwrap_or(0))
         .build()
@@ -94,6 +159,13 @@ pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, Analysis
     };
     for job in formats::strace::ff::group(paths) {
         let mut builder = LifecycleBuilder::new(&mut interner);
+        if options.keep_graphs {
+            builder.keep_history(HistoryFilter {
+                pid: options.selection.pid,
+                tid: options.selection.tid,
+                handle: options.selection.handle,
+            });
+        }
         let style = read_job(&job, options, &mut builder, &mut inputs)?;
         let graph = builder.finish();
         if let Some(sym) = &symbolizer {
@@ -110,7 +182,13 @@ pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, Analysis
         for f in &mut job_findings {
             f.labels.sort_by_key(|l| l.event.seq);
         }
+        if !options.selection.is_empty() {
+            job_findings.retain(|f| options.selection.keeps(f, &graph, &interner));
+        }
         findings.extend(job_findings);
+        if options.keep_graphs {
+            graphs.push(graph);
+        }
     }
     add_format_caveats(&mut findings, &inputs);
     finalize(&mut findings);
@@ -118,6 +196,7 @@ pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, Analysis
         inputs,
         findings,
         interner,
+        graphs,
     })
 }
 

@@ -16,3 +16,4 @@ pub mod lifecycle;
 pub mod model;
 pub mod report;
 pub mod rules;
+pub mod views;

@@ -14,6 +14,7 @@ use handlecheck::report::{self, OutputFormat};
 use handlecheck::rules;
 
 mod run;
+mod views_cli;
 
 use handlecheck::baseline::Baseline;
 use handlecheck::cli::{Cli, ColorChoice, Command, CommonArgs, FailOn, MinLevel};
@@ -105,17 +106,12 @@ fn dispatch(cli: &Cli) -> Result<u8, Failure> {
         }
         Command::Analyze(args) => analyze(&args.paths, &args.common, cli.color),
         Command::Stats(args) => {
-            let text = report::stats::render(
-                &args.path,
-                args.input_format,
-                args.format.to_output(),
-                use_color(cli.color, stdout_tty),
-            )
-            .map_err(|e| Failure::Message(e.report()))?;
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())?;
-            Ok(0)
+            views_cli::stats(args, use_color(cli.color, stdout_tty)).map_err(Failure::Message)
         }
+        Command::Timeline(args) => {
+            views_cli::timeline(args, use_color(cli.color, stdout_tty)).map_err(Failure::Message)
+        }
+        Command::Graph(args) => views_cli::graph(args).map_err(Failure::Message),
         Command::Completions { shell } => {
             let mut out = std::io::stdout().lock();
             out.write_all(&handlecheck::generate::completion(*shell))?;
@@ -165,6 +161,8 @@ fn analyze(paths: &[String], common: &CommonArgs, color: ColorChoice) -> Result<
         rules: without_disabled(selected_rules(common)?, &config),
         threads: common.threads,
         symbols: common.symbols.clone(),
+        selection: views_cli::selection(&common.filter),
+        keep_graphs: views_cli::wants_views(common),
         thresholds: handlecheck::rules::Thresholds {
             leak_min: config
                 .thresholds

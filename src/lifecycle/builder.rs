@@ -66,6 +66,8 @@ pub struct LifecycleBuilder<'i> {
     /// (ETW DCStart). When false they list handles the program opened and still
     /// holds (`!htrace -diff`, Application Verifier 0x901).
     rundown_preexisting: bool,
+    /// What the triage views need (see `keep_history`); `None` by default.
+    history: Option<super::history::History>,
 }
 
 #[derive(Default)]
@@ -100,7 +102,14 @@ impl<'i> LifecycleBuilder<'i> {
             pending: Vec::new(),
             complete_history: false,
             rundown_preexisting: true,
+            history: None,
         }
+    }
+
+    /// Also collect what the triage views read (per-type counters and series,
+    /// and the events of the filter's value): `HandleGraph::history`.
+    pub fn keep_history(&mut self, filter: super::history::HistoryFilter) {
+        self.history = Some(super::history::History::new(filter));
     }
 
     /// See `rundown_preexisting`.
@@ -153,13 +162,15 @@ impl<'i> LifecycleBuilder<'i> {
         for table in open_tables {
             self.end_table(table, None);
         }
-        HandleGraph::build(
+        let mut graph = HandleGraph::build(
             self.gens,
             self.tables,
             self.sites,
             self.gc_events,
             self.rpc_events,
-        )
+        );
+        graph.history = self.history;
+        graph
     }
 
     // ----- tasks and tables -------------------------------------------------
@@ -270,6 +281,9 @@ impl<'i> LifecycleBuilder<'i> {
         };
         let end = self.tables[table.0 as usize].ended;
         for g in live {
+            if let Some(h) = self.history.as_mut() {
+                h.ended(g, true);
+            }
             if let Some(gen_) = self.gens.get_mut(&g) {
                 gen_.open_at_exit = end;
                 if let Some(site) = gen_.site
@@ -308,6 +322,7 @@ impl<'i> LifecycleBuilder<'i> {
             .collect();
         for id in last {
             let (keep_last, prev) = match self.gens.get(&id) {
+                Some(g) if self.kept_for_views(g.handle) => continue,
                 Some(g) => (g.notable || g.open_at_exit.is_some(), g.prev),
                 None => continue,
             };
@@ -447,6 +462,9 @@ impl<'i> LifecycleBuilder<'i> {
             stale_use_candidates: Capped::default(),
             notable: false,
         };
+        if let Some(h) = self.history.as_mut() {
+            h.started(&gen_, self.tables[table.0 as usize].pid);
+        }
         self.gens.insert(id, gen_);
         if let Some(p) = prev {
             if let Some(pg) = self.gens.get_mut(&p) {
@@ -461,6 +479,13 @@ impl<'i> LifecycleBuilder<'i> {
         id
     }
 
+    /// The views asked to keep every generation of this value (`keep_history`).
+    fn kept_for_views(&self, handle: Handle) -> bool {
+        self.history
+            .as_ref()
+            .is_some_and(|h| h.filter.handle == Some(handle))
+    }
+
     /// Drops the generation before `prev` when neither it nor `prev` is notable.
     fn prune_behind(&mut self, prev: GenId) {
         let Some(p) = self.gens.get(&prev) else {
@@ -469,7 +494,7 @@ impl<'i> LifecycleBuilder<'i> {
         let Some(old) = p.prev else { return };
         let prev_notable = p.notable;
         let Some(o) = self.gens.get(&old) else { return };
-        if o.notable || prev_notable || o.is_live() {
+        if o.notable || prev_notable || o.is_live() || self.kept_for_views(o.handle) {
             return;
         }
         self.gens.remove(&old);
@@ -594,6 +619,9 @@ impl<'i> LifecycleBuilder<'i> {
         let t = self.table(table);
         if t.live.get(&handle) == Some(&id) {
             t.live.remove(&handle);
+        }
+        if let Some(h) = self.history.as_mut() {
+            h.ended(id, false);
         }
         if let Some(site) = site
             && let Some(s) = self.sites.get_mut(&site)
@@ -1235,6 +1263,16 @@ impl EventSink for LifecycleBuilder<'_> {
     fn event(&mut self, mut event: Event) {
         event.seq = self.next_seq;
         self.next_seq += 1;
+        if let Some(h) = self.history.as_mut() {
+            h.event(&event);
+        }
         self.apply(event);
+        if self.history.is_some() {
+            let table = self.tasks.get(&event.tid).map(|t| t.table);
+            let pid = table.map(|t| self.tables[t.0 as usize].pid);
+            if let Some(h) = self.history.as_mut() {
+                h.applied(&event, pid);
+            }
+        }
     }
 }

@@ -5,6 +5,7 @@ mod builder;
 #[cfg(test)]
 mod builder_tests;
 pub mod generation;
+pub mod history;
 pub mod sites;
 pub mod table;
 
@@ -40,6 +41,8 @@ pub struct HandleGraph {
     pub rpc_events: Vec<Event>,
     pub links: DiGraph<GenId, Link>,
     nodes: FxHashMap<GenId, NodeIndex>,
+    /// Collected only when the views asked for it (`LifecycleBuilder::keep_history`).
+    pub history: Option<history::History>,
 }
 
 impl HandleGraph {
@@ -89,6 +92,7 @@ impl HandleGraph {
             rpc_events,
             links,
             nodes,
+            history: None,
         }
     }
 

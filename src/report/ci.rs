@@ -172,6 +172,7 @@ pub fn render_machine(format: OutputFormat, cx: &CiContext<'_>) -> Option<String
         OutputFormat::Junit => super::junit::render(cx),
         OutputFormat::Github => super::github::render(cx),
         OutputFormat::Gitlab => super::gitlab::render(cx),
+        OutputFormat::Html => super::html::render(cx),
     })
 }
 

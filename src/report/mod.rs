@@ -4,6 +4,8 @@
 pub mod ci;
 pub mod github;
 pub mod gitlab;
+pub mod graph;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
@@ -11,6 +13,7 @@ pub mod progress;
 pub mod sarif;
 pub mod stats;
 pub mod summary;
+pub mod timeline;
 
 use serde::Serialize;
 
@@ -28,6 +31,8 @@ pub enum OutputFormat {
     Github,
     /// GitLab Code Quality JSON.
     Gitlab,
+    /// One self-contained HTML page: chart, findings with timelines, stats.
+    Html,
 }
 
 impl OutputFormat {
@@ -39,6 +44,7 @@ impl OutputFormat {
             OutputFormat::Junit => "junit",
             OutputFormat::Github => "github",
             OutputFormat::Gitlab => "gitlab",
+            OutputFormat::Html => "html",
         }
     }
 

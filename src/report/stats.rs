@@ -1,4 +1,4 @@
-//! `handlecheck stats`: what a trace holds, without running rules.
+//! `handlecheck stats`: what traces hold, without running rules.
 
 use std::collections::BTreeMap;
 
@@ -6,7 +6,7 @@ use comfy_table::Table;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use serde::Serialize;
 
-use crate::analysis::{Options, analyze};
+use crate::analysis::{Options, Selection, analyze};
 use crate::formats::{self, Format, InputError};
 use crate::input;
 use crate::report::OutputFormat;
@@ -27,12 +27,14 @@ struct TextStats<'a> {
     by_event: &'a BTreeMap<String, u64>,
 }
 
-pub fn render(
+/// Counters of one input: the JSON object, the (what, count) rows, the format.
+type InputCounts = (serde_json::Value, Vec<(String, String)>, Format);
+
+/// Counters of one input.
+fn input_counts(
     path: &str,
     input_format: Option<Format>,
-    format: OutputFormat,
-    color: bool,
-) -> Result<String, crate::analysis::AnalysisError> {
+) -> Result<InputCounts, crate::analysis::AnalysisError> {
     let opened = input::open(path)?;
     let fmt = match input_format {
         Some(f) => f,
@@ -46,11 +48,11 @@ pub fn render(
         })?,
     };
     let pairs: Vec<(String, String)>;
-    let json;
+    let json: serde_json::Value;
     if fmt == Format::Etl {
         let bytes = input::read_all(opened, ETL_LIMIT)?;
         let stats = formats::etl::stats(&bytes, path)?;
-        json = serde_json::to_string_pretty(&stats).unwrap_or_default();
+        json = serde_json::to_value(&stats).unwrap_or_default();
         let mut p = vec![("records".to_string(), stats.records.to_string())];
         p.push((
             "buffers".into(),
@@ -93,7 +95,7 @@ pub fn render(
             lost: &i.stats.lost,
             by_event: &i.stats.counters,
         };
-        json = serde_json::to_string_pretty(&t).unwrap_or_default();
+        json = serde_json::to_value(&t).unwrap_or_default();
         let mut p = vec![
             ("lines".to_string(), t.records.to_string()),
             ("events".into(), t.events.to_string()),
@@ -107,24 +109,129 @@ pub fn render(
         }
         pairs = p;
     }
-    Ok(match format {
-        OutputFormat::Json => json + "\n",
-        // Only human and json are offered for stats (cli::StatsFormat).
-        _ => {
-            let mut table = Table::new();
-            table.load_style(UTF8_FULL_CONDENSED);
-            if !color {
-                table.force_no_tty();
-            }
-            table.set_header(vec!["what", "count"]);
-            for (k, v) in pairs {
-                table.add_row(vec![crate::report::sanitize::for_terminal(&k), v]);
-            }
-            format!(
-                "{}: {}\n{table}\n",
-                crate::report::sanitize::for_terminal(path),
-                fmt.as_str()
-            )
+    let mut json = json;
+    if let Some(o) = json.as_object_mut() {
+        o.insert("path".into(), path.into());
+        o.insert("format".into(), fmt.as_str().into());
+    }
+    Ok((json, pairs, fmt))
+}
+
+/// `handlecheck stats TRACE...`: per input, what it holds (for ETL, records per
+/// PerfView event name); then, from one analysis of all inputs (no rules), per
+/// process and handle type the counts, peaks and top allocation sites.
+pub fn render(
+    paths: &[String],
+    input_format: Option<Format>,
+    selection: &Selection,
+    format: OutputFormat,
+    color: bool,
+) -> Result<String, crate::analysis::AnalysisError> {
+    let mut inputs = Vec::new();
+    for p in paths {
+        inputs.push((p, input_counts(p, input_format)?));
+    }
+    let options = Options {
+        input_format,
+        rules: Vec::new(),
+        threads: Some(1),
+        keep_graphs: true,
+        selection: selection.clone(),
+        ..Default::default()
+    };
+    let a = analyze(paths, &options)?;
+    let procs = crate::views::stats::build(&a, selection);
+    if format == OutputFormat::Json {
+        let doc = serde_json::json!({
+            "inputs": inputs.iter().map(|(_, (j, _, _))| j).collect::<Vec<_>>(),
+            "processes": procs,
+        });
+        return Ok(serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n");
+    }
+    let mut out = String::new();
+    for (path, (_, pairs, fmt)) in &inputs {
+        let mut table = new_table(color);
+        table.set_header(vec!["what", "count"]);
+        for (k, v) in pairs {
+            table.add_row(vec![crate::report::sanitize::for_terminal(k), v.clone()]);
         }
-    })
+        out.push_str(&format!(
+            "{}: {}\n{table}\n",
+            crate::report::sanitize::for_terminal(path),
+            fmt.as_str()
+        ));
+    }
+    for p in &procs {
+        out.push_str(&format!(
+            "\npid {}{}\n",
+            p.pid,
+            p.program
+                .as_deref()
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default()
+        ));
+        let mut table = new_table(color);
+        table.set_header(vec![
+            "type",
+            "opened",
+            "duplicated",
+            "received",
+            "inherited",
+            "pre-existing",
+            "closed",
+            "peak live",
+            "live at end",
+        ]);
+        for r in p.types.iter().chain(std::iter::once(&p.total)) {
+            table.add_row(vec![
+                r.kind.clone(),
+                r.opened.to_string(),
+                r.duplicated.to_string(),
+                r.received.to_string(),
+                r.inherited.to_string(),
+                r.preexisting.to_string(),
+                r.closed.to_string(),
+                r.peak_live.to_string(),
+                r.live_at_end.to_string(),
+            ]);
+        }
+        out.push_str(&format!("{table}\n"));
+        if !p.top_sites.is_empty() {
+            let mut sites = new_table(color);
+            sites.set_header(vec![
+                "top allocation sites",
+                "type",
+                "resource",
+                "opened",
+                "released",
+                "open at end",
+                "culprit frame",
+            ]);
+            for s in &p.top_sites {
+                sites.add_row(vec![
+                    s.call.clone(),
+                    s.kind.clone(),
+                    s.resource.clone().unwrap_or_default(),
+                    s.opened.to_string(),
+                    s.released.to_string(),
+                    s.open_at_end.to_string(),
+                    s.culprit.clone().unwrap_or_default(),
+                ]);
+            }
+            out.push_str(&format!("{sites}\n"));
+        }
+    }
+    if procs.is_empty() {
+        out.push_str("\nno handles seen in the selection\n");
+    }
+    Ok(out)
+}
+
+fn new_table(color: bool) -> Table {
+    let mut table = Table::new();
+    table.load_style(UTF8_FULL_CONDENSED);
+    if !color {
+        table.force_no_tty();
+    }
+    table
 }

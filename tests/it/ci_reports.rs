@@ -260,6 +260,7 @@ pub fn fixture() -> Analysis {
         ],
         findings,
         interner: fx.interner,
+        graphs: Vec::new(),
     }
 }
 
