@@ -118,6 +118,8 @@ pub struct History {
     /// Events matching the filter, in stream order.
     pub events: Vec<KeptEvent>,
     pub events_dropped: u64,
+    /// Successful execs, with the process they ran in (the views name programs from them).
+    pub execs: Vec<KeptEvent>,
     /// Every generation of the selected value (pruned or not), in order.
     pub gens: Vec<GenStart>,
     /// (pid, type) → counters and series.
@@ -153,6 +155,9 @@ impl History {
     /// table the task uses now.
     pub fn applied(&mut self, ev: &Event, pid: Option<u32>) {
         let pid = pid.unwrap_or(ev.pid);
+        if matches!(ev.op, Op::Exec) && ev.outcome.is_ok() && self.execs.len() < MAX_EVENTS {
+            self.execs.push(KeptEvent { event: *ev, pid });
+        }
         if self.filter.matches(ev, pid) {
             if self.events.len() < MAX_EVENTS {
                 self.events.push(KeptEvent { event: *ev, pid });

@@ -272,12 +272,15 @@ fn finding(h: &mut String, cx: &CiContext<'_>, f: &Finding) {
     }
     if !a.graphs.is_empty() {
         let rows = crate::views::timeline::for_finding(a, f);
-        let value = f.primary().map(|l| l.event.handle).unwrap_or(-1);
-        let _ = writeln!(
-            h,
-            "<h4>Timeline of {}</h4>",
-            esc(&crate::views::handle_style(a).name(value))
-        );
+        let style = crate::views::handle_style(a);
+        let mut values: Vec<i64> = f.labels.iter().map(|l| l.event.handle).collect();
+        values.sort_unstable();
+        values.dedup();
+        let title = match values.as_slice() {
+            [one] => format!("Timeline of {}", style.name(*one)),
+            _ => "Timeline of the values in the evidence".to_string(),
+        };
+        let _ = writeln!(h, "<h4>{}</h4>", esc(&title));
         timeline_table(h, &rows);
     }
     h.push_str("</article>\n");

@@ -61,10 +61,10 @@ pub fn build(a: &Analysis, sel: &Selection, findings: &[&Finding]) -> Chart {
     let mut series: Vec<Series> = Vec::new();
     for (graph, h) in &histories {
         for ((pid, kind), c) in &h.counts {
-            if !process_selected(sel, graph, *pid, &a.interner) || c.series.is_empty() {
+            if !process_selected(sel, a, graph, *pid) || c.series.is_empty() {
                 continue;
             }
-            let program = program_of(graph, *pid, &a.interner)
+            let program = program_of(a, graph, *pid)
                 .map(|p| format!(" {}", p.rsplit('/').next().unwrap_or(&p)))
                 .unwrap_or_default();
             series.push(Series {
@@ -78,7 +78,7 @@ pub fn build(a: &Analysis, sel: &Selection, findings: &[&Finding]) -> Chart {
     if series.len() > MAX_SERIES {
         let rest = series.split_off(MAX_SERIES - 1);
         series.push(Series {
-            name: format!("{} other series (largest peak)", rest.len()),
+            name: format!("largest of {} other series", rest.len()),
             peak: rest.iter().map(|s| s.peak).max().unwrap_or(0),
             points: downsample(
                 rest.into_iter()

@@ -65,7 +65,7 @@ pub fn build(a: &Analysis, sel: &Selection) -> GraphView {
             .gens
             .iter()
             .filter(|g| sel.handle.is_none_or(|h| h == g.handle))
-            .filter(|g| process_selected(sel, graph, graph.table(g.table).pid, &a.interner))
+            .filter(|g| process_selected(sel, a, graph, graph.table(g.table).pid))
             .map(|g| g.id)
             .collect();
         let mut neighbours = Vec::new();
@@ -102,7 +102,7 @@ pub fn build(a: &Analysis, sel: &Selection) -> GraphView {
             view.nodes.push(GraphNode {
                 id: id(g.id),
                 pid,
-                program: program_of(graph, pid, &a.interner),
+                program: program_of(a, graph, pid),
                 handle: style.name(g.handle),
                 kind: g.kind.as_str().to_string(),
                 resource: g

@@ -151,24 +151,15 @@ pub fn culprit_frame(interner: &Interner, stack: StackId) -> Option<String> {
 }
 
 /// The program last run by process `pid` in this graph, sanitised.
-pub fn program_of(graph: &HandleGraph, pid: u32, interner: &Interner) -> Option<String> {
-    graph
-        .tables
-        .iter()
-        .rev()
-        .filter(|t| t.pid == pid)
-        .find_map(|t| t.program)
-        .map(|s| crate::model::sanitize::for_terminal(interner.resolve(s)))
+pub fn program_of(a: &Analysis, graph: &HandleGraph, pid: u32) -> Option<String> {
+    a.program_of(graph, pid)
+        .map(|p| crate::model::sanitize::for_terminal(&p))
 }
 
 /// True when process `pid` of `graph` is in the selection (pid and program; not the value).
-pub fn process_selected(sel: &Selection, graph: &HandleGraph, pid: u32, i: &Interner) -> bool {
+pub fn process_selected(sel: &Selection, a: &Analysis, graph: &HandleGraph, pid: u32) -> bool {
     sel.pid.is_none_or(|p| p == pid)
-        && (sel.program.is_none()
-            || graph
-                .tables
-                .iter()
-                .any(|t| t.pid == pid && sel.program_matches(t.program.map(|s| i.resolve(s)))))
+        && (sel.program.is_none() || sel.program_matches(program_of(a, graph, pid).as_deref()))
 }
 
 /// True when one of the finding's labels is about `handle` in process `pid`

@@ -58,7 +58,7 @@ pub fn build(a: &Analysis, sel: &Selection) -> Vec<ProcessStats> {
         let Some(h) = &graph.history else { continue };
         let mut kinds: BTreeMap<(u32, ResourceKind), TypeRow> = BTreeMap::new();
         for ((pid, kind), c) in &h.counts {
-            if !process_selected(sel, graph, *pid, &a.interner) {
+            if !process_selected(sel, a, graph, *pid) {
                 continue;
             }
             let r = kinds.entry((*pid, *kind)).or_default();
@@ -75,7 +75,7 @@ pub fn build(a: &Analysis, sel: &Selection) -> Vec<ProcessStats> {
         for ((pid, _), row) in kinds {
             let p = by_pid.entry(pid).or_insert_with(|| ProcessStats {
                 pid,
-                program: program_of(graph, pid, &a.interner),
+                program: program_of(a, graph, pid),
                 types: Vec::new(),
                 total: TypeRow {
                     kind: "all".to_string(),

@@ -92,7 +92,7 @@ pub fn build(a: &Analysis, sel: &Selection) -> Option<Timeline> {
         let mut gens: Vec<_> = h
             .gens
             .iter()
-            .filter(|g| super::process_selected(sel, graph, g.pid, &a.interner))
+            .filter(|g| super::process_selected(sel, a, graph, g.pid))
             .collect();
         gens.sort_by_key(|g| (g.seq, g.id));
         let start = generations.len();
@@ -100,7 +100,7 @@ pub fn build(a: &Analysis, sel: &Selection) -> Option<Timeline> {
             generations.push(TimelineGeneration {
                 number: 0,
                 pid: g.pid,
-                program: program_of(graph, g.pid, &a.interner),
+                program: program_of(a, graph, g.pid),
                 how_made: provenance_name(g.provenance),
                 kind: g.kind.as_str().to_string(),
                 findings: Vec::new(),
@@ -111,7 +111,7 @@ pub fn build(a: &Analysis, sel: &Selection) -> Option<Timeline> {
         let mut orphans: Vec<TimelineGeneration> = Vec::new();
         for kept in &h.events {
             let (ev, pid) = (&kept.event, kept.pid);
-            if !super::process_selected(sel, graph, pid, &a.interner) {
+            if !super::process_selected(sel, a, graph, pid) {
                 continue;
             }
             let row = row(a, ev, h.first_time);
@@ -126,7 +126,7 @@ pub fn build(a: &Analysis, sel: &Selection) -> Option<Timeline> {
                     None => orphans.push(TimelineGeneration {
                         number: 0,
                         pid,
-                        program: program_of(graph, pid, &a.interner),
+                        program: program_of(a, graph, pid),
                         how_made: "not-open",
                         kind: ev.kind.as_str().to_string(),
                         findings: Vec::new(),

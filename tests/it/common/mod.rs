@@ -2,3 +2,4 @@
 
 pub mod etl_builder;
 pub mod reader;
+pub mod views;
