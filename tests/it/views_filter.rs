@@ -113,7 +113,7 @@ fn keeping_history_never_changes_the_findings() {
         assert_eq!(fingerprints(&path, &kept), base, "{path}");
         // Keeping every generation of one value (the timeline) must not
         // change what the rules see about it either.
-        let a = analysis::analyze(&[path.clone()], &plain).unwrap();
+        let a = analysis::analyze(std::slice::from_ref(&path), &plain).unwrap();
         let mut values: Vec<i64> = a
             .findings
             .iter()
