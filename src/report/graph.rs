@@ -31,10 +31,10 @@ fn label(n: &GraphNode) -> String {
         lines.push(truncate(r, 60));
     }
     if let Some(at) = &n.opened_at {
-        lines.push(format!("from {}", truncate(at, 60)));
+        lines.push(format!("from {}", tail(at, 48)));
     }
     match (n.released, &n.released_at) {
-        (Some(how), Some(at)) => lines.push(format!("{how} at {}", truncate(at, 50))),
+        (Some(how), Some(at)) => lines.push(format!("{how} at {}", tail(at, 48))),
         _ if n.open_at_end => lines.push("open at end".to_string()),
         _ => {}
     }
@@ -46,6 +46,18 @@ fn label(n: &GraphNode) -> String {
         .map(|l| dot_escape(l))
         .collect::<Vec<_>>()
         .join("\\n")
+}
+
+/// The end of a long `path:line` (where the line number is).
+fn tail(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max {
+        s.to_string()
+    } else {
+        let mut t = String::from("…");
+        t.extend(s.chars().skip(n - (max - 1)));
+        t
+    }
 }
 
 fn truncate(s: &str, max: usize) -> String {

@@ -120,9 +120,10 @@ fn svg_chart(h: &mut String, c: &Chart) {
     const B: f64 = 40.0;
     let (pw, ph) = (W - L - R, HT - T - B);
     let x_max = if c.x_max > 0.0 { c.x_max } else { 1.0 };
-    // Whole-number ticks: 0, step, .. 4 * step >= the highest count.
+    // Whole-number ticks: 0, step, .. up to the first at or above the highest count.
     let step = c.y_max.max(1).div_ceil(4);
-    let y_max = (step * 4) as f64;
+    let ticks = c.y_max.max(1).div_ceil(step);
+    let y_max = (step * ticks) as f64;
     let sx = |x: f64| L + x / x_max * pw;
     let sy = |y: f64| T + ph - y / y_max * ph;
     let _ = writeln!(
@@ -133,7 +134,7 @@ fn svg_chart(h: &mut String, c: &Chart) {
         h,
         "<rect x=\"{L}\" y=\"{T}\" width=\"{pw}\" height=\"{ph}\" fill=\"#fafafa\" stroke=\"#bbb\"/>"
     );
-    for i in 0..=4u64 {
+    for i in 0..=ticks {
         let yv = (step * i) as f64;
         let y = sy(yv);
         let _ = writeln!(
@@ -144,7 +145,9 @@ fn svg_chart(h: &mut String, c: &Chart) {
             y + 4.0,
             yv.round()
         );
-        let xv = x_max * i as f64 / 4.0;
+    }
+    for i in 0..=4u32 {
+        let xv = x_max * f64::from(i) / 4.0;
         let x = sx(xv);
         let label = if c.x_unit == "seconds" {
             format!("{xv:.3}")
