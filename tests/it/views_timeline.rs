@@ -139,7 +139,7 @@ fn cli_human_table_separates_generations_and_marks_findings() {
         .success()
         .stdout(predicate::str::contains("fd 3: 4 generations"))
         .stdout(predicate::str::contains(
-            "── generation 4 · pid 5850 · opened · eventfd · findings: HC004",
+            "── generation 4 · pid 5850 (./stale_close_kills_other_thread) · opened · eventfd · findings: HC004",
         ))
         .stdout(predicate::str::contains("◀ HC004 victim"));
     // -v: stacks under the rows (strace -k).
