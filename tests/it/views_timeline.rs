@@ -206,3 +206,28 @@ fn pruned_generations_are_kept_for_the_selected_value_only() {
         "default memory behaviour changed: {fd3} generations kept"
     );
 }
+
+#[test]
+fn strace_ff_files_merge_into_one_timeline() {
+    let dir = "fixtures/strace/rules/stale_close_kills_other_thread/ff";
+    let files: Vec<String> = ["trace.5865", "trace.5866", "trace.5867"]
+        .iter()
+        .map(|f| format!("{dir}/{f}"))
+        .collect();
+    let refs: Vec<&str> = files.iter().map(String::as_str).collect();
+    let a = analyze_with(&refs, value(3));
+    let t = timeline::build(&a, &value(3)).unwrap();
+    let last = t.generations.last().unwrap();
+    assert_eq!((last.kind.as_str(), last.pid), ("eventfd", 5865));
+    // The stale close comes from thread 5866's own file, the victim from 5867's.
+    let stale = last
+        .rows
+        .iter()
+        .find(|r| r.findings.iter().any(|c| c == "HC004") && r.op == "close");
+    assert!(stale.is_some_and(|r| r.tid == 5866 && r.at.contains("trace.5866:")));
+    assert!(
+        last.rows
+            .iter()
+            .any(|r| r.result == "EBADF" && r.at.contains("trace.5867:"))
+    );
+}
