@@ -59,6 +59,7 @@ pub fn build(a: &Analysis, sel: &Selection) -> GraphView {
         edges: Vec::new(),
         nodes_dropped: 0,
     };
+    let by_value = super::findings_by_value(&a.findings);
     for (j, graph) in a.graphs.iter().enumerate() {
         let id = |g: GenId| format!("j{j}g{}", g.0);
         let mut chosen: FxHashSet<GenId> = graph
@@ -92,9 +93,10 @@ pub fn build(a: &Analysis, sel: &Selection) -> GraphView {
                 .and_then(|n| graph.gen_(n))
                 .and_then(|n| n.open)
                 .map(|e| e.seq);
-            let mut findings: Vec<String> = a
-                .findings
-                .iter()
+            let mut findings: Vec<String> = by_value
+                .get(&g.handle)
+                .into_iter()
+                .flatten()
                 .filter(|f| finding_touches(f, pid, g.handle, from, to))
                 .map(|f| f.code.to_string())
                 .collect();

@@ -174,6 +174,32 @@ pub fn finding_touches(f: &Finding, pid: u32, handle: Handle, from: u64, to: Opt
     })
 }
 
+/// Findings by the values their labels are about, for lookups per generation
+/// (a `close_range` label is listed under every value of its range up to 4096).
+pub fn findings_by_value(findings: &[Finding]) -> rustc_hash::FxHashMap<Handle, Vec<&Finding>> {
+    let mut out: rustc_hash::FxHashMap<Handle, Vec<&Finding>> = Default::default();
+    for f in findings {
+        let mut values: Vec<Handle> = Vec::new();
+        for l in &f.labels {
+            let e = &l.event;
+            values.push(e.handle);
+            match e.op {
+                Op::Dup { source, .. } => values.push(source),
+                Op::CloseRange { last, .. } => {
+                    values.extend(e.handle..=last.min(e.handle.saturating_add(4096)))
+                }
+                _ => {}
+            }
+        }
+        values.sort_unstable();
+        values.dedup();
+        for v in values {
+            out.entry(v).or_default().push(f);
+        }
+    }
+    out
+}
+
 /// Seconds from `start` as `+1.234567`.
 pub fn rel_time(time: Option<i64>, start: Option<i64>) -> Option<String> {
     let (t, s) = (time?, start?);

@@ -9,7 +9,9 @@ use super::{
 };
 use crate::analysis::{Analysis, Selection};
 use crate::lifecycle::{Generation, HandleGraph};
-use crate::model::{Event, Finding, Handle};
+use rustc_hash::FxHashMap;
+
+use crate::model::{Event, Finding, Handle, Origin};
 
 #[derive(Debug, Serialize)]
 pub struct Timeline {
@@ -84,6 +86,12 @@ pub fn finding_ref(f: &Finding) -> FindingRef {
 /// from the history the analysis kept (`Options::keep_graphs` with the same selection).
 pub fn build(a: &Analysis, sel: &Selection) -> Option<Timeline> {
     let value = sel.handle?;
+    // Only findings with evidence on the value can touch its generations.
+    let on_value: Vec<&Finding> = a
+        .findings
+        .iter()
+        .filter(|f| touches_any_pid(f, value))
+        .collect();
     let mut generations: Vec<TimelineGeneration> = Vec::new();
     let mut dropped = 0;
     for graph in &a.graphs {
@@ -142,8 +150,7 @@ pub fn build(a: &Analysis, sel: &Selection) -> Option<Timeline> {
                 .skip(i + 1)
                 .find(|n| n.pid == g.pid)
                 .map(|n| n.seq);
-            generations[start + i].findings = a
-                .findings
+            generations[start + i].findings = on_value
                 .iter()
                 .filter(|f| finding_touches(f, g.pid, value, g.seq, next))
                 .map(|f| f.fingerprint.clone())
@@ -151,8 +158,7 @@ pub fn build(a: &Analysis, sel: &Selection) -> Option<Timeline> {
         }
         for o in &mut orphans {
             let first = gens.iter().find(|g| g.pid == o.pid).map(|g| g.seq);
-            o.findings = a
-                .findings
+            o.findings = on_value
                 .iter()
                 .filter(|f| finding_touches(f, o.pid, value, 0, first))
                 .map(|f| f.fingerprint.clone())
@@ -167,9 +173,13 @@ pub fn build(a: &Analysis, sel: &Selection) -> Option<Timeline> {
     {
         g.number = n + 1;
     }
+    let cites = citations(&on_value);
     for g in &mut generations {
         for r in &mut g.rows {
-            mark_row(a, r);
+            if let Some(c) = cites.get(&(r.origin, r.seq)) {
+                r.findings = c.iter().map(|(code, _)| code.to_string()).collect();
+                r.role = c.first().map(|(_, role)| role.clone());
+            }
         }
     }
     let cited: Vec<&String> = generations.iter().flat_map(|g| &g.findings).collect();
@@ -210,24 +220,30 @@ fn row(a: &Analysis, ev: &Event, start: Option<i64>) -> TimelineRow {
     }
 }
 
-/// Marks a row with the findings citing its event.
-fn mark_row(a: &Analysis, r: &mut TimelineRow) {
-    for f in &a.findings {
-        if let Some(l) = f
-            .labels
-            .iter()
-            .find(|l| l.event.seq == r.seq && l.event.origin == r.origin)
-        {
-            r.findings.push(f.code.to_string());
-            if r.role.is_none() {
-                r.role = Some(format!(
-                    "{}: {}",
-                    l.role.as_str(),
-                    crate::model::sanitize::for_terminal(&l.text)
-                ));
+/// True when a label of `f` is on `value` in any process.
+fn touches_any_pid(f: &Finding, value: Handle) -> bool {
+    f.labels
+        .iter()
+        .any(|l| finding_touches(f, l.event.pid, value, 0, None))
+}
+
+/// Per cited event (origin, seq): the codes citing it and the first label's words.
+fn citations(findings: &[&Finding]) -> FxHashMap<(Origin, u64), Vec<(&'static str, String)>> {
+    let mut out: FxHashMap<(Origin, u64), Vec<(&'static str, String)>> = FxHashMap::default();
+    for f in findings {
+        for l in &f.labels {
+            let role = format!(
+                "{}: {}",
+                l.role.as_str(),
+                crate::model::sanitize::for_terminal(&l.text)
+            );
+            let cited = out.entry((l.event.origin, l.event.seq)).or_default();
+            if !cited.iter().any(|(c, _)| *c == f.code) {
+                cited.push((f.code, role));
             }
         }
     }
+    out
 }
 
 /// A finding's own timeline, from what the graph kept of the generations it
