@@ -66,7 +66,9 @@ pub fn timeline(args: &TimelineArgs, color: bool) -> Result<u8, String> {
         ..Default::default()
     };
     let a = analysis::analyze(&args.paths, &options).map_err(|e| e.report())?;
-    let Some(t) = handlecheck::views::timeline::build(&a, &sel) else {
+    let Some(t) =
+        handlecheck::views::timeline::build(&a, &sel, args.format == TimelineFormat::Json)
+    else {
         return Err("--handle is required".to_string());
     };
     let text = match args.format {

@@ -57,7 +57,8 @@ pub struct TimelineRow {
     /// What the finding says about this event, when one cites it.
     pub role: Option<String>,
     pub stack: Vec<String>,
-    /// The trace line itself (or the rendered record).
+    /// The trace line itself (or the rendered record); empty when not asked for.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub evidence: String,
     /// Labels and rows match by sequence number and origin (two `-ff` groups
     /// have their own sequence numbers).
@@ -84,7 +85,10 @@ pub fn finding_ref(f: &Finding) -> FindingRef {
 
 /// The timeline of `sel.handle` (narrowed by `sel.pid` / `sel.tid` / `sel.program`),
 /// from the history the analysis kept (`Options::keep_graphs` with the same selection).
-pub fn build(a: &Analysis, sel: &Selection) -> Option<Timeline> {
+///
+/// `with_evidence`: read each event's trace line back (JSON); the table does
+/// not show it, and on a value with 100,000 events the reads dominate.
+pub fn build(a: &Analysis, sel: &Selection, with_evidence: bool) -> Option<Timeline> {
     let value = sel.handle?;
     // Only findings with evidence on the value can touch its generations.
     let on_value: Vec<&Finding> = a
@@ -115,6 +119,10 @@ pub fn build(a: &Analysis, sel: &Selection) -> Option<Timeline> {
                 rows: Vec::new(),
             });
         }
+        let mut by_pid: FxHashMap<u32, Vec<(u64, usize)>> = FxHashMap::default();
+        for (i, g) in gens.iter().enumerate() {
+            by_pid.entry(g.pid).or_default().push((g.seq, i));
+        }
         // Events on the value before any generation of its process: "not open".
         let mut orphans: Vec<TimelineGeneration> = Vec::new();
         for kept in &h.events {
@@ -122,11 +130,12 @@ pub fn build(a: &Analysis, sel: &Selection) -> Option<Timeline> {
             if !super::process_selected(sel, a, graph, pid) {
                 continue;
             }
-            let row = row(a, ev, h.first_time);
-            let owner = gens
-                .iter()
-                .rposition(|g| g.pid == pid && g.seq <= ev.seq)
-                .map(|i| start + i);
+            let row = row_with(a, ev, h.first_time, with_evidence);
+            // The latest generation of this process that began at or before the event.
+            let owner = by_pid.get(&pid).and_then(|list| {
+                let n = list.partition_point(|(seq, _)| *seq <= ev.seq);
+                n.checked_sub(1).map(|k| start + list[k].1)
+            });
             match owner {
                 Some(i) => generations[i].rows.push(row),
                 None => match orphans.iter_mut().find(|o| o.pid == pid) {
@@ -145,11 +154,10 @@ pub fn build(a: &Analysis, sel: &Selection) -> Option<Timeline> {
         }
         // Findings per generation: evidence on the value in the generation's span.
         for (i, g) in gens.iter().enumerate() {
-            let next = gens
-                .iter()
-                .skip(i + 1)
-                .find(|n| n.pid == g.pid)
-                .map(|n| n.seq);
+            let next = by_pid.get(&g.pid).and_then(|list| {
+                let k = list.partition_point(|(_, j)| *j <= i);
+                list.get(k).map(|(seq, _)| *seq)
+            });
             generations[start + i].findings = on_value
                 .iter()
                 .filter(|f| finding_touches(f, g.pid, value, g.seq, next))
@@ -199,6 +207,10 @@ pub fn build(a: &Analysis, sel: &Selection) -> Option<Timeline> {
 }
 
 fn row(a: &Analysis, ev: &Event, start: Option<i64>) -> TimelineRow {
+    row_with(a, ev, start, true)
+}
+
+fn row_with(a: &Analysis, ev: &Event, start: Option<i64>, evidence: bool) -> TimelineRow {
     TimelineRow {
         seq: ev.seq,
         time: rel_time(ev.time, start),
@@ -215,7 +227,11 @@ fn row(a: &Analysis, ev: &Event, start: Option<i64>) -> TimelineRow {
         findings: Vec::new(),
         role: None,
         stack: stack_frames(&a.interner, ev.stack),
-        evidence: evidence_text(a, ev),
+        evidence: if evidence {
+            evidence_text(a, ev)
+        } else {
+            String::new()
+        },
         origin: ev.origin,
     }
 }

@@ -14,7 +14,7 @@ fn hc() -> Command {
 
 fn timeline_of(path: &str, sel: Selection) -> Timeline {
     let a = analyze_with(&[path], sel.clone());
-    timeline::build(&a, &sel).expect("a timeline")
+    timeline::build(&a, &sel, true).expect("a timeline")
 }
 
 /// Rows of every generation, in the order shown.
@@ -171,6 +171,15 @@ fn cli_json_and_hex_values() {
     assert_eq!(v["handle"], "handle 0x48");
     assert_eq!(v["generations"].as_array().unwrap().len(), 2);
     assert_eq!(v["findings"][0]["code"], "HC004");
+    // JSON rows carry the trace line itself.
+    let first = &v["generations"][0]["rows"][0];
+    assert!(
+        first["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("0x0000000000000048 - OPEN"),
+        "{first}"
+    );
     hc().args(["timeline", HTRACE_HC004, "--handle", "zz"])
         .assert()
         .code(2)
@@ -216,7 +225,7 @@ fn strace_ff_files_merge_into_one_timeline() {
         .collect();
     let refs: Vec<&str> = files.iter().map(String::as_str).collect();
     let a = analyze_with(&refs, value(3));
-    let t = timeline::build(&a, &value(3)).unwrap();
+    let t = timeline::build(&a, &value(3), true).unwrap();
     let last = t.generations.last().unwrap();
     assert_eq!((last.kind.as_str(), last.pid), ("eventfd", 5865));
     // The stale close comes from thread 5866's own file, the victim from 5867's.
