@@ -146,11 +146,18 @@ fn svg_chart(h: &mut String, c: &Chart) {
             yv.round()
         );
     }
+    // Seconds, or ms / µs for short traces, so the ticks differ.
+    let (unit, scale) = match c.x_unit {
+        "seconds" if x_max >= 1.0 => ("seconds", 1.0),
+        "seconds" if x_max >= 1e-3 => ("milliseconds", 1e3),
+        "seconds" => ("microseconds", 1e6),
+        other => (other, 1.0),
+    };
     for i in 0..=4u32 {
         let xv = x_max * f64::from(i) / 4.0;
         let x = sx(xv);
         let label = if c.x_unit == "seconds" {
-            format!("{xv:.3}")
+            format!("{:.3}", xv * scale)
         } else {
             format!("{}", xv.round())
         };
@@ -165,7 +172,7 @@ fn svg_chart(h: &mut String, c: &Chart) {
         "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text><text x=\"14\" y=\"{}\" transform=\"rotate(-90 14 {})\" text-anchor=\"middle\">live handles</text>",
         L + pw / 2.0,
         HT - 6.0,
-        esc(c.x_unit),
+        esc(unit),
         T + ph / 2.0,
         T + ph / 2.0
     );
@@ -284,12 +291,12 @@ fn finding(h: &mut String, cx: &CiContext<'_>, f: &Finding) {
             _ => "Timeline of the values in the evidence".to_string(),
         };
         let _ = writeln!(h, "<h4>{}</h4>", esc(&title));
-        timeline_table(h, &rows);
+        timeline_table(h, &rows, style);
     }
     h.push_str("</article>\n");
 }
 
-fn timeline_table(h: &mut String, rows: &[TimelineRow]) {
+fn timeline_table(h: &mut String, rows: &[TimelineRow], style: crate::model::HandleStyle) {
     h.push_str("<table class=\"timeline\"><tr><th>time</th><th>pid/tid</th><th>op</th><th>call</th><th>handle</th><th>resource</th><th>result</th><th>at</th><th>finding</th></tr>\n");
     for r in rows.iter().take(MAX_TIMELINE_ROWS) {
         let cited = if r.role.is_some() {
@@ -305,7 +312,7 @@ fn timeline_table(h: &mut String, rows: &[TimelineRow]) {
             r.tid,
             esc(r.op),
             esc(&r.call),
-            r.handle,
+            esc(style.name(r.handle).rsplit(' ').next().unwrap_or_default()),
             esc(r.resource.as_deref().unwrap_or("")),
             esc(&r.result),
             esc(&r.at),
