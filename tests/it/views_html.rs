@@ -280,3 +280,35 @@ fn report_html_beside_another_format_and_from_run() {
     assert!(html.contains("/etc/hostname"));
     assert!(html.contains("Timeline of fd 3"));
 }
+
+#[test]
+fn same_page_whatever_the_thread_count() {
+    let input = "fixtures/strace/samples/fd_reuse_stale_write/trace.log";
+    let page = |threads: &str| {
+        hc().args([
+            "analyze",
+            "-q",
+            "--fail-on",
+            "never",
+            "-f",
+            "html",
+            "--threads",
+            threads,
+            input,
+        ])
+        .output()
+        .unwrap()
+        .stdout
+    };
+    let one = page("1");
+    assert!(String::from_utf8_lossy(&one).contains("data-code=\"HC004\""));
+    assert_eq!(one, page("4"));
+    // The graph of the same trace, twice: same bytes.
+    let graph = || {
+        hc().args(["graph", "-f", "json", input])
+            .output()
+            .unwrap()
+            .stdout
+    };
+    assert_eq!(graph(), graph());
+}
