@@ -31,7 +31,9 @@ Register-ArgumentCompleter -Native -CommandName 'handlecheck' -ScriptBlock {
             [CompletionResult]::new('record', 'record', [CompletionResultType]::ParameterValue, 'Record every process on the machine with `perf trace -a` for a while, then analyze it per process')
             [CompletionResult]::new('explain', 'explain', [CompletionResultType]::ParameterValue, 'Show a rule''s documentation: what it finds, why, an example, how to fix')
             [CompletionResult]::new('rules', 'rules', [CompletionResultType]::ParameterValue, 'List the rules')
-            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Count what a trace holds: records or lines, events by kind, what was skipped or lost')
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Count what traces hold: records or lines, events by kind, what was skipped or lost; per process and handle type: opened, closed, duplicated, inherited, peak and live at end')
+            [CompletionResult]::new('timeline', 'timeline', [CompletionResultType]::ParameterValue, 'One handle value''s history: every generation in order, the findings that touch it')
+            [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'The handle graph of a selection (generations and their links) as Graphviz DOT or JSON')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page, or write every page (one per subcommand) into a directory')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -42,6 +44,9 @@ Register-ArgumentCompleter -Native -CommandName 'handlecheck' -ScriptBlock {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the report here instead of stdout (`run`: instead of stderr)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the report here instead of stdout (`run`: instead of stderr)')
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Only findings (and views) in this process')
+            [CompletionResult]::new('--handle', '--handle', [CompletionResultType]::ParameterName, 'Only findings about this handle value (`3`, `0x1a4`)')
+            [CompletionResult]::new('--program', '--program', [CompletionResultType]::ParameterName, 'Only findings in processes running this program (path or file name)')
             [CompletionResult]::new('--fail-on', '--fail-on', [CompletionResultType]::ParameterName, 'Exit 1 when a finding at or above this level is reported')
             [CompletionResult]::new('--min-level', '--min-level', [CompletionResultType]::ParameterName, 'Lowest level to report')
             [CompletionResult]::new('--input-format', '--input-format', [CompletionResultType]::ParameterName, 'Input format, instead of sniffing the content')
@@ -78,6 +83,9 @@ Register-ArgumentCompleter -Native -CommandName 'handlecheck' -ScriptBlock {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the report here instead of stdout (`run`: instead of stderr)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the report here instead of stdout (`run`: instead of stderr)')
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Only findings (and views) in this process')
+            [CompletionResult]::new('--handle', '--handle', [CompletionResultType]::ParameterName, 'Only findings about this handle value (`3`, `0x1a4`)')
+            [CompletionResult]::new('--program', '--program', [CompletionResultType]::ParameterName, 'Only findings in processes running this program (path or file name)')
             [CompletionResult]::new('--fail-on', '--fail-on', [CompletionResultType]::ParameterName, 'Exit 1 when a finding at or above this level is reported')
             [CompletionResult]::new('--min-level', '--min-level', [CompletionResultType]::ParameterName, 'Lowest level to report')
             [CompletionResult]::new('--input-format', '--input-format', [CompletionResultType]::ParameterName, 'Input format, instead of sniffing the content')
@@ -140,8 +148,44 @@ Register-ArgumentCompleter -Native -CommandName 'handlecheck' -ScriptBlock {
             break
         }
         'handlecheck;stats' {
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Only this process')
+            [CompletionResult]::new('--program', '--program', [CompletionResultType]::ParameterName, 'Only processes running this program (path or file name)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Output format (human or json)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format (human or json)')
+            [CompletionResult]::new('--input-format', '--input-format', [CompletionResultType]::ParameterName, 'Input format, instead of sniffing the content')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'handlecheck;timeline' {
+            [CompletionResult]::new('--handle', '--handle', [CompletionResultType]::ParameterName, 'The handle value (`3`, `0x1a4`)')
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Only this process')
+            [CompletionResult]::new('--tid', '--tid', [CompletionResultType]::ParameterName, 'Only events of this thread')
+            [CompletionResult]::new('--program', '--program', [CompletionResultType]::ParameterName, 'Only processes running this program (path or file name)')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--input-format', '--input-format', [CompletionResultType]::ParameterName, 'Input format, instead of sniffing the content')
+            [CompletionResult]::new('--symbols', '--symbols', [CompletionResultType]::ParameterName, 'Folder of PDB files (`module.pdb`): names `module+0xoffset` frames of ETW stacks')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show the stack of each event')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show the stack of each event')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'handlecheck;graph' {
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Only findings (and views) in this process')
+            [CompletionResult]::new('--handle', '--handle', [CompletionResultType]::ParameterName, 'Only findings about this handle value (`3`, `0x1a4`)')
+            [CompletionResult]::new('--program', '--program', [CompletionResultType]::ParameterName, 'Only findings in processes running this program (path or file name)')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the graph here instead of stdout')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the graph here instead of stdout')
             [CompletionResult]::new('--input-format', '--input-format', [CompletionResultType]::ParameterName, 'Input format, instead of sniffing the content')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -173,7 +217,9 @@ Register-ArgumentCompleter -Native -CommandName 'handlecheck' -ScriptBlock {
             [CompletionResult]::new('record', 'record', [CompletionResultType]::ParameterValue, 'Record every process on the machine with `perf trace -a` for a while, then analyze it per process')
             [CompletionResult]::new('explain', 'explain', [CompletionResultType]::ParameterValue, 'Show a rule''s documentation: what it finds, why, an example, how to fix')
             [CompletionResult]::new('rules', 'rules', [CompletionResultType]::ParameterValue, 'List the rules')
-            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Count what a trace holds: records or lines, events by kind, what was skipped or lost')
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Count what traces hold: records or lines, events by kind, what was skipped or lost; per process and handle type: opened, closed, duplicated, inherited, peak and live at end')
+            [CompletionResult]::new('timeline', 'timeline', [CompletionResultType]::ParameterValue, 'One handle value''s history: every generation in order, the findings that touch it')
+            [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'The handle graph of a selection (generations and their links) as Graphviz DOT or JSON')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page, or write every page (one per subcommand) into a directory')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -195,6 +241,12 @@ Register-ArgumentCompleter -Native -CommandName 'handlecheck' -ScriptBlock {
             break
         }
         'handlecheck;help;stats' {
+            break
+        }
+        'handlecheck;help;timeline' {
+            break
+        }
+        'handlecheck;help;graph' {
             break
         }
         'handlecheck;help;completions' {

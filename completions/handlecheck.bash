@@ -25,6 +25,9 @@ _handlecheck() {
             handlecheck,explain)
                 cmd="handlecheck__subcmd__explain"
                 ;;
+            handlecheck,graph)
+                cmd="handlecheck__subcmd__graph"
+                ;;
             handlecheck,help)
                 cmd="handlecheck__subcmd__help"
                 ;;
@@ -43,6 +46,9 @@ _handlecheck() {
             handlecheck,stats)
                 cmd="handlecheck__subcmd__stats"
                 ;;
+            handlecheck,timeline)
+                cmd="handlecheck__subcmd__timeline"
+                ;;
             handlecheck__subcmd__help,analyze)
                 cmd="handlecheck__subcmd__help__subcmd__analyze"
                 ;;
@@ -51,6 +57,9 @@ _handlecheck() {
                 ;;
             handlecheck__subcmd__help,explain)
                 cmd="handlecheck__subcmd__help__subcmd__explain"
+                ;;
+            handlecheck__subcmd__help,graph)
+                cmd="handlecheck__subcmd__help__subcmd__graph"
                 ;;
             handlecheck__subcmd__help,help)
                 cmd="handlecheck__subcmd__help__subcmd__help"
@@ -70,6 +79,9 @@ _handlecheck() {
             handlecheck__subcmd__help,stats)
                 cmd="handlecheck__subcmd__help__subcmd__stats"
                 ;;
+            handlecheck__subcmd__help,timeline)
+                cmd="handlecheck__subcmd__help__subcmd__timeline"
+                ;;
             *)
                 ;;
         esac
@@ -77,7 +89,7 @@ _handlecheck() {
 
     case "${cmd}" in
         handlecheck)
-            opts="-h -V --color --help --version analyze run record explain rules stats completions man help"
+            opts="-h -V --color --help --version analyze run record explain rules stats timeline graph completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -95,18 +107,18 @@ _handlecheck() {
             return 0
             ;;
         handlecheck__subcmd__analyze)
-            opts="-f -o -q -v -h -V --format --output --fail-on --min-level --input-format --select --ignore --threads --symbols --strict --quiet --verbose --report --max-results --base-dir --stdin-filename --config --no-config --baseline --write-baseline --color --help --version"
+            opts="-f -o -q -v -h -V --format --output --pid --handle --program --fail-on --min-level --input-format --select --ignore --threads --symbols --strict --quiet --verbose --report --max-results --base-dir --stdin-filename --config --no-config --baseline --write-baseline --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "human json sarif junit github gitlab" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json sarif junit github gitlab html" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "human json sarif junit github gitlab" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json sarif junit github gitlab html" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -114,6 +126,18 @@ _handlecheck() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --handle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --program)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -228,8 +252,58 @@ _handlecheck() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        handlecheck__subcmd__graph)
+            opts="-f -o -h -V --pid --handle --program --format --output --input-format --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --handle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --program)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "dot json" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "dot json" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --input-format)
+                    COMPREPLY=($(compgen -W "strace etl htrace appverif mda jsonl perf-trace" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         handlecheck__subcmd__help)
-            opts="analyze run record explain rules stats completions man help"
+            opts="analyze run record explain rules stats timeline graph completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -271,6 +345,20 @@ _handlecheck() {
             return 0
             ;;
         handlecheck__subcmd__help__subcmd__explain)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        handlecheck__subcmd__help__subcmd__graph)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -368,6 +456,20 @@ _handlecheck() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        handlecheck__subcmd__help__subcmd__timeline)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         handlecheck__subcmd__man)
             opts="-h -V --out-dir --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -451,7 +553,7 @@ _handlecheck() {
             return 0
             ;;
         handlecheck__subcmd__run)
-            opts="-f -o -q -v -h -V --keep-trace --stacks --exit-from --recorder --perf-pages --format --output --fail-on --min-level --input-format --select --ignore --threads --symbols --strict --quiet --verbose --report --max-results --base-dir --stdin-filename --config --no-config --baseline --write-baseline --color --help --version"
+            opts="-f -o -q -v -h -V --keep-trace --stacks --exit-from --recorder --perf-pages --format --output --pid --handle --program --fail-on --min-level --input-format --select --ignore --threads --symbols --strict --quiet --verbose --report --max-results --base-dir --stdin-filename --config --no-config --baseline --write-baseline --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -474,11 +576,11 @@ _handlecheck() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "human json sarif junit github gitlab" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json sarif junit github gitlab html" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "human json sarif junit github gitlab" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json sarif junit github gitlab html" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -486,6 +588,18 @@ _handlecheck() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --handle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --program)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -557,12 +671,20 @@ _handlecheck() {
             return 0
             ;;
         handlecheck__subcmd__stats)
-            opts="-f -h -V --format --input-format --color --help --version"
+            opts="-f -h -V --pid --program --format --input-format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --program)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
@@ -573,6 +695,56 @@ _handlecheck() {
                     ;;
                 --input-format)
                     COMPREPLY=($(compgen -W "strace etl htrace appverif mda jsonl perf-trace" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        handlecheck__subcmd__timeline)
+            opts="-f -v -h -V --handle --pid --tid --program --format --verbose --input-format --symbols --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --handle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --program)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --input-format)
+                    COMPREPLY=($(compgen -W "strace etl htrace appverif mda jsonl perf-trace" -- "${cur}"))
+                    return 0
+                    ;;
+                --symbols)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)

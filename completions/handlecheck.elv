@@ -28,7 +28,9 @@ set edit:completion:arg-completer[handlecheck] = {|@words|
             cand record 'Record every process on the machine with `perf trace -a` for a while, then analyze it per process'
             cand explain 'Show a rule''s documentation: what it finds, why, an example, how to fix'
             cand rules 'List the rules'
-            cand stats 'Count what a trace holds: records or lines, events by kind, what was skipped or lost'
+            cand stats 'Count what traces hold: records or lines, events by kind, what was skipped or lost; per process and handle type: opened, closed, duplicated, inherited, peak and live at end'
+            cand timeline 'One handle value''s history: every generation in order, the findings that touch it'
+            cand graph 'The handle graph of a selection (generations and their links) as Graphviz DOT or JSON'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand man 'Print the man page, or write every page (one per subcommand) into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -38,6 +40,9 @@ set edit:completion:arg-completer[handlecheck] = {|@words|
             cand --format 'Output format'
             cand -o 'Write the report here instead of stdout (`run`: instead of stderr)'
             cand --output 'Write the report here instead of stdout (`run`: instead of stderr)'
+            cand --pid 'Only findings (and views) in this process'
+            cand --handle 'Only findings about this handle value (`3`, `0x1a4`)'
+            cand --program 'Only findings in processes running this program (path or file name)'
             cand --fail-on 'Exit 1 when a finding at or above this level is reported'
             cand --min-level 'Lowest level to report'
             cand --input-format 'Input format, instead of sniffing the content'
@@ -73,6 +78,9 @@ set edit:completion:arg-completer[handlecheck] = {|@words|
             cand --format 'Output format'
             cand -o 'Write the report here instead of stdout (`run`: instead of stderr)'
             cand --output 'Write the report here instead of stdout (`run`: instead of stderr)'
+            cand --pid 'Only findings (and views) in this process'
+            cand --handle 'Only findings about this handle value (`3`, `0x1a4`)'
+            cand --program 'Only findings in processes running this program (path or file name)'
             cand --fail-on 'Exit 1 when a finding at or above this level is reported'
             cand --min-level 'Lowest level to report'
             cand --input-format 'Input format, instead of sniffing the content'
@@ -131,8 +139,42 @@ set edit:completion:arg-completer[handlecheck] = {|@words|
             cand --version 'Print version'
         }
         &'handlecheck;stats'= {
+            cand --pid 'Only this process'
+            cand --program 'Only processes running this program (path or file name)'
             cand -f 'Output format (human or json)'
             cand --format 'Output format (human or json)'
+            cand --input-format 'Input format, instead of sniffing the content'
+            cand --color 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'handlecheck;timeline'= {
+            cand --handle 'The handle value (`3`, `0x1a4`)'
+            cand --pid 'Only this process'
+            cand --tid 'Only events of this thread'
+            cand --program 'Only processes running this program (path or file name)'
+            cand -f 'Output format'
+            cand --format 'Output format'
+            cand --input-format 'Input format, instead of sniffing the content'
+            cand --symbols 'Folder of PDB files (`module.pdb`): names `module+0xoffset` frames of ETW stacks'
+            cand --color 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never'
+            cand -v 'Show the stack of each event'
+            cand --verbose 'Show the stack of each event'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'handlecheck;graph'= {
+            cand --pid 'Only findings (and views) in this process'
+            cand --handle 'Only findings about this handle value (`3`, `0x1a4`)'
+            cand --program 'Only findings in processes running this program (path or file name)'
+            cand -f 'Output format'
+            cand --format 'Output format'
+            cand -o 'Write the graph here instead of stdout'
+            cand --output 'Write the graph here instead of stdout'
             cand --input-format 'Input format, instead of sniffing the content'
             cand --color 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never'
             cand -h 'Print help (see more with ''--help'')'
@@ -161,7 +203,9 @@ set edit:completion:arg-completer[handlecheck] = {|@words|
             cand record 'Record every process on the machine with `perf trace -a` for a while, then analyze it per process'
             cand explain 'Show a rule''s documentation: what it finds, why, an example, how to fix'
             cand rules 'List the rules'
-            cand stats 'Count what a trace holds: records or lines, events by kind, what was skipped or lost'
+            cand stats 'Count what traces hold: records or lines, events by kind, what was skipped or lost; per process and handle type: opened, closed, duplicated, inherited, peak and live at end'
+            cand timeline 'One handle value''s history: every generation in order, the findings that touch it'
+            cand graph 'The handle graph of a selection (generations and their links) as Graphviz DOT or JSON'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand man 'Print the man page, or write every page (one per subcommand) into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -177,6 +221,10 @@ set edit:completion:arg-completer[handlecheck] = {|@words|
         &'handlecheck;help;rules'= {
         }
         &'handlecheck;help;stats'= {
+        }
+        &'handlecheck;help;timeline'= {
+        }
+        &'handlecheck;help;graph'= {
         }
         &'handlecheck;help;completions'= {
         }

@@ -34,7 +34,9 @@ complete -c handlecheck -n "__fish_handlecheck_needs_command" -f -a "run" -d 'Re
 complete -c handlecheck -n "__fish_handlecheck_needs_command" -f -a "record" -d 'Record every process on the machine with `perf trace -a` for a while, then analyze it per process'
 complete -c handlecheck -n "__fish_handlecheck_needs_command" -f -a "explain" -d 'Show a rule\'s documentation: what it finds, why, an example, how to fix'
 complete -c handlecheck -n "__fish_handlecheck_needs_command" -f -a "rules" -d 'List the rules'
-complete -c handlecheck -n "__fish_handlecheck_needs_command" -f -a "stats" -d 'Count what a trace holds: records or lines, events by kind, what was skipped or lost'
+complete -c handlecheck -n "__fish_handlecheck_needs_command" -f -a "stats" -d 'Count what traces hold: records or lines, events by kind, what was skipped or lost; per process and handle type: opened, closed, duplicated, inherited, peak and live at end'
+complete -c handlecheck -n "__fish_handlecheck_needs_command" -f -a "timeline" -d 'One handle value\'s history: every generation in order, the findings that touch it'
+complete -c handlecheck -n "__fish_handlecheck_needs_command" -f -a "graph" -d 'The handle graph of a selection (generations and their links) as Graphviz DOT or JSON'
 complete -c handlecheck -n "__fish_handlecheck_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
 complete -c handlecheck -n "__fish_handlecheck_needs_command" -f -a "man" -d 'Print the man page, or write every page (one per subcommand) into a directory'
 complete -c handlecheck -n "__fish_handlecheck_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -43,8 +45,12 @@ json\t''
 sarif\t'SARIF 2.1.0 (GitHub code scanning and other viewers)'
 junit\t'JUnit XML: one testsuite per input, one testcase per rule'
 github\t'GitHub Actions workflow commands (annotations) plus a job summary'
-gitlab\t'GitLab Code Quality JSON'"
+gitlab\t'GitLab Code Quality JSON'
+html\t'One self-contained HTML page: chart, findings with timelines, stats'"
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -s o -l output -d 'Write the report here instead of stdout (`run`: instead of stderr)' -r -F
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l pid -d 'Only findings (and views) in this process' -r
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l handle -d 'Only findings about this handle value (`3`, `0x1a4`)' -r
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l program -d 'Only findings in processes running this program (path or file name)' -r
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l fail-on -d 'Exit 1 when a finding at or above this level is reported' -r -f -a "error\t''
 warning\t''
 note\t''
@@ -133,8 +139,12 @@ json\t''
 sarif\t'SARIF 2.1.0 (GitHub code scanning and other viewers)'
 junit\t'JUnit XML: one testsuite per input, one testcase per rule'
 github\t'GitHub Actions workflow commands (annotations) plus a job summary'
-gitlab\t'GitLab Code Quality JSON'"
+gitlab\t'GitLab Code Quality JSON'
+html\t'One self-contained HTML page: chart, findings with timelines, stats'"
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -s o -l output -d 'Write the report here instead of stdout (`run`: instead of stderr)' -r -F
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l pid -d 'Only findings (and views) in this process' -r
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l handle -d 'Only findings about this handle value (`3`, `0x1a4`)' -r
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l program -d 'Only findings in processes running this program (path or file name)' -r
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l fail-on -d 'Exit 1 when a finding at or above this level is reported' -r -f -a "error\t''
 warning\t''
 note\t''
@@ -235,6 +245,8 @@ always\t''
 never\t''"
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand rules" -s h -l help -d 'Print help'
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand rules" -s V -l version -d 'Print version'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand stats" -l pid -d 'Only this process' -r
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand stats" -l program -d 'Only processes running this program (path or file name)' -r
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand stats" -s f -l format -d 'Output format (human or json)' -r -f -a "human\t''
 json\t''"
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand stats" -l input-format -d 'Input format, instead of sniffing the content' -r -f -a "strace\t''
@@ -249,6 +261,44 @@ always\t''
 never\t''"
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand stats" -s V -l version -d 'Print version'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand timeline" -l handle -d 'The handle value (`3`, `0x1a4`)' -r
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand timeline" -l pid -d 'Only this process' -r
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand timeline" -l tid -d 'Only events of this thread' -r
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand timeline" -l program -d 'Only processes running this program (path or file name)' -r
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand timeline" -s f -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand timeline" -l input-format -d 'Input format, instead of sniffing the content' -r -f -a "strace\t''
+etl\t''
+htrace\t''
+appverif\t''
+mda\t''
+jsonl\t''
+perf-trace\t'`perf trace` output (`perf trace -o FILE`, or its stderr)'"
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand timeline" -l symbols -d 'Folder of PDB files (`module.pdb`): names `module+0xoffset` frames of ETW stacks' -r -F
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand timeline" -l color -d 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand timeline" -s v -l verbose -d 'Show the stack of each event'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand timeline" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand timeline" -s V -l version -d 'Print version'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand graph" -l pid -d 'Only findings (and views) in this process' -r
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand graph" -l handle -d 'Only findings about this handle value (`3`, `0x1a4`)' -r
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand graph" -l program -d 'Only findings in processes running this program (path or file name)' -r
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand graph" -s f -l format -d 'Output format' -r -f -a "dot\t'Graphviz DOT (`dot -Tsvg`)'
+json\t''"
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand graph" -s o -l output -d 'Write the graph here instead of stdout' -r -F
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand graph" -l input-format -d 'Input format, instead of sniffing the content' -r -f -a "strace\t''
+etl\t''
+htrace\t''
+appverif\t''
+mda\t''
+jsonl\t''
+perf-trace\t'`perf trace` output (`perf trace -o FILE`, or its stderr)'"
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand graph" -l color -d 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand graph" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand graph" -s V -l version -d 'Print version'
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand completions" -l color -d 'When to use colours: auto (a terminal, unless NO_COLOR, CLICOLOR=0, TERM=dumb or CI; CLICOLOR_FORCE or FORCE_COLOR force them), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -260,12 +310,14 @@ always\t''
 never\t''"
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand man" -s h -l help -d 'Print help'
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand man" -s V -l version -d 'Print version'
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats completions man help" -f -a "analyze" -d 'Analyze traces and report handle bugs'
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats completions man help" -f -a "run" -d 'Record a command with the real strace (or perf trace), then analyze the trace'
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats completions man help" -f -a "record" -d 'Record every process on the machine with `perf trace -a` for a while, then analyze it per process'
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats completions man help" -f -a "explain" -d 'Show a rule\'s documentation: what it finds, why, an example, how to fix'
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats completions man help" -f -a "rules" -d 'List the rules'
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats completions man help" -f -a "stats" -d 'Count what a trace holds: records or lines, events by kind, what was skipped or lost'
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats completions man help" -f -a "man" -d 'Print the man page, or write every page (one per subcommand) into a directory'
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats timeline graph completions man help" -f -a "analyze" -d 'Analyze traces and report handle bugs'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats timeline graph completions man help" -f -a "run" -d 'Record a command with the real strace (or perf trace), then analyze the trace'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats timeline graph completions man help" -f -a "record" -d 'Record every process on the machine with `perf trace -a` for a while, then analyze it per process'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats timeline graph completions man help" -f -a "explain" -d 'Show a rule\'s documentation: what it finds, why, an example, how to fix'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats timeline graph completions man help" -f -a "rules" -d 'List the rules'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats timeline graph completions man help" -f -a "stats" -d 'Count what traces hold: records or lines, events by kind, what was skipped or lost; per process and handle type: opened, closed, duplicated, inherited, peak and live at end'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats timeline graph completions man help" -f -a "timeline" -d 'One handle value\'s history: every generation in order, the findings that touch it'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats timeline graph completions man help" -f -a "graph" -d 'The handle graph of a selection (generations and their links) as Graphviz DOT or JSON'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats timeline graph completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats timeline graph completions man help" -f -a "man" -d 'Print the man page, or write every page (one per subcommand) into a directory'
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand help; and not __fish_seen_subcommand_from analyze run record explain rules stats timeline graph completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

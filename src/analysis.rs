@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use crate::formats::{self, Format, InputError, ReadMode, ReadStats};
 use crate::input;
 use crate::input::evidence::EvidenceSource;
-use crate::lifecycle::LifecycleBuilder;
+use crate::lifecycle::history::HistoryFilter;
+use crate::lifecycle::{HandleGraph, LifecycleBuilder};
 use crate::model::{Finding, InputId, Interner};
 use crate::rules::{self, HandleStyle, Rule, RuleContext};
 
@@ -25,6 +26,64 @@ pub struct Options {
     /// Also count every record by event kind (`stats`): binary inputs are
     /// scanned once more in the same mapping, never reopened.
     pub count_events: bool,
+    /// `--pid/--tid/--handle/--program`: only findings touching the selection are kept.
+    pub selection: Selection,
+    /// Keep each job's HandleGraph, with the history the views read (`Analysis::graphs`).
+    pub keep_graphs: bool,
+}
+
+/// A narrowing of the analysis to one process, thread, value or program. Every
+/// event is still read (a fork's inherited handles need the parent's history);
+/// only what is reported is narrowed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selection {
+    pub pid: Option<u32>,
+    pub tid: Option<u32>,
+    pub handle: Option<crate::model::Handle>,
+    /// A program path, or its file name (`cat` matches `/usr/bin/cat`).
+    pub program: Option<String>,
+}
+
+impl Selection {
+    pub fn is_empty(&self) -> bool {
+        *self == Selection::default()
+    }
+
+    /// True when `path` (a table's program) is the selected program.
+    pub fn program_matches(&self, path: Option<&str>) -> bool {
+        let Some(want) = &self.program else {
+            return true;
+        };
+        let Some(path) = path else { return false };
+        let path = path.trim_matches('"');
+        let base = path.rsplit(['/', '\\']).next().unwrap_or(path);
+        path == want || base == want || base.strip_suffix(".exe") == Some(want.as_str())
+    }
+
+    /// True when the finding's evidence touches the selected process, thread
+    /// and value (the program is checked once every input is read: `keeps_program`).
+    pub fn keeps(&self, f: &Finding) -> bool {
+        // The process the finding is in (a fork's child, not the parent that opened the value).
+        let pid_ok = self.pid.is_none_or(|p| f.pid == p);
+        let tid_ok = self
+            .tid
+            .is_none_or(|t| f.labels.iter().any(|l| l.event.tid == t));
+        let handle_ok = self.handle.is_none_or(|h| {
+            f.labels.iter().any(|l| {
+                l.event.handle == h
+                    || matches!(l.event.op, crate::model::Op::Dup { source, .. } if source == h)
+            })
+        });
+        pid_ok && tid_ok && handle_ok
+    }
+
+    /// True when the finding is in a process whose last program is the selected one.
+    pub fn keeps_program(&self, f: &Finding, a: &Analysis) -> bool {
+        self.program.is_none()
+            || a.graphs
+                .iter()
+                .any(|g| self.program_matches(a.program_of(g, f.pid).as_deref()))
+    }
 }
 
 impl Default for Options {
@@ -36,6 +95,8 @@ impl Default for Options {
             thresholds: rules::Thresholds::default(),
             symbols: None,
             count_events: false,
+            selection: Selection::default(),
+            keep_graphs: false,
         }
     }
 }
@@ -55,12 +116,48 @@ pub struct Analysis {
     pub errors: Vec<InputError>,
     pub findings: Vec<Finding>,
     pub interner: Interner,
+    /// One per job, when `Options::keep_graphs` (the triage views read them).
+    pub graphs: Vec<HandleGraph>,
 }
 
 impl Analysis {
     pub fn input(&self, id: InputId) -> Option<&InputReport> {
         self.inputs.get(id as usize)
     }
+
+    /// The program last run by process `pid` of `graph`: the table's program
+    /// when the reader named it, else the path its last exec shows in the
+    /// trace line (strace `execve("/bin/ls", ...)`). Needs the graph's history.
+    pub fn program_of(&self, graph: &HandleGraph, pid: u32) -> Option<String> {
+        let named = graph
+            .tables
+            .iter()
+            .rev()
+            .filter(|t| t.pid == pid)
+            .find_map(|t| t.program)
+            .map(|s| self.interner.resolve(s).to_string());
+        named.or_else(|| {
+            let h = graph.history.as_ref()?;
+            let exec = h.execs.iter().rev().find(|e| e.pid == pid)?;
+            let input = self.input(exec.event.origin.input)?;
+            first_quoted(&input.evidence.text(&exec.event, &self.interner))
+        })
+    }
+}
+
+/// The first `"..."` of a line, escapes kept as written.
+fn first_quoted(line: &str) -> Option<String> {
+    let start = line.find('"')? + 1;
+    let rest = &line[start..];
+    let mut escaped = false;
+    for (i, c) in rest.char_indices() {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '"' if !escaped => return Some(rest[..i].to_string()).filter(|s| !s.is_empty()),
+            _ => escaped = false,
+        }
+    }
+    None
 }
 
 /// Why an analysis could not run (exit 2).
@@ -90,6 +187,9 @@ pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, Analysis
     let mut interner = Interner::new();
     let mut inputs: Vec<InputReport> = Vec::new();
     let mut findings = Vec::new();
+    let mut graphs = Vec::new();
+    // `--program` is checked against the graphs once every input is read.
+    let keep_graphs = options.keep_graphs || options.selection.program.is_some();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads.unwrap_or(0))
         .build()
@@ -104,6 +204,13 @@ pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, Analysis
     let mut errors = Vec::new();
     for (job_no, job) in formats::strace::ff::group(paths).into_iter().enumerate() {
         let mut builder = LifecycleBuilder::new(&mut interner);
+        if keep_graphs {
+            builder.keep_history(HistoryFilter {
+                pid: options.selection.pid,
+                tid: options.selection.tid,
+                handle: options.selection.handle,
+            });
+        }
         let before = inputs.len();
         // In the pool, so that readers that work in parallel (ETL) use `--threads`.
         let style = match pool.install(|| read_job(&job, options, &mut builder, &mut inputs)) {
@@ -135,16 +242,36 @@ pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, Analysis
         for f in &mut job_findings {
             f.labels.sort_by_key(|l| l.event.seq);
         }
+        if !options.selection.is_empty() {
+            job_findings.retain(|f| options.selection.keeps(f));
+        }
         findings.extend(job_findings);
+        if keep_graphs {
+            graphs.push(graph);
+        }
     }
     add_format_caveats(&mut findings, &inputs);
     finalize(&mut findings, &inputs);
-    Ok(Analysis {
+    let mut a = Analysis {
         inputs,
         errors,
         findings,
         interner,
-    })
+        graphs,
+    };
+    if options.selection.program.is_some() {
+        let keep: Vec<bool> = a
+            .findings
+            .iter()
+            .map(|f| options.selection.keeps_program(f, &a))
+            .collect();
+        let mut keep = keep.into_iter();
+        a.findings.retain(|_| keep.next().unwrap_or(false));
+    }
+    if !options.keep_graphs {
+        a.graphs.clear();
+    }
+    Ok(a)
 }
 
 /// Reads every input of one job into `builder`; returns how handles are spelled.
@@ -342,6 +469,35 @@ pub fn fingerprint(code: &str, site: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_quoted_string() {
+        assert_eq!(
+            first_quoted(r#"5695  03:16:11.171550 execve("/bin/ls", ["ls"], 0x7ff) = 0"#)
+                .as_deref(),
+            Some("/bin/ls")
+        );
+        assert_eq!(first_quoted(r#"x("a\"b", 1)"#).as_deref(), Some(r#"a\"b"#));
+        assert_eq!(first_quoted(r#"x("a\\", 1)"#).as_deref(), Some(r#"a\\"#));
+        assert_eq!(first_quoted("no strings"), None);
+    }
+
+    #[test]
+    fn program_names() {
+        let sel = Selection {
+            program: Some("ls".into()),
+            ..Default::default()
+        };
+        assert!(sel.program_matches(Some("/bin/ls")));
+        assert!(sel.program_matches(Some("ls")));
+        assert!(!sel.program_matches(Some("/bin/lsof")));
+        assert!(!sel.program_matches(None));
+        let exe = Selection {
+            program: Some("app".into()),
+            ..Default::default()
+        };
+        assert!(exe.program_matches(Some("C:\\Program Files\\app.exe")));
+    }
 
     #[test]
     fn fingerprints_are_stable() {

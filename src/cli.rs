@@ -50,6 +50,8 @@ pub enum OutputFormatArg {
     Github,
     /// GitLab Code Quality JSON.
     Gitlab,
+    /// One self-contained HTML page: chart, findings with timelines, stats.
+    Html,
 }
 
 impl From<OutputFormatArg> for OutputFormat {
@@ -61,6 +63,7 @@ impl From<OutputFormatArg> for OutputFormat {
             OutputFormatArg::Junit => OutputFormat::Junit,
             OutputFormatArg::Github => OutputFormat::Github,
             OutputFormatArg::Gitlab => OutputFormat::Gitlab,
+            OutputFormatArg::Html => OutputFormat::Html,
         }
     }
 }
@@ -134,8 +137,13 @@ pub enum Command {
         #[arg(long, short = 'f', value_enum, default_value_t = RulesFormat::Table)]
         format: RulesFormat,
     },
-    /// Count what a trace holds: records or lines, events by kind, what was skipped or lost.
+    /// Count what traces hold: records or lines, events by kind, what was skipped or lost;
+    /// per process and handle type: opened, closed, duplicated, inherited, peak and live at end.
     Stats(StatsArgs),
+    /// One handle value's history: every generation in order, the findings that touch it.
+    Timeline(TimelineArgs),
+    /// The handle graph of a selection (generations and their links) as Graphviz DOT or JSON.
+    Graph(GraphArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions {
         /// The shell to complete for.
@@ -193,7 +201,9 @@ pub fn parse_report_spec(s: &str) -> Result<ReportSpec, String> {
         .split_once('=')
         .ok_or_else(|| format!("expected FORMAT=PATH (e.g. sarif=handles.sarif), got `{s}`"))?;
     let format = OutputFormat::parse(format).ok_or_else(|| {
-        format!("unknown report format `{format}` (json, sarif, junit, github, gitlab, human)")
+        format!(
+            "unknown report format `{format}` (json, sarif, junit, github, gitlab, html, human)"
+        )
     })?;
     if path.is_empty() {
         return Err("the report path is empty".into());
@@ -206,12 +216,111 @@ pub fn parse_report_spec(s: &str) -> Result<ReportSpec, String> {
 
 #[derive(Args, Debug)]
 pub struct StatsArgs {
-    /// Trace file (`-` for stdin).
-    #[arg(value_name = "TRACE")]
-    pub path: String,
+    /// Trace files (`-` for stdin). strace `-ff` per-task files given together are merged.
+    #[arg(required = true, value_name = "TRACE")]
+    pub paths: Vec<String>,
+    /// Only this process.
+    #[arg(long, value_name = "PID")]
+    pub pid: Option<u32>,
+    /// Only processes running this program (path or file name).
+    #[arg(long, value_name = "NAME")]
+    pub program: Option<String>,
     /// Output format (human or json).
     #[arg(long, short = 'f', value_enum, default_value_t = StatsFormat::Human)]
     pub format: StatsFormat,
+    /// Input format, instead of sniffing the content.
+    #[arg(long, value_enum)]
+    pub input_format: Option<InputFormatArg>,
+}
+
+/// Parses a handle value: decimal (`3`, `-1`) or hexadecimal (`0x1a4`).
+pub fn parse_handle(s: &str) -> Result<i64, String> {
+    let t = s.trim();
+    let (neg, body) = match t.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, t),
+    };
+    let v = match body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        Some(hex) => i64::from_str_radix(hex, 16),
+        None => body.parse::<i64>(),
+    }
+    .map_err(|_| format!("expected a handle value like 3 or 0x1a4, got `{s}`"))?;
+    Ok(if neg { -v } else { v })
+}
+
+/// `--pid`, `--handle`, `--program`: narrow what is reported.
+#[derive(Args, Debug, Clone, Default)]
+pub struct FilterArgs {
+    /// Only findings (and views) in this process.
+    #[arg(long, value_name = "PID")]
+    pub pid: Option<u32>,
+    /// Only findings about this handle value (`3`, `0x1a4`).
+    #[arg(long, value_name = "VALUE", value_parser = parse_handle, allow_hyphen_values = true)]
+    pub handle: Option<i64>,
+    /// Only findings in processes running this program (path or file name).
+    #[arg(long, value_name = "NAME")]
+    pub program: Option<String>,
+}
+
+/// Formats `timeline` can print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TimelineFormat {
+    Human,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct TimelineArgs {
+    /// Trace files (`-` for stdin). strace `-ff` per-task files given together are merged.
+    #[arg(required = true, value_name = "TRACE")]
+    pub paths: Vec<String>,
+    /// The handle value (`3`, `0x1a4`).
+    #[arg(long, value_name = "VALUE", value_parser = parse_handle, allow_hyphen_values = true)]
+    pub handle: i64,
+    /// Only this process.
+    #[arg(long, value_name = "PID")]
+    pub pid: Option<u32>,
+    /// Only events of this thread.
+    #[arg(long, value_name = "TID")]
+    pub tid: Option<u32>,
+    /// Only processes running this program (path or file name).
+    #[arg(long, value_name = "NAME")]
+    pub program: Option<String>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = TimelineFormat::Human)]
+    pub format: TimelineFormat,
+    /// Show the stack of each event.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+    /// Input format, instead of sniffing the content.
+    #[arg(long, value_enum)]
+    pub input_format: Option<InputFormatArg>,
+    /// Folder of PDB files (`module.pdb`): names `module+0xoffset` frames of ETW stacks.
+    #[arg(long, value_name = "DIR")]
+    pub symbols: Option<PathBuf>,
+}
+
+/// Formats `graph` can print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz DOT (`dot -Tsvg`).
+    Dot,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct GraphArgs {
+    /// Trace files (`-` for stdin). strace `-ff` per-task files given together are merged.
+    #[arg(required = true, value_name = "TRACE")]
+    pub paths: Vec<String>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+    /// Write the graph here instead of stdout.
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub output: Option<PathBuf>,
     /// Input format, instead of sniffing the content.
     #[arg(long, value_enum)]
     pub input_format: Option<InputFormatArg>,
@@ -318,6 +427,8 @@ pub struct CommonArgs {
     /// Write the report here instead of stdout (`run`: instead of stderr).
     #[arg(long, short = 'o', value_name = "PATH")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// Exit 1 when a finding at or above this level is reported.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,

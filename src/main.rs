@@ -71,6 +71,10 @@ fn dispatch(cli: &Cli) -> Result<u8, Failure> {
             )
         }
         Command::Stats(args) => commands::stats::stats(args, colors.stdout),
+        Command::Timeline(args) => {
+            commands::views::timeline(args, colors.stdout).map_err(Failure::Message)
+        }
+        Command::Graph(args) => commands::views::graph(args).map_err(Failure::Message),
         Command::Completions { shell } => commands::completions::completions(*shell),
         Command::Man { out_dir } => commands::man::man(out_dir.as_deref()),
     }

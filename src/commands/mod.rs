@@ -9,6 +9,7 @@ pub mod rules;
 pub mod run;
 pub mod stats;
 pub mod terminal;
+pub mod views;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -86,6 +87,8 @@ impl Settings {
             threads: common.threads,
             symbols: common.symbols.clone(),
             count_events: false,
+            selection: views::selection(&common.filter),
+            keep_graphs: views::wants_views(common),
             thresholds: config.rule_thresholds(),
         };
         let base_dir = match &common.base_dir {

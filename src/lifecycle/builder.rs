@@ -69,6 +69,8 @@ pub struct LifecycleBuilder<'i> {
     /// (ETW DCStart). When false they list handles the program opened and still
     /// holds (`!htrace -diff`, Application Verifier 0x901).
     rundown_preexisting: bool,
+    /// What the triage views need (see `keep_history`); `None` by default.
+    history: Option<super::history::History>,
 }
 
 #[derive(Default)]
@@ -106,7 +108,14 @@ impl<'i> LifecycleBuilder<'i> {
             pending: Vec::new(),
             complete_history: false,
             rundown_preexisting: true,
+            history: None,
         }
+    }
+
+    /// Also collect what the triage views read (per-type counters and series,
+    /// and the events of the filter's value): `HandleGraph::history`.
+    pub fn keep_history(&mut self, filter: super::history::HistoryFilter) {
+        self.history = Some(super::history::History::new(filter));
     }
 
     /// See `rundown_preexisting`.
@@ -167,6 +176,7 @@ impl<'i> LifecycleBuilder<'i> {
             self.rpc_events,
         );
         graph.attribute_ownership(self.interner);
+        graph.history = self.history;
         graph
     }
 
@@ -281,6 +291,9 @@ impl<'i> LifecycleBuilder<'i> {
         };
         let end = self.tables[table.0 as usize].ended;
         for g in live {
+            if let Some(h) = self.history.as_mut() {
+                h.ended(g, true);
+            }
             if let Some(gen_) = self.gens.get_mut(&g) {
                 gen_.open_at_exit = end.map(|e| e.seq);
                 if let Some(site) = gen_.site
@@ -319,6 +332,7 @@ impl<'i> LifecycleBuilder<'i> {
             .collect();
         for id in last {
             let (keep_last, prev) = match self.gens.get(&id) {
+                Some(g) if self.kept_for_views(g.handle) => continue,
                 Some(g) => {
                     // An untouched inherited copy goes, unless what it was
                     // copied from is kept: the copy keeps that open file
@@ -485,6 +499,9 @@ impl<'i> LifecycleBuilder<'i> {
             made_inheritable: false,
             reopened_by_path: false,
         };
+        if let Some(h) = self.history.as_mut() {
+            h.started(&gen_, self.tables[table.0 as usize].pid);
+        }
         self.gens.insert(id, gen_);
         if let Some(p) = prev {
             if let Some(pg) = self.gens.get_mut(&p) {
@@ -499,6 +516,13 @@ impl<'i> LifecycleBuilder<'i> {
         id
     }
 
+    /// The views asked to keep every generation of this value (`keep_history`).
+    fn kept_for_views(&self, handle: Handle) -> bool {
+        self.history
+            .as_ref()
+            .is_some_and(|h| h.filter.handle == Some(handle))
+    }
+
     /// Drops the generation before `prev` when neither it nor `prev` is notable.
     fn prune_behind(&mut self, prev: GenId) {
         let Some(p) = self.gens.get(&prev) else {
@@ -507,7 +531,7 @@ impl<'i> LifecycleBuilder<'i> {
         let Some(old) = p.prev else { return };
         let prev_notable = p.notable;
         let Some(o) = self.gens.get(&old) else { return };
-        if o.notable || prev_notable || o.is_live() {
+        if o.notable || prev_notable || o.is_live() || self.kept_for_views(o.handle) {
             return;
         }
         self.gens.remove(&old);
@@ -635,6 +659,9 @@ impl<'i> LifecycleBuilder<'i> {
         let t = self.table(table);
         if t.live.get(&handle) == Some(&id) {
             t.live.remove(&handle);
+        }
+        if let Some(h) = self.history.as_mut() {
+            h.ended(id, false);
         }
         if let Some(site) = site
             && let Some(s) = self.sites.get_mut(&site)
@@ -1412,6 +1439,16 @@ impl EventSink for LifecycleBuilder<'_> {
     fn event(&mut self, mut event: Event) {
         event.seq = self.next_seq;
         self.next_seq += 1;
+        if let Some(h) = self.history.as_mut() {
+            h.event(&event);
+        }
         self.apply(event);
+        if self.history.is_some() {
+            let table = self.tasks.get(&event.tid).map(|t| t.table);
+            let pid = table.map(|t| self.tables[t.0 as usize].pid);
+            if let Some(h) = self.history.as_mut() {
+                h.applied(&event, pid);
+            }
+        }
     }
 }

@@ -5,6 +5,7 @@ mod builder;
 #[cfg(test)]
 mod builder_tests;
 pub mod generation;
+pub mod history;
 pub mod ownership;
 pub mod sites;
 pub mod table;
@@ -49,6 +50,8 @@ pub struct HandleGraph {
     nodes: FxHashMap<GenId, NodeIndex>,
     /// Who meant which generation: computed once, after the graph is built.
     pub ownership: ownership::Ownership,
+    /// Collected only when the views asked for it (`LifecycleBuilder::keep_history`).
+    pub history: Option<history::History>,
 }
 
 impl HandleGraph {
@@ -99,6 +102,7 @@ impl HandleGraph {
             links,
             nodes,
             ownership: ownership::Ownership::default(),
+            history: None,
         }
     }
 

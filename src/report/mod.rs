@@ -4,6 +4,8 @@
 pub mod ci;
 pub mod github;
 pub mod gitlab;
+pub mod graph;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
@@ -12,6 +14,7 @@ pub mod sarif;
 pub mod stats;
 pub mod summary;
 pub mod text;
+pub mod timeline;
 
 use serde::Serialize;
 
@@ -29,6 +32,8 @@ pub enum OutputFormat {
     Github,
     /// GitLab Code Quality JSON.
     Gitlab,
+    /// One self-contained HTML page: chart, findings with timelines, stats.
+    Html,
 }
 
 impl OutputFormat {
@@ -40,17 +45,19 @@ impl OutputFormat {
             OutputFormat::Junit => "junit",
             OutputFormat::Github => "github",
             OutputFormat::Gitlab => "gitlab",
+            OutputFormat::Html => "html",
         }
     }
 
     /// Every format, in the order help texts list them.
-    pub const ALL: [OutputFormat; 6] = [
+    pub const ALL: [OutputFormat; 7] = [
         OutputFormat::Human,
         OutputFormat::Json,
         OutputFormat::Sarif,
         OutputFormat::Junit,
         OutputFormat::Github,
         OutputFormat::Gitlab,
+        OutputFormat::Html,
     ];
 
     /// The format named `name` (any case).
@@ -97,6 +104,7 @@ pub fn render_machine(format: OutputFormat, cx: &CiContext<'_>) -> Option<String
         OutputFormat::Junit => junit::render(cx),
         OutputFormat::Github => github::render(cx),
         OutputFormat::Gitlab => gitlab::render(cx),
+        OutputFormat::Html => html::render(cx),
     })
 }
 

@@ -265,6 +265,7 @@ pub fn fixture() -> Analysis {
         errors: Vec::new(),
         findings,
         interner: fx.interner,
+        graphs: Vec::new(),
     }
 }
 

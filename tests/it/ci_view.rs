@@ -576,7 +576,8 @@ fn an_evidence_line_that_cannot_be_read_is_a_warning() {
 #[test]
 fn stats_reads_through_the_pipeline_stdin_included() {
     let path = fixture(&format!("{DOUBLE}/trace.log"));
-    let (file, code) = json_of(&["stats", "-f", "json", &path]);
+    let (doc, code) = json_of(&["stats", "-f", "json", &path]);
+    let file = &doc["inputs"][0];
     assert_eq!(code, 0);
     // stdin is read once: the sniffed head is not lost.
     let out = hc()
@@ -584,7 +585,8 @@ fn stats_reads_through_the_pipeline_stdin_included() {
         .write_stdin(std::fs::read(&path).unwrap())
         .output()
         .unwrap();
-    let piped: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let piped_doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let piped = &piped_doc["inputs"][0];
     assert_eq!(piped["units"], file["units"]);
     assert_eq!(piped["events"], file["events"]);
     hc().args(["stats", "/no/such/file"]).assert().code(2);
@@ -593,7 +595,8 @@ fn stats_reads_through_the_pipeline_stdin_included() {
         eprintln!("SKIP: ../shared/samples/etl is not here");
         return;
     }
-    let (v, code) = json_of(&["stats", "-f", "json", &etl.to_string_lossy()]);
+    let (doc, code) = json_of(&["stats", "-f", "json", &etl.to_string_lossy()]);
+    let v = &doc["inputs"][0];
     assert_eq!(code, 0);
     assert_eq!(v["format"], "etl");
     assert_eq!(v["counters"]["EventTrace/Header"], 1);

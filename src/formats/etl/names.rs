@@ -16,7 +16,7 @@ fn group_name(group: u8) -> Option<&'static str> {
         0x06 => "TcpIp",
         0x08 => "UdpIp",
         0x09 => "Registry",
-        0x0B => "SysConfig",
+        0x0B => "SystemConfig",
         0x0F => "PerfInfo",
         0x11 => "Object",
         0x14 => "Image",
@@ -38,6 +38,82 @@ fn kernel_opcode_name(group: u8, ty: u8) -> Option<&'static str> {
         (0x03 | 0x05, 3) => "DCStart",
         (0x03 | 0x05, 4) => "DCStop",
         (0x03, 11) => "Terminate",
+        // Verified against PerfView's own counts (perfview_net.4.5.2 baselines).
+        (0x01, 10) => "Read",
+        (0x01, 11) => "Write",
+        (0x01, 12) => "ReadInit",
+        (0x01, 13) => "WriteInit",
+        (0x01, 14) => "FlushBuffers",
+        (0x01, 15) => "FlushInit",
+        (0x0B, 10) => "CPU",
+        (0x0B, 11) => "PhyDisk",
+        (0x0B, 12) => "LogDisk",
+        (0x0B, 13) => "NIC",
+        (0x0B, 15) => "Services",
+        (0x0B, 16) => "Power",
+        (0x0B, 17) => "Network",
+        (0x0B, 22) => "PnP",
+        (0x0B, 23) => "IDEChannel",
+        (0x0B, 25) => "Platform",
+        (0x06 | 0x08, 10) => "Send",
+        (0x06 | 0x08, 11) => "Recv",
+        (0x06 | 0x08, 26) => "SendIPV6",
+        (0x06 | 0x08, 27) => "RecvIPV6",
+        (0x0F, 46) => "Sample",
+        (0x0F, 73) => "CollectionStart",
+        (0x0F, 74) => "CollectionEnd",
+        // The kernel MOF event types PerfView names the same way.
+        (0x06, 12) => "Connect",
+        (0x06, 13) => "Disconnect",
+        (0x06, 14) => "Retransmit",
+        (0x06, 15) => "Accept",
+        (0x06, 16) => "Reconnect",
+        (0x06, 17) => "Fail",
+        (0x06, 18) => "TCPCopy",
+        (0x04, 0) => "Name",
+        (0x04, 32) => "FileCreate",
+        (0x04, 35) => "FileDelete",
+        (0x04, 36) => "FileRundown",
+        (0x04, 64) => "Create",
+        (0x04, 65) => "Cleanup",
+        (0x04, 66) => "Close",
+        (0x04, 67) => "Read",
+        (0x04, 68) => "Write",
+        (0x04, 69) => "SetInfo",
+        (0x04, 70) => "Delete",
+        (0x04, 71) => "Rename",
+        (0x04, 72) => "DirEnum",
+        (0x04, 73) => "Flush",
+        (0x04, 74) => "QueryInfo",
+        (0x04, 75) => "FSControl",
+        (0x04, 76) => "OperationEnd",
+        (0x04, 77) => "DirNotify",
+        (0x09, 10) => "Create",
+        (0x09, 11) => "Open",
+        (0x09, 12) => "Delete",
+        (0x09, 13) => "Query",
+        (0x09, 14) => "SetValue",
+        (0x09, 15) => "DeleteValue",
+        (0x09, 16) => "QueryValue",
+        (0x09, 17) => "EnumerateKey",
+        (0x09, 18) => "EnumerateValueKey",
+        (0x09, 19) => "QueryMultipleValue",
+        (0x09, 20) => "SetInformation",
+        (0x09, 21) => "Flush",
+        (0x09, 22) => "KCBCreate",
+        (0x09, 23) => "KCBDelete",
+        (0x09, 24) => "KCBRundownBegin",
+        (0x09, 25) => "KCBRundownEnd",
+        (0x09, 26) => "Virtualize",
+        (0x09, 27) => "Close",
+        (0x05, 36) => "CSwitch",
+        (0x05, 50) => "ReadyThread",
+        (0x02, 10) => "TransitionFault",
+        (0x02, 11) => "DemandZeroFault",
+        (0x02, 12) => "CopyOnWrite",
+        (0x02, 13) => "GuardPageFault",
+        (0x02, 14) => "HardPageFault",
+        (0x02, 15) => "AccessViolation",
         (0x03, 32) => "PerfCtr",
         (0x03, 33) => "PerfCtrRundown",
         (0x03, 39) => "Defunct",
@@ -71,6 +147,8 @@ fn kernel_opcode_name(group: u8, ty: u8) -> Option<&'static str> {
 pub fn event_name(key: EventKey) -> String {
     match kernel_key(key) {
         EventKey::Hook(0x030A) => "Image/Load".to_string(),
+        // PerfView lists the hard fault of the PageFault group under `Memory`.
+        EventKey::Hook(0x0220) => "Memory/HardFault".to_string(),
         EventKey::Hook(h) => {
             let (group, ty) = ((h >> 8) as u8, (h & 0xFF) as u8);
             let g = group_name(group)
@@ -114,6 +192,11 @@ mod tests {
         assert_eq!(event_name(EventKey::Hook(0x0000)), "EventTrace/Header");
         assert_eq!(event_name(EventKey::Hook(0x1121)), "Object/CloseHandle");
         assert_eq!(event_name(EventKey::Hook(0x0110)), "DiskIO/16");
+        assert_eq!(event_name(EventKey::Hook(0x010A)), "DiskIO/Read");
+        assert_eq!(event_name(EventKey::Hook(0x0220)), "Memory/HardFault");
+        assert_eq!(event_name(EventKey::Hook(0x0B16)), "SystemConfig/PnP");
+        assert_eq!(event_name(EventKey::Hook(0x061B)), "TcpIp/RecvIPV6");
+        assert_eq!(event_name(EventKey::Hook(0x0443)), "FileIO/Read");
         assert_eq!(event_name(EventKey::Hook(0x7705)), "Group0x77/5");
     }
 }

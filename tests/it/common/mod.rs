@@ -3,3 +3,4 @@
 pub mod etl_builder;
 pub mod reader;
 pub mod shared;
+pub mod views;
