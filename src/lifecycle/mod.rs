@@ -4,6 +4,7 @@
 mod builder;
 pub mod generation;
 pub mod sites;
+mod store;
 pub mod table;
 
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -42,14 +43,14 @@ pub struct HandleGraph {
 
 impl HandleGraph {
     fn build(
-        gens: FxHashMap<GenId, Generation>,
+        gens: store::GenStore,
         tables: Vec<Table>,
         sites: FxHashMap<SiteKey, SiteStats>,
         gc_events: Vec<Event>,
         rpc_events: Vec<Event>,
     ) -> HandleGraph {
-        let mut gens: Vec<Generation> = gens.into_values().collect();
-        gens.sort_unstable_by_key(|g| g.id);
+        // In id order already.
+        let gens: Vec<Generation> = gens.into_values().collect();
         let index: FxHashMap<GenId, usize> =
             gens.iter().enumerate().map(|(i, g)| (g.id, i)).collect();
         let mut links = DiGraph::new();
