@@ -75,7 +75,6 @@ impl GenStore {
         Some(*g)
     }
 
-    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.len
     }
