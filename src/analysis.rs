@@ -237,26 +237,18 @@ fn read_strace(
 ) -> Result<EvidenceSource, InputError> {
     let display = o.display.clone();
     let plain = o.plain_path.clone();
-    let spool = if plain.is_none() {
+    let mut spool = if plain.is_none() {
         Some(tempfile::NamedTempFile::new().map_err(|e| input::io_error(&display, &e))?)
     } else {
         None
     };
     let empty = o.head.iter().all(|b| b.is_ascii_whitespace());
     let mut reader = o.into_reader();
-    if let Some(s) = &spool {
-        // Read once: a reader thread reads, decompresses and spools ahead of the parser.
-        let file = s
-            .as_file()
-            .try_clone()
-            .map_err(|e| input::io_error(&display, &e))?;
-        reader = Box::new(
-            input::prefetch::Prefetch::spawn(reader, Some(Box::new(file)))
-                .map_err(|e| input::io_error(&display, &e))?,
-        );
-    }
     let mut parser = formats::strace::StraceParser::new();
     let cut = {
+        let spool_writer: Option<&mut dyn std::io::Write> = spool
+            .as_mut()
+            .map(|s| s.as_file_mut() as &mut dyn std::io::Write);
         let mut feed = |line: lines::Line<'_>| {
             builder.with_context(id, stats, |ctx| {
                 parser.line(
@@ -267,7 +259,7 @@ fn read_strace(
                 )
             });
         };
-        lines::for_each_line(&mut reader, None, &mut feed)
+        lines::for_each_line(&mut reader, spool_writer, &mut feed)
             .map_err(|e| input::io_error(&display, &e))?
     };
     builder.with_context(id, stats, |ctx| parser.finish(ctx));

@@ -5,7 +5,6 @@
 //! are read so that diagnostics can show the evidence lines afterwards.
 
 pub mod lines;
-pub mod prefetch;
 pub mod progress;
 
 use std::fs::File;
