@@ -102,6 +102,8 @@ pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, InputErr
     let mut findings = Vec::new();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads.unwrap_or(0))
+        // Readers run on a pool thread now: give it the main thread's stack.
+        .stack_size(8 << 20)
         .build()
         .map_err(|e| InputError {
             path: String::new(),
