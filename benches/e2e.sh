@@ -32,14 +32,16 @@ if [ ! -s "$big" ]; then
   target=$((size_mb * 1000000))
   unit_size=$(stat -c %s "$unit")
   reps=$(( (target + unit_size - 1) / unit_size ))
-  for _ in $(seq "$reps"); do cat "$unit"; done | head -c "$target" > "$big"
+  # (head closes the pipe early: the writer's SIGPIPE is expected.)
+  { for _ in $(seq "$reps"); do cat "$unit"; done | head -c "$target" > "$big.part"; } || true
   # Cut at the last line end so that no line is half written.
   python3 -c 'import sys
 p = sys.argv[1]
 with open(p, "r+b") as f:
     f.seek(0, 2); size = f.tell(); back = min(size, 1 << 20)
     f.seek(size - back); tail = f.read()
-    f.truncate(size - back + tail.rfind(b"\n") + 1)' "$big"
+    f.truncate(size - back + tail.rfind(b"\n") + 1)' "$big.part"
+  mv "$big.part" "$big"
   rm -f "$unit"
 fi
 mb=$(echo "$(stat -c %s "$big") / 1000000" | bc -l)

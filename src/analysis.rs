@@ -192,6 +192,8 @@ pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, Analysis
     let keep_graphs = options.keep_graphs || options.selection.program.is_some();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads.unwrap_or(0))
+        // Readers run on a pool thread now: give it the main thread's stack.
+        .stack_size(8 << 20)
         .build()
         .map_err(|source| AnalysisError::Threads {
             threads: options.threads.unwrap_or(0),

@@ -13,6 +13,7 @@ use super::generation::{
     Capped, GenId, Generation, Provenance, Release, ReleaseHow, SiteKey, TableId,
 };
 use super::sites::SiteStats;
+use super::store::GenStore;
 use super::table::{ExecRecord, Table, Task, ThreadRecord};
 use crate::formats::EventSink;
 use crate::model::{ErrorClass, Event, Handle, Interner, Op, Outcome, ResourceKind, Sym, flags};
@@ -47,7 +48,7 @@ pub struct LifecycleBuilder<'i> {
     interner: &'i mut Interner,
     next_seq: u64,
     next_gen: u32,
-    pub(super) gens: FxHashMap<GenId, Generation>,
+    pub(super) gens: GenStore,
     pub(super) tables: Vec<Table>,
     pub(super) tasks: FxHashMap<u32, Task>,
     pub(super) sites: FxHashMap<SiteKey, SiteStats>,
@@ -96,7 +97,7 @@ impl<'i> LifecycleBuilder<'i> {
             interner,
             next_seq: 0,
             next_gen: 0,
-            gens: FxHashMap::default(),
+            gens: GenStore::default(),
             tables: Vec::new(),
             tasks: FxHashMap::default(),
             sites: FxHashMap::default(),

@@ -8,6 +8,7 @@ pub mod generation;
 pub mod history;
 pub mod ownership;
 pub mod sites;
+mod store;
 pub mod table;
 
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -56,14 +57,17 @@ pub struct HandleGraph {
 
 impl HandleGraph {
     fn build(
-        gens: FxHashMap<GenId, Generation>,
+        gens: store::GenStore,
         tables: Vec<Table>,
         sites: FxHashMap<SiteKey, SiteStats>,
         gc_events: Vec<Event>,
         rpc_events: Vec<Event>,
     ) -> HandleGraph {
-        let mut gens: Vec<Generation> = gens.into_values().collect();
-        gens.sort_unstable_by_key(|g| g.id);
+        // In id order already; sized once (doubling a vector of a million
+        // generations would hold twice their memory at the end).
+        let mut all: Vec<Generation> = Vec::with_capacity(gens.len());
+        all.extend(gens.into_values());
+        let gens = all;
         let index: FxHashMap<GenId, usize> =
             gens.iter().enumerate().map(|(i, g)| (g.id, i)).collect();
         let mut links = DiGraph::new();
