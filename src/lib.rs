@@ -15,4 +15,3 @@ pub mod lifecycle;
 pub mod model;
 pub mod report;
 pub mod rules;
-pub mod views;

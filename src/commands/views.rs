@@ -75,7 +75,7 @@ pub fn timeline(args: &TimelineArgs, color: bool) -> Result<u8, String> {
     };
     let a = analysis::analyze(&args.paths, &options).map_err(|e| e.report())?;
     let Some(t) =
-        handlecheck::views::timeline::build(&a, &sel, args.format == TimelineFormat::Json)
+        handlecheck::report::views::timeline::build(&a, &sel, args.format == TimelineFormat::Json)
     else {
         return Err("--handle is required".to_string());
     };
@@ -101,7 +101,7 @@ pub fn graph(args: &GraphArgs) -> Result<u8, String> {
         ..Default::default()
     };
     let a = analysis::analyze(&args.paths, &options).map_err(|e| e.report())?;
-    let g = handlecheck::views::graph::build(&a, &sel);
+    let g = handlecheck::report::views::graph::build(&a, &sel);
     let text = match args.format {
         GraphFormat::Dot => report::graph::dot(&g),
         GraphFormat::Json => report::graph::json(&g),

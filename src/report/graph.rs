@@ -1,6 +1,6 @@
 //! `handlecheck graph`: the selection's HandleGraph as Graphviz DOT or JSON.
 
-use crate::views::graph::{GraphNode, GraphView};
+use crate::report::views::graph::{GraphNode, GraphView};
 
 pub fn json(g: &GraphView) -> String {
     serde_json::to_string_pretty(g).unwrap_or_default() + "\n"

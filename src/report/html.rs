@@ -7,9 +7,9 @@ use std::fmt::Write;
 use super::ci::CiContext;
 use crate::analysis::Selection;
 use crate::model::{Finding, Level};
-use crate::views::chart::Chart;
-use crate::views::stats::ProcessStats;
-use crate::views::timeline::TimelineRow;
+use crate::report::views::chart::Chart;
+use crate::report::views::stats::ProcessStats;
+use crate::report::views::timeline::TimelineRow;
 
 /// Rows of a finding's timeline shown; the rest are counted.
 const MAX_TIMELINE_ROWS: usize = 60;
@@ -91,7 +91,7 @@ pub fn render(cx: &CiContext<'_>) -> String {
     if a.graphs.is_empty() {
         h.push_str("<p>No chart: the analysis did not keep its handle graphs.</p>\n");
     } else {
-        let chart = crate::views::chart::build(a, &sel, &cx.findings);
+        let chart = crate::report::views::chart::build(a, &sel, &cx.findings);
         svg_chart(&mut h, &chart);
     }
     h.push_str("</section>\n");
@@ -106,7 +106,7 @@ pub fn render(cx: &CiContext<'_>) -> String {
     h.push_str("</section>\n");
 
     h.push_str("<section id=\"stats\"><h2>Handles per process and type</h2>\n");
-    stats_tables(&mut h, &crate::views::stats::build(a, &sel));
+    stats_tables(&mut h, &crate::report::views::stats::build(a, &sel));
     h.push_str("</section>\n</body></html>\n");
     h
 }
@@ -281,8 +281,8 @@ fn finding(h: &mut String, cx: &CiContext<'_>, f: &Finding) {
         h.push_str("</ul>\n");
     }
     if !a.graphs.is_empty() {
-        let rows = crate::views::timeline::for_finding(a, f);
-        let style = crate::views::handle_style(a);
+        let rows = crate::report::views::timeline::for_finding(a, f);
+        let style = crate::report::views::handle_style(a);
         let mut values: Vec<i64> = f.labels.iter().map(|l| l.event.handle).collect();
         values.sort_unstable();
         values.dedup();

@@ -15,6 +15,7 @@ pub mod stats;
 pub mod summary;
 pub mod text;
 pub mod timeline;
+pub mod views;
 
 use serde::Serialize;
 

@@ -104,7 +104,7 @@ pub fn render(
         .iter()
         .map(|i| (i.path.as_str(), input_counts(i)))
         .collect();
-    let procs = crate::views::stats::build(&a, selection);
+    let procs = crate::report::views::stats::build(&a, selection);
     if format == OutputFormat::Json {
         let doc = serde_json::json!({
             "inputs": inputs.iter().map(|(_, (j, _, _))| j).collect::<Vec<_>>(),

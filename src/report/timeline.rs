@@ -3,7 +3,7 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, Table};
 
-use crate::views::timeline::Timeline;
+use crate::report::views::timeline::Timeline;
 
 pub struct TimelineOptions {
     pub color: bool,

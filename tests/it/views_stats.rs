@@ -8,7 +8,7 @@ use predicates::prelude::*;
 
 use crate::common::views::*;
 use handlecheck::analysis::Selection;
-use handlecheck::views::stats;
+use handlecheck::report::views::stats;
 
 fn hc() -> Command {
     Command::cargo_bin("handlecheck").unwrap()

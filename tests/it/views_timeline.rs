@@ -6,7 +6,7 @@ use predicates::prelude::*;
 
 use crate::common::views::*;
 use handlecheck::analysis::Selection;
-use handlecheck::views::timeline::{self, Timeline};
+use handlecheck::report::views::timeline::{self, Timeline};
 
 fn hc() -> Command {
     Command::cargo_bin("handlecheck").unwrap()

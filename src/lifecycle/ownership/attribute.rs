@@ -3,21 +3,17 @@
 
 use rustc_hash::FxHashMap;
 
+use super::facts::{creator, transient};
 use super::frames::code_path;
-use super::{Attribution, Evidence, EvidenceKind, Ownership, StaleRelease, StaleUse, VictimAct};
+use super::{Attribution, Evidence, EvidenceKind, StaleRelease, StaleUse, VictimAct};
 use crate::lifecycle::{GenId, Generation, HandleGraph, Provenance, ReleaseHow};
 use crate::model::{Confidence, ErrorClass, Event, Interner, Op, ResourceKind, StackId, flags};
 
-/// Computes the ownership of every recycled value of `graph`, links the
-/// attributions into it and reads the chains back as paths.
-pub fn attribute(graph: &mut HandleGraph, interner: &Interner) {
-    let (releases, uses) = attribute_calls(graph, interner);
-    super::chains::link(graph, &releases, &uses);
-    let chains = super::chains::build(graph, &releases, &uses);
-    graph.ownership = Ownership::new(releases, uses, chains);
-}
-
-fn attribute_calls(graph: &HandleGraph, interner: &Interner) -> (Vec<StaleRelease>, Vec<StaleUse>) {
+/// Which generation every stale release and stale use of `graph` meant.
+pub(super) fn attribute_calls(
+    graph: &HandleGraph,
+    interner: &Interner,
+) -> (Vec<StaleRelease>, Vec<StaleUse>) {
     let mut cx = Pass {
         graph,
         interner,
@@ -106,15 +102,6 @@ pub(super) fn recycled(g: &Generation) -> bool {
         )
 }
 
-pub(super) fn creator(g: &Generation) -> Option<u32> {
-    match g.provenance {
-        Provenance::Opened | Provenance::Duplicated { .. } | Provenance::Received => {
-            g.open.map(|e| e.tid)
-        }
-        _ => None,
-    }
-}
-
 /// `tid` made `g` or used it before `before`. When uses were dropped from the
 /// bounded list, an unseen task may have used it: answer yes (no evidence).
 fn took_part(g: &Generation, tid: u32, before: u64) -> bool {
@@ -137,25 +124,6 @@ fn held(g: &Generation, tid: u32) -> Option<&'static str> {
     } else {
         None
     }
-}
-
-/// A libc helper's transient duplicate of a standard stream (perror, stdio's
-/// `dup(2)` ... `close`): made and closed by one task around a few uses.
-pub(super) fn transient(graph: &HandleGraph, g: &Generation) -> bool {
-    let Provenance::Duplicated { from } = g.provenance else {
-        return false;
-    };
-    let from_std = match (from.and_then(|f| graph.gen_(f)), g.open.map(|e| e.op)) {
-        (Some(f), _) => (0..=2).contains(&f.handle),
-        (None, Some(Op::Dup { source, .. })) => (0..=2).contains(&source),
-        _ => false,
-    };
-    let Some(tid) = creator(g) else { return false };
-    from_std
-        && g.release
-            .is_some_and(|r| r.event.tid == tid && r.how == ReleaseHow::Close)
-        && g.use_sites.items.iter().all(|u| u.tid == tid)
-        && g.uses <= 8
 }
 
 /// Failing calls made on a value after `g` ended (its after-release list), and

@@ -4,7 +4,7 @@
 //! links in the handle graph, starting at the root cause: the first stale
 //! release, whose own target was not killed by another stale release.
 
-use super::attribute::transient;
+use super::facts::transient;
 use super::{StaleRelease, StaleUse};
 use crate::lifecycle::{GenId, HandleGraph, Link};
 use crate::model::{Event, flags};

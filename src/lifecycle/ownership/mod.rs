@@ -18,6 +18,7 @@
 
 mod attribute;
 mod chains;
+mod facts;
 pub mod frames;
 
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -171,4 +172,11 @@ impl Ownership {
     }
 }
 
-pub(super) use attribute::attribute;
+/// Computes the ownership of every recycled value of `graph`, links the
+/// attributions into it and reads the chains back as paths in it.
+pub(super) fn attribute(graph: &mut super::HandleGraph, interner: &crate::model::Interner) {
+    let (releases, uses) = attribute::attribute_calls(graph, interner);
+    chains::link(graph, &releases, &uses);
+    let chains = chains::build(graph, &releases, &uses);
+    graph.ownership = Ownership::new(releases, uses, chains);
+}
