@@ -12,6 +12,9 @@ use crate::rules::{self, HandleStyle, Rule, RuleContext};
 /// Formats read into memory whole are refused above this size.
 const WHOLE_INPUT_LIMIT: u64 = 8 << 30;
 
+/// The most rule worker threads a pool gets (`--threads` refuses more).
+const MAX_THREADS: usize = 256;
+
 pub struct Options {
     /// Overrides sniffing.
     pub input_format: Option<Format>,
@@ -81,8 +84,10 @@ pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, Analysis
     let mut interner = Interner::new();
     let mut inputs: Vec<InputReport> = Vec::new();
     let mut findings = Vec::new();
+    // Bounded whatever the caller asks: spawning more only costs time.
+    let threads = options.threads.map(|n| n.min(MAX_THREADS));
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.threads.unwrap_or(0))
+        .num_threads(threads.unwrap_or(0))
         .build()
         .map_err(|source| AnalysisError::Threads {
             threads: options.threads.unwrap_or(0),

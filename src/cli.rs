@@ -170,7 +170,7 @@ pub struct CommonArgs {
     #[arg(long, value_delimiter = ',', value_name = "RULES")]
     pub ignore: Vec<String>,
     /// Worker threads for the rules (default: one per core). Output is the same for any count.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
     pub threads: Option<usize>,
     /// Folder of PDB files (`module.pdb`): names `module+0xoffset` frames of ETW stacks.
     #[arg(long, value_name = "DIR")]
@@ -225,4 +225,17 @@ pub enum MinLevel {
     Error,
     Warning,
     Note,
+}
+
+/// The most worker threads `--threads` accepts: more only costs time spawning them.
+pub const MAX_THREADS: usize = 256;
+
+fn parse_threads(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of threads"))?;
+    if n > MAX_THREADS {
+        return Err(format!("at most {MAX_THREADS} worker threads"));
+    }
+    Ok(n)
 }

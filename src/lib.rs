@@ -10,9 +10,12 @@ pub mod baseline;
 pub mod cli;
 pub mod config;
 pub mod formats;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod generate;
 pub mod input;
 pub mod lifecycle;
 pub mod model;
+pub mod output;
 pub mod report;
 pub mod rules;

@@ -10,6 +10,7 @@ use clap::Parser;
 
 use handlecheck::analysis::{self, Options};
 use handlecheck::model::{Finding, Level};
+use handlecheck::output;
 use handlecheck::report::{self, OutputFormat};
 use handlecheck::rules;
 
@@ -33,11 +34,11 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
         Err(Failure::Message(m)) => {
-            eprintln!("handlecheck: error: {m}");
+            output::stderr(&format!("handlecheck: error: {m}\n"));
             ExitCode::from(2)
         }
         Err(Failure::Rendered(m)) => {
-            eprint!("{m}");
+            output::stderr_rendered(&m);
             ExitCode::from(2)
         }
     }
@@ -100,7 +101,7 @@ fn dispatch(cli: &Cli) -> Result<u8, Failure> {
         },
         Command::Rules => {
             let color = use_color(cli.color, stdout_tty);
-            print!("{}", report::summary::rules_table(rules::registry(), color));
+            output::stdout(report::summary::rules_table(rules::registry(), color).as_bytes())?;
             Ok(0)
         }
         Command::Analyze(args) => analyze(&args.paths, &args.common, cli.color),
@@ -229,13 +230,9 @@ fn analyze(paths: &[String], common: &CommonArgs, color: ColorChoice) -> Result<
         machine => report::render_machine(machine, &cx).unwrap_or_default(),
     };
     match &common.output {
-        Some(p) => std::fs::write(p, text)
+        Some(p) => output::write_atomically(p, |w| w.write_all(text.as_bytes()))
             .map_err(|e| Failure::Message(format!("{}: {e}", p.display())))?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())?;
-            out.flush()?;
-        }
+        None => output::stdout(text.as_bytes())?,
     }
     write_extra_reports(&cx, common)?;
     report_stale_baseline(&cx, common);
@@ -334,19 +331,21 @@ fn apply_config_and_baseline(
 ) -> Result<(Option<BaselineReport>, bool), Failure> {
     let allowed = config.apply(&mut analysis.findings, &analysis.interner);
     if common.verbose && allowed > 0 {
-        eprintln!("handlecheck: {allowed} findings allowed by the config");
+        output::stderr(&format!(
+            "handlecheck: {allowed} findings allowed by the config\n"
+        ));
     }
     let mut written = false;
     if let Some(path) = &common.write_baseline {
         let b = Baseline::from_findings(&analysis.findings);
-        std::fs::write(path, b.to_json())
+        output::write_atomically(path, |w| w.write_all(b.to_json().as_bytes()))
             .map_err(|e| Failure::Message(format!("{}: {e}", path.display())))?;
         if !common.quiet {
-            eprintln!(
-                "handlecheck: wrote {} findings to the baseline {}",
+            output::stderr(&format!(
+                "handlecheck: wrote {} findings to the baseline {}\n",
                 b.entries.len(),
                 path.display()
-            );
+            ));
         }
         written = true;
     }
@@ -393,7 +392,7 @@ fn write_extra_reports(cx: &CiContext<'_>, common: &CommonArgs) -> Result<(), Fa
             }
             machine => report::render_machine(machine, cx).unwrap_or_default(),
         };
-        std::fs::write(&spec.path, text)
+        output::write_atomically(&spec.path, |w| w.write_all(text.as_bytes()))
             .map_err(|e| Failure::Message(format!("{}: {e}", spec.path.display())))?;
     }
     let github = common.format == OutputFormat::Github
@@ -426,13 +425,13 @@ fn report_stale_baseline(cx: &CiContext<'_>, common: &CommonArgs) {
         .take(5)
         .map(|e| format!("{} {}", e.code, e.fingerprint))
         .collect();
-    eprintln!(
-        "handlecheck: baseline {}: {} stale entries (no longer found; rewrite it with --write-baseline): {}{}",
+    output::stderr(&format!(
+        "handlecheck: baseline {}: {} stale entries (no longer found; rewrite it with --write-baseline): {}{}\n",
         b.path,
         b.stale.len(),
         codes.join(", "),
         if b.stale.len() > 5 { ", ..." } else { "" }
-    );
+    ));
 }
 
 /// Installs the progress bar when stderr is a terminal and neither -q nor -v.
@@ -448,21 +447,27 @@ fn install_progress(common: &CommonArgs, color: ColorChoice) -> bool {
 /// `-v`: per-input statistics and timings on stderr.
 fn print_verbose(a: &analysis::Analysis, started: Instant) {
     for i in &a.inputs {
-        eprintln!(
-            "handlecheck: {}: {}, {} lines/records, {} events, {} skipped",
+        output::stderr(&format!(
+            "handlecheck: {}: {}, {} lines/records, {} events, {} skipped\n",
             report::sanitize::for_terminal(&i.path),
             i.format.as_str(),
             i.stats.units,
             i.stats.events,
             i.stats.skipped
-        );
+        ));
+        for (reason, s) in &i.stats.skipped_by_reason {
+            output::stderr(&format!(
+                "handlecheck:   skipped {} × {reason} (first at {})\n",
+                s.count, s.first_at
+            ));
+        }
     }
-    eprintln!(
-        "handlecheck: analysed {} inputs in {:.3} s: {} findings before config and baseline",
+    output::stderr(&format!(
+        "handlecheck: analysed {} inputs in {:.3} s: {} findings before config and baseline\n",
         a.inputs.len(),
         started.elapsed().as_secs_f64(),
         a.findings.len()
-    );
+    ));
 }
 
 /// `handlecheck man`: the main page on stdout, or every page into a directory.

@@ -41,9 +41,9 @@ pub fn record(args: &RunArgs) -> Result<Recorded, String> {
     if !path.exists() {
         return Err(format!("strace wrote no trace (exit status {status})"));
     }
-    eprintln!(
-        "handlecheck: recorded {} (the command exited with {status})",
+    handlecheck::output::stderr(&format!(
+        "handlecheck: recorded {} (the command exited with {status})\n",
         path.display()
-    );
+    ));
     Ok(Recorded { path, _temp: temp })
 }

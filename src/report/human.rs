@@ -118,7 +118,7 @@ pub fn render_finding(a: &Analysis, f: &Finding, opts: &HumanOptions) -> String 
         let label = &f.labels[*label_index];
         let (name, text) = match a.input(*input) {
             Some(inp) => (
-                inp.path.clone(),
+                crate::model::sanitize::for_terminal(&inp.path),
                 inp.evidence.text(&label.event, &a.interner),
             ),
             None => (String::from("?"), String::new()),

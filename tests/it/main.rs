@@ -13,6 +13,8 @@ mod etl_rules;
 mod etl_samples;
 mod etl_symbols;
 mod etl_synthetic;
+mod fuzz_corpus;
+mod hostile_output;
 mod htrace_read;
 mod htrace_sniff;
 mod jsonl_read;
