@@ -51,6 +51,12 @@ pub struct LifecycleBuilder<'i> {
     pub(super) tables: Vec<Table>,
     pub(super) tasks: FxHashMap<u32, Task>,
     pub(super) sites: FxHashMap<SiteKey, SiteStats>,
+    /// The site keys of each table, so pruning an ended table visits its own
+    /// sites only (not every site of every table: quadratic in tables).
+    sites_of: FxHashMap<TableId, Vec<SiteKey>>,
+    /// Generations by the thread they were made for (`thread_link`), so a
+    /// thread's exit visits its own handles only, not every live one.
+    linked_to_thread: FxHashMap<u32, Vec<GenId>>,
     pub(super) gc_events: Vec<Event>,
     pub(super) rpc_events: Vec<Event>,
     /// Per task: current run of ascending closes (value, run length, anomaly events to mark).
@@ -93,6 +99,8 @@ impl<'i> LifecycleBuilder<'i> {
             tables: Vec::new(),
             tasks: FxHashMap::default(),
             sites: FxHashMap::default(),
+            sites_of: FxHashMap::default(),
+            linked_to_thread: FxHashMap::default(),
             gc_events: Vec::new(),
             rpc_events: Vec::new(),
             sweeps: FxHashMap::default(),
@@ -236,8 +244,15 @@ impl<'i> LifecycleBuilder<'i> {
                 rec.exit = Some(*event);
             }
             // Handles made for this thread that are still open outlive it.
-            let live: Vec<GenId> = self.table(table).live.values().copied().collect();
-            for g in live {
+            let linked = self.linked_to_thread.remove(&tid).unwrap_or_default();
+            for g in linked {
+                let handle = match self.gens.get(&g) {
+                    Some(gen_) => gen_.handle,
+                    None => continue,
+                };
+                if self.tables[table.0 as usize].live.get(&handle) != Some(&g) {
+                    continue;
+                }
                 if let Some(gen_) = self.gens.get_mut(&g)
                     && gen_.thread_link == Some(tid)
                     && gen_.outlived_thread.is_none()
@@ -328,9 +343,17 @@ impl<'i> LifecycleBuilder<'i> {
                 self.gens.remove(&id);
             }
         }
+        let keys = self.sites_of.remove(&table).unwrap_or_default();
         if self.tables[table.0 as usize].table_full.is_empty() {
-            self.sites
-                .retain(|k, s| k.table != table || s.open_at_exit >= SITE_KEEP_MIN);
+            for k in keys {
+                if self
+                    .sites
+                    .get(&k)
+                    .is_some_and(|s| s.open_at_exit < SITE_KEEP_MIN)
+                {
+                    self.sites.remove(&k);
+                }
+            }
         }
     }
 
@@ -559,6 +582,7 @@ impl<'i> LifecycleBuilder<'i> {
             .opened(ev);
         if new_site {
             self.table(table).site_count += 1;
+            self.sites_of.entry(table).or_default().push(site);
         }
         if let Some(g) = self.gens.get_mut(&id) {
             g.cloexec = cloexec;
@@ -581,6 +605,7 @@ impl<'i> LifecycleBuilder<'i> {
                         && let Some(g) = self.gens.get_mut(&id)
                     {
                         g.thread_link = Some(tid);
+                        self.linked_to_thread.entry(tid).or_default().push(id);
                     }
                 }
             }
@@ -887,6 +912,7 @@ impl<'i> LifecycleBuilder<'i> {
                     && gen_.thread_link.is_none()
                 {
                     gen_.thread_link = Some(child);
+                    self.linked_to_thread.entry(child).or_default().push(g);
                 }
             }
         }

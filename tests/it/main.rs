@@ -3,6 +3,9 @@
 
 mod common;
 
+#[global_allocator]
+static ALLOCATOR: common::alloc::Counting = common::alloc::Counting;
+
 mod appverif_read;
 mod ci_cli;
 mod ci_reports;
@@ -19,6 +22,7 @@ mod htrace_read;
 mod htrace_sniff;
 mod jsonl_read;
 mod mda_read;
+mod pathological;
 mod rule_snapshots;
 mod strace_ground_truth;
 mod strace_parser;

@@ -136,6 +136,10 @@ pub struct StraceParser {
     names: Vec<Option<Sym>>,
     clock: Clock,
     tasks: FastMap<u32, Task>,
+    /// Tasks that may have an unspawned clone pending, in tid order: a
+    /// superset of them, cleaned as it is read, so finding the parent of a
+    /// task that appears unannounced costs O(1) amortised, not O(tasks).
+    clone_waiters: std::collections::BTreeSet<u32>,
     live_count: usize,
     /// The live task when exactly one lives (cache; `None` = recompute).
     lone_cache: Option<u32>,
@@ -177,6 +181,7 @@ impl StraceParser {
             names,
             clock: Clock::default(),
             tasks: FastMap::default(),
+            clone_waiters: Default::default(),
             live_count: 0,
             lone_cache: None,
             root: 0,
@@ -396,22 +401,31 @@ impl StraceParser {
         tid
     }
 
-    fn any_pending_spawn(&self) -> bool {
-        self.tasks
-            .values()
-            .any(|t| t.pending.as_ref().is_some_and(is_unspawned_clone))
+    fn any_pending_spawn(&mut self) -> bool {
+        self.first_clone_waiter().is_some()
+    }
+
+    /// The lowest tid with an unspawned clone pending; drops stale entries.
+    fn first_clone_waiter(&mut self) -> Option<u32> {
+        while let Some(&id) = self.clone_waiters.first() {
+            let waiting = self
+                .tasks
+                .get(&id)
+                .and_then(|t| t.pending.as_ref())
+                .is_some_and(is_unspawned_clone);
+            if waiting {
+                return Some(id);
+            }
+            self.clone_waiters.pop_first();
+        }
+        None
     }
 
     /// A task appeared while some task has a clone pending: it is that child.
     fn early_spawn(&mut self, child: u32, ctx: &mut ReadContext<'_>) {
-        let mut parent = None;
-        for (id, t) in &self.tasks {
-            if t.pending.as_ref().is_some_and(is_unspawned_clone) && parent.is_none_or(|p| *id < p)
-            {
-                parent = Some(*id);
-            }
-        }
-        let Some(parent) = parent else { return };
+        let Some(parent) = self.first_clone_waiter() else {
+            return;
+        };
         let Some(mut p) = self.tasks.get_mut(&parent).and_then(|t| t.pending.take()) else {
             return;
         };
@@ -453,6 +467,7 @@ impl StraceParser {
             let entry = self.tasks.entry(real).or_default();
             if entry.pending.is_none() {
                 entry.pending = old.pending;
+                self.clone_waiters.insert(real);
             }
             self.lone_cache = None;
             if was_live {
@@ -480,6 +495,7 @@ impl StraceParser {
                 self.release_pending(tid);
                 if let Some(t) = self.tasks.get_mut(&tid) {
                     t.pending = Some(p);
+                    self.clone_waiters.insert(tid);
                 }
             }
             self.set_live(old, false);
@@ -549,6 +565,9 @@ impl StraceParser {
                 text.extend_from_slice(head);
                 self.entry_events(head, name_len, index, spec, ctx);
                 let tid = self.cur.tid;
+                if matches!(spec.action, Action::Clone | Action::Clone3 | Action::Fork) {
+                    self.clone_waiters.insert(tid);
+                }
                 self.tasks.entry(tid).or_default().pending = Some(Pending {
                     index,
                     spec,

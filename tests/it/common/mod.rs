@@ -1,4 +1,5 @@
 //! Helpers shared by the test modules.
 
+pub mod alloc;
 pub mod etl_builder;
 pub mod reader;
