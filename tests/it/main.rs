@@ -24,6 +24,7 @@ mod jsonl_read;
 mod mda_read;
 mod pathological;
 mod rule_snapshots;
+mod skip_accounting;
 mod strace_ground_truth;
 mod strace_parser;
 mod windows_rules;

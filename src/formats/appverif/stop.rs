@@ -89,7 +89,7 @@ pub(crate) fn emit(stop: &Stop, ctx: &mut ReadContext<'_>) {
             ),
             None => {
                 ctx.stats.skip(
-                    "appverif: stop 0x305 without a handle value",
+                    crate::formats::SkipReason::AppverifStopWithoutValue(0x305),
                     u64::from(stop.line),
                 );
                 return;
@@ -105,7 +105,7 @@ pub(crate) fn emit(stop: &Stop, ctx: &mut ReadContext<'_>) {
             ),
             None => {
                 ctx.stats.skip(
-                    "appverif: stop 0x901 without a handle value",
+                    crate::formats::SkipReason::AppverifStopWithoutValue(0x901),
                     u64::from(stop.line),
                 );
                 return;
@@ -121,7 +121,7 @@ pub(crate) fn emit(stop: &Stop, ctx: &mut ReadContext<'_>) {
             ),
             None => {
                 ctx.stats.skip(
-                    "appverif: stop 0xE101 without a socket value",
+                    crate::formats::SkipReason::AppverifStopWithoutValue(0xE101),
                     u64::from(stop.line),
                 );
                 return;

@@ -144,8 +144,10 @@ pub(crate) fn read(text: &str, base: u64, ctx: &mut ReadContext<'_>) -> u64 {
             (e, _) => e,
         };
         let Some(end) = end else {
-            ctx.stats
-                .skip("appverif: truncated logEntry", u64::from(line));
+            ctx.stats.skip(
+                crate::formats::SkipReason::AppverifTruncatedEntry,
+                u64::from(line),
+            );
             pos = after;
             continue;
         };
@@ -153,8 +155,10 @@ pub(crate) fn read(text: &str, base: u64, ctx: &mut ReadContext<'_>) -> u64 {
         let chunk = text.get(start..end).unwrap_or("");
         let doc_text = format!("<r xmlns:{p}=\"{NS}\">{chunk}</r>");
         let Ok(doc) = roxmltree::Document::parse(&doc_text) else {
-            ctx.stats
-                .skip("appverif: malformed logEntry XML", u64::from(line));
+            ctx.stats.skip(
+                crate::formats::SkipReason::AppverifMalformedEntry,
+                u64::from(line),
+            );
             continue;
         };
         let Some(entry) = doc.root_element().first_element_child() else {
@@ -166,7 +170,7 @@ pub(crate) fn read(text: &str, base: u64, ctx: &mut ReadContext<'_>) -> u64 {
             .and_then(|c| u32::try_from(c).ok())
         else {
             ctx.stats.skip(
-                "appverif: logEntry without a valid StopCode",
+                crate::formats::SkipReason::AppverifNoStopCode,
                 u64::from(line),
             );
             continue;

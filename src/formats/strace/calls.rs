@@ -265,8 +265,10 @@ impl StraceParser {
         ctx: &mut ReadContext<'_>,
     ) {
         let Some((args, close)) = scan_list(text, name_len + 1, b')') else {
-            ctx.stats
-                .skip("unparseable call", u64::from(self.cur.origin.line));
+            ctx.stats.skip(
+                crate::formats::SkipReason::StraceUnparseableCall,
+                u64::from(self.cur.origin.line),
+            );
             return;
         };
         let tail = parse_tail(text.get(close + 1..).unwrap_or(&[]));
@@ -413,8 +415,10 @@ impl StraceParser {
                     a.and_then(|a| parse_fd(a).map(|v| v.fd).or_else(|| parse_int(a)))
                 };
                 let (Some(first), Some(last)) = (num(args.get(0)), num(args.get(1))) else {
-                    ctx.stats
-                        .skip("unparseable close_range", u64::from(self.cur.origin.line));
+                    ctx.stats.skip(
+                        crate::formats::SkipReason::StraceUnparseableCloseRange,
+                        u64::from(self.cur.origin.line),
+                    );
                     return;
                 };
                 let fl = args.get(2).unwrap_or(&[]);

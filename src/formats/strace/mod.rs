@@ -243,7 +243,7 @@ impl StraceParser {
     pub fn finish(&mut self, ctx: &mut ReadContext<'_>) {
         if !self.stash.is_empty() {
             ctx.stats.skip(
-                "line cut by a notice and never continued",
+                crate::formats::SkipReason::StraceCutByNotice,
                 u64::from(self.cur.origin.line),
             );
             self.stash.clear();
@@ -294,9 +294,9 @@ impl StraceParser {
         let kind = body_kind(body);
         if kind == BodyKind::Other {
             let reason = if leader.tid.is_some() || leader.stamp.is_some() {
-                "unrecognised strace line"
+                crate::formats::SkipReason::StraceUnrecognisedLine
             } else {
-                "not strace output"
+                crate::formats::SkipReason::StraceNotStrace
             };
             ctx.stats.skip(reason, at);
             return;
@@ -486,8 +486,10 @@ impl StraceParser {
         if let Some(rest) = body.strip_prefix(b"+++ superseded by execve in pid ") {
             let (n, digits, _) = prefix::parse_digits(rest, 0);
             let Some(old) = u32::try_from(n).ok().filter(|_| digits > 0) else {
-                ctx.stats
-                    .skip("unparseable exit line", u64::from(self.cur.origin.line));
+                ctx.stats.skip(
+                    crate::formats::SkipReason::StraceUnparseableExit,
+                    u64::from(self.cur.origin.line),
+                );
                 return;
             };
             // The exec'ing thread's pending execve resumes under the leader.
@@ -511,8 +513,10 @@ impl StraceParser {
             let ev = self.event(Op::TaskExit, sym, -1);
             self.hold(ev);
         } else {
-            ctx.stats
-                .skip("unrecognised +++ line", u64::from(self.cur.origin.line));
+            ctx.stats.skip(
+                crate::formats::SkipReason::StraceUnrecognisedExit,
+                u64::from(self.cur.origin.line),
+            );
         }
     }
 
@@ -581,7 +585,8 @@ impl StraceParser {
     fn resumed(&mut self, body: &[u8], ctx: &mut ReadContext<'_>) {
         let at = u64::from(self.cur.origin.line);
         let Some(name) = resumed_name(body) else {
-            ctx.stats.skip("unparseable resumed line", at);
+            ctx.stats
+                .skip(crate::formats::SkipReason::StraceUnparseableResumed, at);
             return;
         };
         // `<... NAME resumed>` is 14 bytes plus the name.
@@ -617,7 +622,8 @@ impl StraceParser {
                         self.cur.flags |= flags::RESUMED;
                         self.complete(&rebuilt, name.len(), index, spec, None, ctx);
                     } else {
-                        ctx.stats.skip("resumed call without its entry", at);
+                        ctx.stats
+                            .skip(crate::formats::SkipReason::StraceResumedWithoutEntry, at);
                     }
                 }
             }
