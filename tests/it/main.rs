@@ -23,6 +23,7 @@ mod htrace_sniff;
 mod jsonl_read;
 mod mda_read;
 mod pathological;
+mod properties;
 mod rule_snapshots;
 mod skip_accounting;
 mod strace_ground_truth;
