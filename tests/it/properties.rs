@@ -111,7 +111,7 @@ impl Model {
         match op % 9 {
             0 => {
                 let fd = self.lowest_free(g);
-                let cloexec = a % 2 == 0;
+                let cloexec = a.is_multiple_of(2);
                 self.files += 1;
                 let flags = if cloexec {
                     "O_RDONLY|O_CLOEXEC"
