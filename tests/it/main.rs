@@ -10,6 +10,7 @@ mod appverif_read;
 mod ci_cli;
 mod ci_reports;
 mod cli_analyze;
+mod corruption;
 mod etl_read;
 mod etl_robust;
 mod etl_rules;
