@@ -109,7 +109,7 @@ invalid-handle\t''
 close-while-in-use\t''
 leaked-across-exec\t''
 context-handle-mismatch\t''"
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l threads -d 'Worker threads for the rules (default: one per core). Output is the same for any count' -r
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l threads -d 'Worker threads for the readers and rules (default: one per core; at most 256). Output is the same for any count' -r
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l symbols -d 'Folder of PDB files (`module.pdb`): names `module+0xoffset` frames of ETW stacks' -r -F
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l report -d 'Also write a report in FORMAT to PATH (repeatable): `--report sarif=handles.sarif`' -r
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand analyze" -l max-results -d 'At most N results in SARIF output, errors first, then warnings, then notes (GitHub accepts 25,000 per run); 0: no cap' -r
@@ -203,7 +203,7 @@ invalid-handle\t''
 close-while-in-use\t''
 leaked-across-exec\t''
 context-handle-mismatch\t''"
-complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l threads -d 'Worker threads for the rules (default: one per core). Output is the same for any count' -r
+complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l threads -d 'Worker threads for the readers and rules (default: one per core; at most 256). Output is the same for any count' -r
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l symbols -d 'Folder of PDB files (`module.pdb`): names `module+0xoffset` frames of ETW stacks' -r -F
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l report -d 'Also write a report in FORMAT to PATH (repeatable): `--report sarif=handles.sarif`' -r
 complete -c handlecheck -n "__fish_handlecheck_using_subcommand run" -l max-results -d 'At most N results in SARIF output, errors first, then warnings, then notes (GitHub accepts 25,000 per run); 0: no cap' -r

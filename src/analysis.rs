@@ -13,6 +13,9 @@ use crate::rules::{self, HandleStyle, Rule, RuleContext};
 /// Formats read into memory whole are refused above this size.
 const WHOLE_INPUT_LIMIT: u64 = 8 << 30;
 
+/// The most rule worker threads a pool gets (`--threads` refuses more).
+const MAX_THREADS: usize = 256;
+
 pub struct Options {
     /// Overrides sniffing.
     pub input_format: Option<Format>,
@@ -190,8 +193,10 @@ pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, Analysis
     let mut graphs = Vec::new();
     // `--program` is checked against the graphs once every input is read.
     let keep_graphs = options.keep_graphs || options.selection.program.is_some();
+    // Bounded whatever the caller asks: spawning more only costs time.
+    let threads = options.threads.map(|n| n.min(MAX_THREADS));
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.threads.unwrap_or(0))
+        .num_threads(threads.unwrap_or(0))
         // Readers run on a pool thread now: give it the main thread's stack.
         .stack_size(8 << 20)
         .build()

@@ -411,6 +411,19 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     Ok(std::time::Duration::from_secs_f64(secs))
 }
 
+/// The most worker threads `--threads` accepts: more only costs time spawning them.
+pub const MAX_THREADS: usize = 256;
+
+fn parse_threads(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of threads"))?;
+    if n > MAX_THREADS {
+        return Err(format!("at most {MAX_THREADS} worker threads"));
+    }
+    Ok(n)
+}
+
 /// Where `run` takes its exit status from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ExitFrom {
@@ -444,8 +457,9 @@ pub struct CommonArgs {
     /// Skip these rules (codes or names, comma separated).
     #[arg(long, value_delimiter = ',', value_name = "RULES", value_parser = rule_values(), ignore_case = true)]
     pub ignore: Vec<String>,
-    /// Worker threads for the rules (default: one per core). Output is the same for any count.
-    #[arg(long, value_name = "N")]
+    /// Worker threads for the readers and rules (default: one per core; at most 256).
+    /// Output is the same for any count.
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
     pub threads: Option<usize>,
     /// Folder of PDB files (`module.pdb`): names `module+0xoffset` frames of ETW stacks.
     #[arg(long, value_name = "DIR")]

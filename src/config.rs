@@ -91,7 +91,10 @@ pub struct Config {
 
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum ConfigError {
-    #[error("{path}: cannot read the config: {message}")]
+    #[error(
+        "{}: cannot read the config: {message}",
+        crate::model::sanitize::for_terminal(path)
+    )]
     #[diagnostic(code(handlecheck::config))]
     Io { path: String, message: String },
     #[error("{message}")]
@@ -178,8 +181,11 @@ fn invalid(
     let start = span.start.min(text.len());
     let len = span.end.min(text.len()).saturating_sub(start);
     ConfigError::Invalid {
-        message: format!("{name}: {message}"),
-        src: NamedSource::new(name, text.to_string()),
+        message: crate::model::sanitize::for_terminal(&format!("{name}: {message}")),
+        src: NamedSource::new(
+            crate::model::sanitize::for_terminal(name),
+            crate::model::sanitize::source_for_terminal(text),
+        ),
         span: (start, len).into(),
         label: label.to_string(),
         help,

@@ -10,8 +10,11 @@ pub mod analysis;
 pub mod baseline;
 pub mod config;
 pub mod formats;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod input;
 pub mod lifecycle;
 pub mod model;
+pub mod output;
 pub mod report;
 pub mod rules;

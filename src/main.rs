@@ -7,6 +7,14 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// `eprintln!` that never panics on a closed or broken stderr and makes the
+/// text terminal-safe (see `handlecheck::output::stderr`).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        handlecheck::output::stderr(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod cli;
 mod commands;
 mod generate;
@@ -29,11 +37,11 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
         Err(Failure::Message(m)) => {
-            eprintln!("handlecheck: error: {m}");
+            handlecheck::output::stderr(&format!("handlecheck: error: {m}\n"));
             ExitCode::from(2)
         }
         Err(Failure::Rendered(m)) => {
-            eprint!("{m}");
+            handlecheck::output::stderr_rendered(&m);
             ExitCode::from(2)
         }
     }

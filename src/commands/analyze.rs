@@ -91,7 +91,7 @@ pub fn analyze(
         && !settings.quiet;
     if !human_on_stdout {
         for w in &cx.evidence.warnings {
-            eprintln!("handlecheck: warning: {w}");
+            say!("handlecheck: warning: {w}");
         }
     }
 
@@ -108,8 +108,10 @@ pub fn analyze(
     };
     let text = report::render(settings.format, &cx, &human);
     match (&settings.output, sink) {
-        (Some(p), _) => std::fs::write(p, text)
-            .map_err(|e| Failure::Message(format!("{}: {e}", p.display())))?,
+        (Some(p), _) => {
+            handlecheck::output::write_atomically(p.as_ref(), |w| w.write_all(text.as_bytes()))
+                .map_err(|e| Failure::Message(format!("{}: {e}", p.display())))?
+        }
         (None, Sink::Stdout) => super::write_stdout(&text)?,
         (None, Sink::Stderr) => {
             let mut err = std::io::stderr().lock();
@@ -131,10 +133,10 @@ pub fn analyze(
 /// One line per unreadable input, at the end where it is seen.
 fn print_input_errors(analysis: &Analysis) {
     for e in &analysis.errors {
-        eprintln!("handlecheck: error: {}", e.report());
+        say!("handlecheck: error: {}", e.report());
     }
     if !analysis.errors.is_empty() && !analysis.inputs.is_empty() {
-        eprintln!(
+        say!(
             "handlecheck: {} of {} inputs could not be read; the others were analysed",
             analysis.errors.len(),
             analysis.errors.len() + analysis.inputs.len()
@@ -154,15 +156,17 @@ fn apply_config_and_baseline(
         .apply(&mut analysis.findings, &analysis.interner);
     totals.allowed = allowed;
     if settings.verbose && allowed > 0 {
-        eprintln!("handlecheck: {allowed} findings allowed by the config");
+        say!("handlecheck: {allowed} findings allowed by the config");
     }
     let mut written = false;
     if let Some(path) = &settings.write_baseline {
         let b = Baseline::from_findings(&analysis.findings);
-        std::fs::write(path, b.to_json())
-            .map_err(|e| Failure::Message(format!("{}: {e}", path.display())))?;
+        handlecheck::output::write_atomically(path.as_ref(), |w| {
+            w.write_all(b.to_json().as_bytes())
+        })
+        .map_err(|e| Failure::Message(format!("{}: {e}", path.display())))?;
         if !settings.quiet {
-            eprintln!(
+            say!(
                 "handlecheck: wrote {} findings to the baseline {}",
                 b.entries.len(),
                 path.display()
@@ -190,7 +194,7 @@ fn write_extra_reports(cx: &CiContext<'_>, settings: &Settings) -> Result<(), Fa
     let file = HumanOptions::default();
     for spec in &settings.reports {
         let text = report::render(spec.format, cx, &file);
-        std::fs::write(&spec.path, text)
+        handlecheck::output::write_atomically(spec.path.as_ref(), |w| w.write_all(text.as_bytes()))
             .map_err(|e| Failure::Message(format!("{}: {e}", spec.path.display())))?;
     }
     let github = settings.format == OutputFormat::Github
@@ -223,7 +227,7 @@ fn report_stale_baseline(cx: &CiContext<'_>, settings: &Settings) {
         .take(5)
         .map(|e| format!("{} {}", e.code, e.fingerprint))
         .collect();
-    eprintln!(
+    say!(
         "handlecheck: baseline {}: {} stale entries (no longer found; rewrite it with --write-baseline): {}{}",
         b.path,
         b.stale.len(),
@@ -246,7 +250,7 @@ fn install_progress(settings: &Settings) -> bool {
 /// `-v`: per-input statistics and timings on stderr.
 fn print_verbose(a: &Analysis, started: Instant) {
     for i in &a.inputs {
-        eprintln!(
+        say!(
             "handlecheck: {}: {}, {} lines/records, {} events, {} skipped",
             report::sanitize::for_terminal(&i.path),
             i.format.as_str(),
@@ -255,7 +259,7 @@ fn print_verbose(a: &Analysis, started: Instant) {
             i.stats.skipped
         );
     }
-    eprintln!(
+    say!(
         "handlecheck: analysed {} inputs in {:.3} s: {} findings before config and baseline",
         a.inputs.len(),
         started.elapsed().as_secs_f64(),

@@ -201,9 +201,6 @@ pub fn render_diagnostic(diag: &dyn miette::Diagnostic, color: bool) -> String {
 
 /// Writes `text` to stdout, flushing (a closed pipe is not an error).
 pub fn write_stdout(text: &str) -> Result<(), Failure> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
+    handlecheck::output::stdout(text.as_bytes())?;
     Ok(())
 }

@@ -18,7 +18,7 @@ pub fn run(args: &RunArgs, settings: &Settings) -> Result<u8, Failure> {
         );
     }
     if !settings.quiet {
-        eprintln!(
+        say!(
             "handlecheck: {} {} (the command exited with {})",
             if trace.interrupted {
                 "interrupted: analysing what was recorded of"
@@ -31,9 +31,9 @@ pub fn run(args: &RunArgs, settings: &Settings) -> Result<u8, Failure> {
     }
     let analysis = analyze(&[trace.path_string()], settings, Sink::Stderr, aliases)?;
     if trace.kept && (!settings.quiet || trace.interrupted) {
-        eprintln!("handlecheck: the trace is kept at {}", trace.path.display());
+        say!("handlecheck: the trace is kept at {}", trace.path.display());
     } else if !trace.kept && trace.interrupted {
-        eprintln!("handlecheck: the trace was removed (--keep-trace PATH keeps it)");
+        say!("handlecheck: the trace was removed (--keep-trace PATH keeps it)");
     }
     let child = trace.child_code();
     drop(trace);

@@ -72,16 +72,143 @@ pub struct SkipCount {
     pub first_at: u64,
 }
 
+/// Why a reader skipped a line or record. The text (Display) is what every
+/// report shows and the key of [`ReadStats::skipped_by_reason`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SkipReason {
+    StraceNotStrace,
+    StraceUnrecognisedLine,
+    StraceUnparseableCall,
+    StraceUnparseableCloseRange,
+    StraceUnparseableExit,
+    StraceUnrecognisedExit,
+    StraceUnparseableResumed,
+    StraceResumedWithoutEntry,
+    StraceCutByNotice,
+    /// Longer than [`crate::input::lines::MAX_LINE`]: cut off, not parsed.
+    LineTooLong,
+    EtlDamagedBuffer,
+    EtlDamagedRecord,
+    EtlUnreadableBufferHeader,
+    EtlMissingHeader,
+    EtlNoProcessId,
+    HtraceMalformedHeader,
+    HtraceIdsOutOfPlace,
+    AppverifTruncatedEntry,
+    AppverifMalformedEntry,
+    AppverifNoStopCode,
+    /// A stop whose handle (or socket) parameter is missing: its stop code.
+    AppverifStopWithoutValue(u32),
+    /// A handle stop of another layer (Print, Leak) without its Parameter 1.
+    AppverifHandleStopWithoutHandle,
+    /// A line of a `perf trace` input that is none of its line shapes.
+    PerfNotPerfLine,
+    MdaIncomplete,
+    JsonlUnsupportedVersion,
+    /// A JSON line the schema rejects, with what is wrong (`jsonl: ...`).
+    Jsonl(&'static str),
+}
+
+impl SkipReason {
+    /// One of each kind (every stop code the readers check), for tests.
+    pub const KINDS: &'static [SkipReason] = &[
+        SkipReason::StraceNotStrace,
+        SkipReason::StraceUnrecognisedLine,
+        SkipReason::StraceUnparseableCall,
+        SkipReason::StraceUnparseableCloseRange,
+        SkipReason::StraceUnparseableExit,
+        SkipReason::StraceUnrecognisedExit,
+        SkipReason::StraceUnparseableResumed,
+        SkipReason::StraceResumedWithoutEntry,
+        SkipReason::StraceCutByNotice,
+        SkipReason::LineTooLong,
+        SkipReason::EtlDamagedBuffer,
+        SkipReason::EtlDamagedRecord,
+        SkipReason::EtlUnreadableBufferHeader,
+        SkipReason::EtlMissingHeader,
+        SkipReason::EtlNoProcessId,
+        SkipReason::HtraceMalformedHeader,
+        SkipReason::HtraceIdsOutOfPlace,
+        SkipReason::AppverifTruncatedEntry,
+        SkipReason::AppverifMalformedEntry,
+        SkipReason::AppverifNoStopCode,
+        SkipReason::AppverifStopWithoutValue(0x305),
+        SkipReason::AppverifStopWithoutValue(0x901),
+        SkipReason::AppverifStopWithoutValue(0xE101),
+        SkipReason::AppverifHandleStopWithoutHandle,
+        SkipReason::PerfNotPerfLine,
+        SkipReason::MdaIncomplete,
+        SkipReason::JsonlUnsupportedVersion,
+        SkipReason::Jsonl("jsonl: malformed JSON"),
+    ];
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = match self {
+            SkipReason::StraceNotStrace => "not strace output",
+            SkipReason::StraceUnrecognisedLine => "unrecognised strace line",
+            SkipReason::StraceUnparseableCall => "unparseable call",
+            SkipReason::StraceUnparseableCloseRange => "unparseable close_range",
+            SkipReason::StraceUnparseableExit => "unparseable exit line",
+            SkipReason::StraceUnrecognisedExit => "unrecognised +++ line",
+            SkipReason::StraceUnparseableResumed => "unparseable resumed line",
+            SkipReason::StraceResumedWithoutEntry => "resumed call without its entry",
+            SkipReason::StraceCutByNotice => "line cut by a notice and never continued",
+            SkipReason::LineTooLong => {
+                return write!(
+                    f,
+                    "line longer than {} MiB",
+                    crate::input::lines::MAX_LINE >> 20
+                );
+            }
+            SkipReason::EtlDamagedBuffer => "damaged buffer",
+            SkipReason::EtlDamagedRecord => "damaged record (rest of buffer skipped)",
+            SkipReason::EtlUnreadableBufferHeader => {
+                "unreadable buffer header (rest of file skipped)"
+            }
+            SkipReason::EtlMissingHeader => "missing EventTrace header record (times unknown)",
+            SkipReason::EtlNoProcessId => "handle event without a process id",
+            SkipReason::HtraceMalformedHeader => "htrace: malformed record header",
+            SkipReason::HtraceIdsOutOfPlace => "htrace: Thread ID line out of place",
+            SkipReason::AppverifTruncatedEntry => "appverif: truncated logEntry",
+            SkipReason::AppverifMalformedEntry => "appverif: malformed logEntry XML",
+            SkipReason::AppverifNoStopCode => "appverif: logEntry without a valid StopCode",
+            SkipReason::AppverifStopWithoutValue(code) => {
+                let what = if *code == 0xE101 { "socket" } else { "handle" };
+                return write!(f, "appverif: stop {code:#X} without a {what} value");
+            }
+            SkipReason::AppverifHandleStopWithoutHandle => {
+                "appverif: handle stop without Parameter 1 (the handle)"
+            }
+            SkipReason::PerfNotPerfLine => "perf: not a perf trace line",
+            SkipReason::MdaIncomplete => "mda: incomplete releaseHandleFailed message",
+            SkipReason::JsonlUnsupportedVersion => "unsupported schema version",
+            SkipReason::Jsonl(what) => what,
+        };
+        f.write_str(text)
+    }
+}
+
 impl ReadStats {
-    pub fn skip(&mut self, reason: &str, at: u64) {
-        self.skipped += 1;
-        match self.skipped_by_reason.get_mut(reason) {
-            Some(s) => s.count += 1,
+    pub fn skip(&mut self, reason: SkipReason, at: u64) {
+        self.skip_many(reason, 1, at);
+    }
+
+    /// `count` skips of one reason, the first at `at`.
+    pub fn skip_many(&mut self, reason: SkipReason, count: u64, at: u64) {
+        if count == 0 {
+            return;
+        }
+        self.skipped += count;
+        let key = reason.to_string();
+        match self.skipped_by_reason.get_mut(&key) {
+            Some(s) => s.count += count,
             None => {
                 self.skipped_by_reason.insert(
-                    reason.to_string(),
+                    key,
                     SkipCount {
-                        count: 1,
+                        count,
                         first_at: at,
                     },
                 );

@@ -70,11 +70,13 @@ impl InputError {
         self
     }
 
-    /// The error line, then `  hint: ...` on its own line when there is one.
+    /// The error line, then `  hint: ...` on its own line when there is one;
+    /// terminal-safe (the path and message may hold a trace's bytes).
     pub fn report(&self) -> String {
-        match &self.hint {
+        let text = match &self.hint {
             Some(h) => format!("{self}\n  hint: {h}"),
             None => self.to_string(),
-        }
+        };
+        crate::model::sanitize::lines_for_terminal(&text)
     }
 }

@@ -29,7 +29,8 @@ pub enum Compression {
 pub struct Opened {
     /// As the user named it (`-` for stdin).
     pub display: String,
-    /// The file on disk when the stream is that file's plain bytes.
+    /// The regular file on disk when the stream is that file's plain bytes
+    /// (never a FIFO or a `/dev/fd/N` pipe: those cannot be read twice).
     pub plain_path: Option<PathBuf>,
     pub compression: Compression,
     /// The first bytes of the (decompressed) stream, already consumed from `rest`.
@@ -65,10 +66,15 @@ pub fn open(path: &str) -> Result<Opened, InputError> {
             );
         }
         let f = File::open(p).map_err(|e| io_error(path, &e))?;
-        let total = f.metadata().ok().map(|m| m.len());
+        let meta = f.metadata().ok();
+        // Only a regular file can be read again by path (evidence, mapping):
+        // a FIFO or `<(...)` (/dev/fd/N) would block or be empty, so those are
+        // spooled like stdin.
+        let regular = meta.as_ref().is_some_and(|m| m.is_file());
+        let total = meta.filter(|m| m.is_file()).map(|m| m.len());
         (
             Box::new(progress::Counting::new(f, path, total)),
-            Some(p.to_path_buf()),
+            regular.then(|| p.to_path_buf()),
         )
     };
     let mut raw = raw;

@@ -8,6 +8,23 @@ pub struct Sym(pub u32);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StackId(pub u32);
 
+/// The longest text kept (a path, a frame, a type name): longer text from a
+/// trace is cut and ends with `…`, so one hostile line cannot make every
+/// diagnostic, note and report that quotes it as large as itself.
+pub const MAX_TEXT: usize = 4096;
+
+/// `text` cut to fit [`MAX_TEXT`] bytes with the `…`, on a char boundary.
+fn capped(text: &str) -> String {
+    let mut end = MAX_TEXT - '…'.len_utf8();
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut out = String::with_capacity(MAX_TEXT);
+    out.push_str(&text[..end]);
+    out.push('…');
+    out
+}
+
 /// One interner per analysis. Readers intern call names, resources and frames;
 /// reporters resolve them back.
 #[derive(Default, Debug)]
@@ -24,6 +41,13 @@ impl Interner {
     }
 
     pub fn intern(&mut self, text: &str) -> Sym {
+        let cut;
+        let text = if text.len() > MAX_TEXT {
+            cut = capped(text);
+            cut.as_str()
+        } else {
+            text
+        };
         if let Some(&id) = self.string_ids.get(text) {
             return id;
         }
@@ -36,6 +60,9 @@ impl Interner {
 
     /// Interns bytes that may not be UTF-8 (invalid sequences become U+FFFD).
     pub fn intern_bytes(&mut self, bytes: &[u8]) -> Sym {
+        // Cut first (with room for a UTF-8 sequence) so a huge invalid run is
+        // not converted whole.
+        let bytes = bytes.get(..MAX_TEXT + 4).unwrap_or(bytes);
         match std::str::from_utf8(bytes) {
             Ok(text) => self.intern(text),
             Err(_) => self.intern(&String::from_utf8_lossy(bytes)),
@@ -85,5 +112,28 @@ impl Interner {
             .get(stack.0 as usize)
             .map(|s| &**s)
             .unwrap_or(&[])
+    }
+}
+
+#[cfg(test)]
+mod cap_tests {
+    use super::*;
+
+    #[test]
+    fn long_text_is_cut_once_and_consistently() {
+        let mut i = Interner::new();
+        let long = "\\".repeat(12 << 20);
+        let a = i.intern(&long);
+        assert!(i.resolve(a).len() <= MAX_TEXT);
+        assert!(i.resolve(a).ends_with('…'));
+        // The same long text (as bytes too) is the same symbol.
+        assert_eq!(i.intern_bytes(long.as_bytes()), a);
+        // Multi-byte text is cut on a char boundary.
+        let wide = "é".repeat(MAX_TEXT);
+        let w = i.intern(&wide);
+        assert!(i.resolve(w).len() <= MAX_TEXT);
+        let short = "x".repeat(MAX_TEXT);
+        let s = i.intern(&short);
+        assert_eq!(i.resolve(s), short);
     }
 }

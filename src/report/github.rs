@@ -17,11 +17,15 @@ pub const MAX_PER_KIND: usize = 10;
 /// Rows in the job summary (GitHub's limit is 1 MiB per step summary).
 pub const MAX_SUMMARY_ROWS: usize = 500;
 
-/// Escapes a command's message: `%`, CR and LF (actions/toolkit `escapeData`).
+/// Escapes a command's message: `%`, CR and LF (actions/toolkit `escapeData`);
+/// other control characters and bidi overrides, which GitHub's log viewer
+/// would interpret and the command syntax cannot escape, become `�`.
 pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
+    let s = s
+        .replace('%', "%25")
         .replace('\r', "%0D")
-        .replace('\n', "%0A")
+        .replace('\n', "%0A");
+    crate::model::sanitize::for_terminal(&s)
 }
 
 /// Escapes a property value: as [`escape_data`] plus `:` and `,` (`escapeProperty`).

@@ -199,7 +199,7 @@ pub fn render_in(cx: &CiContext<'_>, f: &Finding, opts: &HumanOptions) -> String
     for (input, number, label_index) in &keys {
         let label = &f.labels[*label_index];
         let name = super::text::elide_left(
-            &cx.input_name(*input),
+            &crate::model::sanitize::for_terminal(&cx.input_name(*input)),
             opts.width.saturating_sub(24).max(20),
         );
         let raw = cx.evidence.text(label);

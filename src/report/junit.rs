@@ -27,10 +27,21 @@ pub fn escape(s: &str) -> String {
             '\'' => out.push_str("&apos;"),
             '\t' | '\n' | '\r' => out.push(c),
             c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
+            // Bidi overrides would reorder the text a CI viewer shows.
+            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
     out
+}
+
+/// [`escape`] for attribute values: tab, CR and LF as character references,
+/// which a parser would otherwise normalise to spaces.
+pub fn escape_attr(s: &str) -> String {
+    escape(s)
+        .replace('\t', "&#9;")
+        .replace('\n', "&#10;")
+        .replace('\r', "&#13;")
 }
 
 /// `handlecheck.<file name without extension>`, dots folded to `_`: Jenkins
@@ -104,9 +115,9 @@ pub fn render(cx: &CiContext<'_>) -> String {
             let _ = write!(
                 cases,
                 "    <testcase name=\"{}\" classname=\"{}\" file=\"{}\" time=\"0\"",
-                escape(&name),
-                escape(&class),
-                escape(&path)
+                escape_attr(&name),
+                escape_attr(&class),
+                escape_attr(&path)
             );
             if mine.is_empty() {
                 cases.push_str("/>\n");
@@ -130,8 +141,8 @@ pub fn render(cx: &CiContext<'_>) -> String {
                 let _ = writeln!(
                     cases,
                     "      <failure message=\"{}\" type=\"{}\">{}</failure>",
-                    escape(&message),
-                    escape(m.code),
+                    escape_attr(&message),
+                    escape_attr(m.code),
                     escape(&body)
                 );
             }
@@ -161,7 +172,7 @@ pub fn render(cx: &CiContext<'_>) -> String {
         let _ = write!(
             suites,
             "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"0\">\n{cases}  </testsuite>\n",
-            escape(&path)
+            escape_attr(&path)
         );
     }
     format!(
@@ -180,6 +191,8 @@ mod tests {
             "a&lt;b &amp; &quot;c&quot;\u{FFFD}"
         );
         assert_eq!(escape("tab\tok"), "tab\tok");
+        assert_eq!(escape("a\u{202e}b"), "a\u{FFFD}b");
+        assert_eq!(escape_attr("a\nb\tc"), "a&#10;b&#9;c");
     }
 
     #[test]

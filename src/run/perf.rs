@@ -89,14 +89,14 @@ pub fn exec_hook() {
     }
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let Some((program, rest)) = args.split_first() else {
-        eprintln!("handlecheck: {UNLEAK_ENV} is set but no command follows");
+        say!("handlecheck: {UNLEAK_ENV} is set but no command follows");
         std::process::exit(2);
     };
     let err = Command::new(program)
         .args(rest)
         .env_remove(UNLEAK_ENV)
         .exec();
-    eprintln!(
+    say!(
         "handlecheck: cannot run {}: {err}",
         Path::new(program).display()
     );
@@ -260,7 +260,7 @@ fn lost_in(path: &Path) -> (u64, u64) {
 fn warn_lost(path: &Path, pages: u32) {
     let (notices, events) = lost_in(path);
     if notices > 0 {
-        eprintln!(
+        say!(
             "handlecheck: warning: perf lost {events} events ({notices} LOST notices); findings that an unseen \
              event could explain get low confidence; record again with a larger --perf-pages (now {pages})"
         );
@@ -271,7 +271,7 @@ fn warn_lost(path: &Path, pages: u32) {
 /// the caller records with strace instead.
 pub fn record(args: &RunArgs) -> Result<Option<Recorded>, String> {
     if let Err(why) = probe() {
-        eprintln!(
+        say!(
             "handlecheck: {}; recording with strace instead",
             why.message()
         );
@@ -311,7 +311,7 @@ pub fn record(args: &RunArgs) -> Result<Option<Recorded>, String> {
     }
     format_data(&data, &path)?;
     warn_lost(&path, args.perf_pages);
-    eprintln!(
+    say!(
         "handlecheck: recorded {} with perf trace (the command ended with {status})",
         path.display()
     );
@@ -379,7 +379,7 @@ pub fn record_system(args: &RecordArgs) -> Result<String, String> {
     let path = absolute(&args.output)?;
     let groups = threads_now();
     let secs = format!("{:.3}", args.duration.as_secs_f64());
-    eprintln!(
+    say!(
         "handlecheck: recording every process for {secs} s with perf trace -a into {}",
         path.display()
     );

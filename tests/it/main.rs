@@ -3,6 +3,9 @@
 
 mod common;
 
+#[global_allocator]
+static ALLOCATOR: common::alloc::Counting = common::alloc::Counting;
+
 mod appverif_read;
 mod ci_cli;
 mod ci_reports;
@@ -10,6 +13,7 @@ mod ci_run;
 mod ci_view;
 mod clean_fixtures;
 mod cli_analyze;
+mod corruption;
 mod etl_counts;
 mod etl_read;
 mod etl_robust;
@@ -17,6 +21,9 @@ mod etl_rules;
 mod etl_samples;
 mod etl_symbols;
 mod etl_synthetic;
+mod fuzz_corpus;
+mod hostile_output;
+mod hostile_work;
 mod htrace_read;
 mod htrace_sniff;
 mod jsonl_read;
@@ -25,7 +32,9 @@ mod mda_read;
 mod ownership;
 mod pathological;
 mod perf_trace;
+mod properties;
 mod rule_snapshots;
+mod skip_accounting;
 mod strace_ground_truth;
 mod strace_parser;
 mod terminal_layout;

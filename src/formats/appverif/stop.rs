@@ -127,7 +127,7 @@ fn emit_other_layer(
     };
     let Some(p1) = stop.params[0] else {
         ctx.stats.skip(
-            "appverif: handle stop without Parameter 1 (the handle)",
+            crate::formats::SkipReason::AppverifHandleStopWithoutHandle,
             u64::from(stop.line),
         );
         return;
@@ -253,7 +253,7 @@ pub(crate) fn emit(stop: &Stop, ctx: &mut ReadContext<'_>) {
             ),
             None => {
                 ctx.stats.skip(
-                    "appverif: stop 0x305 without a handle value",
+                    crate::formats::SkipReason::AppverifStopWithoutValue(0x305),
                     u64::from(stop.line),
                 );
                 return;
@@ -269,7 +269,7 @@ pub(crate) fn emit(stop: &Stop, ctx: &mut ReadContext<'_>) {
             ),
             None => {
                 ctx.stats.skip(
-                    "appverif: stop 0x901 without a handle value",
+                    crate::formats::SkipReason::AppverifStopWithoutValue(0x901),
                     u64::from(stop.line),
                 );
                 return;
@@ -285,7 +285,7 @@ pub(crate) fn emit(stop: &Stop, ctx: &mut ReadContext<'_>) {
             ),
             None => {
                 ctx.stats.skip(
-                    "appverif: stop 0xE101 without a socket value",
+                    crate::formats::SkipReason::AppverifStopWithoutValue(0xE101),
                     u64::from(stop.line),
                 );
                 return;

@@ -54,6 +54,41 @@ fn attr_hex(v: &str) -> Option<u64> {
     parse_hex(v.as_bytes())
 }
 
+/// The next occurrence of a needle at or after a position that only moves
+/// forward: each search result is kept until the position passes it, so a
+/// log of n entries (or n unclosed ones) costs O(n) searching, not O(n²).
+struct Forward<'a> {
+    hay: &'a [u8],
+    needle: &'a [u8],
+    /// None: not searched yet; Some(None): no occurrence left.
+    cached: Option<Option<usize>>,
+}
+
+impl<'a> Forward<'a> {
+    fn new(hay: &'a [u8], needle: &'a [u8]) -> Forward<'a> {
+        Forward {
+            hay,
+            needle,
+            cached: None,
+        }
+    }
+
+    fn next(&mut self, from: usize) -> Option<usize> {
+        match self.cached {
+            Some(None) => return None,
+            Some(Some(at)) if at >= from => return Some(at),
+            _ => {}
+        }
+        let found = self
+            .hay
+            .get(from..)
+            .and_then(|r| find(r, self.needle))
+            .map(|i| from + i);
+        self.cached = Some(found);
+        found
+    }
+}
+
 /// Returns the number of entries emitted or counted.
 pub(crate) fn read(text: &str, base: u64, ctx: &mut ReadContext<'_>) -> u64 {
     let p = prefix(text);
@@ -67,14 +102,17 @@ pub(crate) fn read(text: &str, base: u64, ctx: &mut ReadContext<'_>) -> u64 {
     let mut pid = 0u32;
     let mut pos = 0usize;
     let mut buf = String::new();
+    let mut entries = Forward::new(bytes, open_entry.as_bytes());
+    let mut sessions = Forward::new(bytes, open_session.as_bytes());
+    let mut closes = Forward::new(bytes, close_entry.as_bytes());
     loop {
-        let rest = bytes.get(pos..).unwrap_or(b"");
-        let next_entry = find(rest, open_entry.as_bytes()).map(|i| pos + i);
-        let next_session = find(rest, open_session.as_bytes()).map(|i| pos + i);
+        let next_entry = entries.next(pos);
+        let next_session = sessions.next(pos);
         let Some(start) = next_entry else { break };
         if let Some(s) = next_session.filter(|s| *s < start) {
+            // The tag ends before the entry that follows it (bounded search).
             if let Some(tag_end) = bytes
-                .get(s..)
+                .get(s..start)
                 .and_then(|r| memchr::memchr(b'>', r))
                 .map(|i| s + i)
             {
@@ -99,21 +137,17 @@ pub(crate) fn read(text: &str, base: u64, ctx: &mut ReadContext<'_>) -> u64 {
         counted_to = start;
         ctx.stats.units += 1;
         let after = start + open_entry.len();
-        let end = bytes
-            .get(after..)
-            .and_then(|r| find(r, close_entry.as_bytes()))
-            .map(|i| after + i + close_entry.len());
-        let next_open = bytes
-            .get(after..)
-            .and_then(|r| find(r, open_entry.as_bytes()))
-            .map(|i| after + i);
+        let end = closes.next(after).map(|i| i + close_entry.len());
+        let next_open = entries.next(after);
         let end = match (end, next_open) {
             (Some(e), Some(n)) if n < e => None,
             (e, _) => e,
         };
         let Some(end) = end else {
-            ctx.stats
-                .skip("appverif: truncated logEntry", u64::from(line));
+            ctx.stats.skip(
+                crate::formats::SkipReason::AppverifTruncatedEntry,
+                u64::from(line),
+            );
             pos = after;
             continue;
         };
@@ -121,8 +155,10 @@ pub(crate) fn read(text: &str, base: u64, ctx: &mut ReadContext<'_>) -> u64 {
         let chunk = text.get(start..end).unwrap_or("");
         let doc_text = format!("<r xmlns:{p}=\"{NS}\">{chunk}</r>");
         let Ok(doc) = roxmltree::Document::parse(&doc_text) else {
-            ctx.stats
-                .skip("appverif: malformed logEntry XML", u64::from(line));
+            ctx.stats.skip(
+                crate::formats::SkipReason::AppverifMalformedEntry,
+                u64::from(line),
+            );
             continue;
         };
         let Some(entry) = doc.root_element().first_element_child() else {
@@ -134,7 +170,7 @@ pub(crate) fn read(text: &str, base: u64, ctx: &mut ReadContext<'_>) -> u64 {
             .and_then(|c| u32::try_from(c).ok())
         else {
             ctx.stats.skip(
-                "appverif: logEntry without a valid StopCode",
+                crate::formats::SkipReason::AppverifNoStopCode,
                 u64::from(line),
             );
             continue;

@@ -68,7 +68,25 @@ pub fn decompress_append(input: &[u8], out: &mut Vec<u8>, max_out: usize) -> Res
     let mut half_byte_at: Option<usize> = None;
     loop {
         if out.len() >= max_out {
-            return Ok(());
+            // Full: the stream must end here. Another symbol (a literal byte,
+            // or a match's two) means it inflates past the declared size.
+            let next_bit_set = if flag_count == 0 {
+                match u32_at(input, ip) {
+                    Some(f) => {
+                        ip += 4;
+                        f & (1 << 31) != 0
+                    }
+                    None => return Ok(()),
+                }
+            } else {
+                flags & (1u32 << (flag_count - 1)) != 0
+            };
+            let symbol = if next_bit_set { 2 } else { 1 };
+            return if input.len() >= ip.saturating_add(symbol) {
+                Err(Lz77Error::TooLong)
+            } else {
+                Ok(())
+            };
         }
         if flag_count == 0 {
             match u32_at(input, ip) {
@@ -306,5 +324,17 @@ mod tests {
         );
         let c = compress(&[7u8; 1000]);
         assert_eq!(decompress_into(&c, &mut out, 10), Err(Lz77Error::TooLong));
+        // Literals only, one more than allowed: an error, not a silent cut.
+        let mut lit = vec![0u8; 4];
+        lit.extend_from_slice(b"0123456789");
+        assert_eq!(decompress_into(&lit, &mut out, 9), Err(Lz77Error::TooLong));
+        assert_eq!(decompress_into(&lit, &mut out, 10), Ok(()));
+        assert_eq!(out, b"0123456789");
+        // Exactly full at a flag-word boundary with input left over.
+        let mut two = vec![0u8; 4];
+        two.extend_from_slice(&[b'a'; 32]);
+        two.extend_from_slice(&[0, 0, 0, 0, b'z']);
+        assert_eq!(decompress_into(&two, &mut out, 32), Err(Lz77Error::TooLong));
+        assert_eq!(decompress_into(&two, &mut out, 33), Ok(()));
     }
 }

@@ -88,27 +88,32 @@ fn account(
 ) {
     for (info, s) in layout.buffers.iter().zip(scans) {
         if let Some(d) = s.damage {
-            ctx.stats.skip("damaged buffer", info.offset as u64);
+            ctx.stats.skip(
+                crate::formats::SkipReason::EtlDamagedBuffer,
+                info.offset as u64,
+            );
             ctx.stats
                 .bump(&format!("etl damaged buffers: {}", damage_reason(d)), 1);
         }
         if s.bad_record {
             ctx.stats.skip(
-                "damaged record (rest of buffer skipped)",
+                crate::formats::SkipReason::EtlDamagedRecord,
                 info.offset as u64,
             );
         }
     }
     if let Some(at) = layout.broken_at {
-        ctx.stats
-            .skip("unreadable buffer header (rest of file skipped)", at as u64);
+        ctx.stats.skip(
+            crate::formats::SkipReason::EtlUnreadableBufferHeader,
+            at as u64,
+        );
     }
     if layout.buffers.last().is_some_and(|b| b.truncated) {
         ctx.stats.bump("etl truncated last buffer", 1);
     }
     if header.is_none() {
         ctx.stats
-            .skip("missing EventTrace header record (times unknown)", 0);
+            .skip(crate::formats::SkipReason::EtlMissingHeader, 0);
     }
     for (k, n) in lost_counts(header, layout) {
         *ctx.stats.lost.entry(k).or_insert(0) += n;
@@ -307,7 +312,9 @@ impl<'c, 'a> Emitter<'c, 'a> {
                     None
                 }) else {
                     let at = u64::from(self.origin(item).record);
-                    self.ctx.stats.skip("handle event without a process id", at);
+                    self.ctx
+                        .stats
+                        .skip(crate::formats::SkipReason::EtlNoProcessId, at);
                     return;
                 };
                 let (op, call) = if matches!(item.decoded, Decoded::CreateHandle { .. }) {

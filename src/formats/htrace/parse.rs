@@ -303,7 +303,10 @@ pub(crate) fn parse(
                 b.in_record = true;
             }
             Line::BadHeader => {
-                stats.skip("htrace: malformed record header", u64::from(line_no));
+                stats.skip(
+                    crate::formats::SkipReason::HtraceMalformedHeader,
+                    u64::from(line_no),
+                );
                 b.in_record = false;
             }
             Line::Ids(tid, pid) if b.in_record => {
@@ -311,7 +314,10 @@ pub(crate) fn parse(
                     if r.ids.is_none() && r.frames.0 == r.frames.1 {
                         r.ids = Some((tid, pid));
                     } else {
-                        stats.skip("htrace: Thread ID line out of place", u64::from(line_no));
+                        stats.skip(
+                            crate::formats::SkipReason::HtraceIdsOutOfPlace,
+                            u64::from(line_no),
+                        );
                     }
                 }
             }

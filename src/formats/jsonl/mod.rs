@@ -88,6 +88,10 @@ pub fn read(bytes: &[u8], path: &str, ctx: &mut ReadContext<'_>) -> Result<(), I
         }
         let origin = Origin::line(ctx.input, line_no, (base + offset) as u64);
         if let Err(reason) = reader.line(raw, origin, ctx) {
+            let reason = match reason {
+                "unsupported schema version" => crate::formats::SkipReason::JsonlUnsupportedVersion,
+                other => crate::formats::SkipReason::Jsonl(other),
+            };
             ctx.stats.skip(reason, u64::from(line_no));
         }
     }

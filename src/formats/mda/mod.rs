@@ -140,7 +140,7 @@ pub fn read_records(bytes: &[u8], ctx: &mut ReadContext<'_>) -> u64 {
             None => {
                 if find(line, b"CriticalHandle of type").is_some() {
                     ctx.stats.skip(
-                        "mda: incomplete releaseHandleFailed message",
+                        crate::formats::SkipReason::MdaIncomplete,
                         u64::from(line_no),
                     );
                 }

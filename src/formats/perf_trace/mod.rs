@@ -127,9 +127,10 @@ pub fn read(bytes: &[u8], path: &str, ctx: &mut ReadContext<'_>) -> Result<(), I
             Line::Fault => ctx.stats.bump("perf: page-fault lines (-F) not used", 1),
             Line::Summary => ctx.stats.bump("perf: summary lines (-s/-S) not used", 1),
             Line::Blank => {}
-            Line::Other => ctx
-                .stats
-                .skip("perf: not a perf trace line", u64::from(number)),
+            Line::Other => ctx.stats.skip(
+                crate::formats::SkipReason::PerfNotPerfLine,
+                u64::from(number),
+            ),
         }
     }
     if calls_seen == 0 {

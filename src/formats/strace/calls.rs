@@ -283,8 +283,10 @@ impl StraceParser {
                 });
                 return;
             }
-            ctx.stats
-                .skip("unparseable call", u64::from(self.cur.origin.line));
+            ctx.stats.skip(
+                crate::formats::SkipReason::StraceUnparseableCall,
+                u64::from(self.cur.origin.line),
+            );
             return;
         };
         let tail = parse_tail(text.get(close + 1..).unwrap_or(&[]));
@@ -436,8 +438,10 @@ impl StraceParser {
                     a.and_then(|a| parse_fd(a).map(|v| v.fd).or_else(|| parse_int(a)))
                 };
                 let (Some(first), Some(last)) = (num(args.get(0)), num(args.get(1))) else {
-                    ctx.stats
-                        .skip("unparseable close_range", u64::from(self.cur.origin.line));
+                    ctx.stats.skip(
+                        crate::formats::SkipReason::StraceUnparseableCloseRange,
+                        u64::from(self.cur.origin.line),
+                    );
                     return;
                 };
                 let fl = args.get(2).unwrap_or(&[]);

@@ -168,6 +168,10 @@ pub struct StraceParser {
     names: Vec<Option<Sym>>,
     clock: Clock,
     tasks: FastMap<u32, Task>,
+    /// Tasks that may have an unspawned clone pending, in tid order: a
+    /// superset of them, cleaned as it is read, so finding the parent of a
+    /// task that appears unannounced costs O(1) amortised, not O(tasks).
+    clone_waiters: std::collections::BTreeSet<u32>,
     live_count: usize,
     /// The live task when exactly one lives (cache; `None` = recompute).
     lone_cache: Option<u32>,
@@ -212,6 +216,7 @@ impl StraceParser {
             names,
             clock: Clock::default(),
             tasks: FastMap::default(),
+            clone_waiters: Default::default(),
             live_count: 0,
             lone_cache: None,
             root: 0,
@@ -276,7 +281,7 @@ impl StraceParser {
         self.give_up_cut(ctx);
         if !self.stash.is_empty() {
             ctx.stats.skip(
-                "line cut by a notice and never continued",
+                crate::formats::SkipReason::StraceCutByNotice,
                 u64::from(self.cur.origin.line),
             );
             self.stash.clear();
@@ -334,9 +339,9 @@ impl StraceParser {
         }
         if kind == BodyKind::Other {
             let reason = if leader.tid.is_some() || leader.stamp.is_some() {
-                "unrecognised strace line"
+                crate::formats::SkipReason::StraceUnrecognisedLine
             } else {
-                "not strace output"
+                crate::formats::SkipReason::StraceNotStrace
             };
             ctx.stats.skip(reason, at);
             return;
@@ -413,8 +418,10 @@ impl StraceParser {
     /// A cut call that never got its continuation: skipped and counted.
     fn give_up_cut(&mut self, ctx: &mut ReadContext<'_>) {
         if let Some(cut) = self.cut_by_output.take() {
-            ctx.stats
-                .skip("unparseable call", u64::from(cut.cur.origin.line));
+            ctx.stats.skip(
+                crate::formats::SkipReason::StraceUnparseableCall,
+                u64::from(cut.cur.origin.line),
+            );
         }
         self.cut_waited = 0;
     }
@@ -487,22 +494,31 @@ impl StraceParser {
         tid
     }
 
-    fn any_pending_spawn(&self) -> bool {
-        self.tasks
-            .values()
-            .any(|t| t.pending.as_ref().is_some_and(is_unspawned_clone))
+    fn any_pending_spawn(&mut self) -> bool {
+        self.first_clone_waiter().is_some()
+    }
+
+    /// The lowest tid with an unspawned clone pending; drops stale entries.
+    fn first_clone_waiter(&mut self) -> Option<u32> {
+        while let Some(&id) = self.clone_waiters.first() {
+            let waiting = self
+                .tasks
+                .get(&id)
+                .and_then(|t| t.pending.as_ref())
+                .is_some_and(is_unspawned_clone);
+            if waiting {
+                return Some(id);
+            }
+            self.clone_waiters.pop_first();
+        }
+        None
     }
 
     /// A task appeared while some task has a clone pending: it is that child.
     fn early_spawn(&mut self, child: u32, ctx: &mut ReadContext<'_>) {
-        let mut parent = None;
-        for (id, t) in &self.tasks {
-            if t.pending.as_ref().is_some_and(is_unspawned_clone) && parent.is_none_or(|p| *id < p)
-            {
-                parent = Some(*id);
-            }
-        }
-        let Some(parent) = parent else { return };
+        let Some(parent) = self.first_clone_waiter() else {
+            return;
+        };
         let Some(mut p) = self.tasks.get_mut(&parent).and_then(|t| t.pending.take()) else {
             return;
         };
@@ -544,6 +560,7 @@ impl StraceParser {
             let entry = self.tasks.entry(real).or_default();
             if entry.pending.is_none() {
                 entry.pending = old.pending;
+                self.clone_waiters.insert(real);
             }
             self.lone_cache = None;
             if was_live {
@@ -562,8 +579,10 @@ impl StraceParser {
         if let Some(rest) = body.strip_prefix(b"+++ superseded by execve in pid ") {
             let (n, digits, _) = prefix::parse_digits(rest, 0);
             let Some(old) = u32::try_from(n).ok().filter(|_| digits > 0) else {
-                ctx.stats
-                    .skip("unparseable exit line", u64::from(self.cur.origin.line));
+                ctx.stats.skip(
+                    crate::formats::SkipReason::StraceUnparseableExit,
+                    u64::from(self.cur.origin.line),
+                );
                 return;
             };
             // The exec'ing thread's pending execve resumes under the leader.
@@ -571,6 +590,7 @@ impl StraceParser {
                 self.release_pending(tid);
                 if let Some(t) = self.tasks.get_mut(&tid) {
                     t.pending = Some(p);
+                    self.clone_waiters.insert(tid);
                 }
             }
             self.set_live(old, false);
@@ -586,8 +606,10 @@ impl StraceParser {
             let ev = self.event(Op::TaskExit, sym, -1);
             self.hold(ev);
         } else {
-            ctx.stats
-                .skip("unrecognised +++ line", u64::from(self.cur.origin.line));
+            ctx.stats.skip(
+                crate::formats::SkipReason::StraceUnrecognisedExit,
+                u64::from(self.cur.origin.line),
+            );
         }
     }
 
@@ -640,6 +662,9 @@ impl StraceParser {
                 text.extend_from_slice(head);
                 self.entry_events(head, name_len, index, spec, ctx);
                 let tid = self.cur.tid;
+                if matches!(spec.action, Action::Clone | Action::Clone3 | Action::Fork) {
+                    self.clone_waiters.insert(tid);
+                }
                 self.tasks.entry(tid).or_default().pending = Some(Pending {
                     index,
                     spec,
@@ -653,7 +678,8 @@ impl StraceParser {
     fn resumed(&mut self, body: &[u8], ctx: &mut ReadContext<'_>) {
         let at = u64::from(self.cur.origin.line);
         let Some(name) = resumed_name(body) else {
-            ctx.stats.skip("unparseable resumed line", at);
+            ctx.stats
+                .skip(crate::formats::SkipReason::StraceUnparseableResumed, at);
             return;
         };
         // `<... NAME resumed>` is 14 bytes plus the name.
@@ -689,7 +715,8 @@ impl StraceParser {
                         self.cur.flags |= flags::RESUMED;
                         self.complete(&rebuilt, name.len(), index, spec, None, ctx);
                     } else {
-                        ctx.stats.skip("resumed call without its entry", at);
+                        ctx.stats
+                            .skip(crate::formats::SkipReason::StraceResumedWithoutEntry, at);
                     }
                 }
             }

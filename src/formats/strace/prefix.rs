@@ -167,7 +167,12 @@ fn parse_stamp(line: &[u8], i: usize) -> Option<(Stamp, usize)> {
             return None;
         }
         let (frac, e4) = parse_frac(line, e3);
-        let tod = ((first * 60 + min) * 60 + sec)
+        // Checked: the digit runs come from the trace (found by fuzzing).
+        let tod = first
+            .checked_mul(60)?
+            .checked_add(min)?
+            .checked_mul(60)?
+            .checked_add(sec)?
             .checked_mul(NS_PER_SEC)?
             .checked_add(frac)?;
         // `-r -t`: ` (+     0.000352)`
@@ -243,6 +248,13 @@ mod tests {
 
     fn lead(s: &str) -> Leader {
         parse_leader(s.as_bytes())
+    }
+
+    #[test]
+    fn huge_time_of_day_digits_are_no_stamp() {
+        // Found by fuzzing: the hours overflowed i64 before the checked steps.
+        let l = lead("99999999999999999:16:08.875588 execve(\"./x\") = 0");
+        assert_eq!(l.stamp, None);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! One strace trace as a stream of lines (a file, stdin, a compressed file).
 
-use crate::formats::{InputProvider, ReadStats, SkipCount};
+use crate::formats::{InputProvider, ReadStats};
 use crate::input::evidence::EvidenceSource;
 use crate::input::{self, InputError, lines};
 use crate::model::{InputId, Origin};
@@ -40,16 +40,11 @@ pub fn read(
             .map_err(|e| input::io_error(&display, &e))?
     };
     provider.with_input(id, stats, &mut |ctx| parser.finish(ctx));
-    if cut.count > 0 {
-        stats.skipped += cut.count;
-        stats.skipped_by_reason.insert(
-            format!("line longer than {} MiB", lines::MAX_LINE >> 20),
-            SkipCount {
-                count: cut.count,
-                first_at: cut.first_line,
-            },
-        );
-    }
+    stats.skip_many(
+        crate::formats::SkipReason::LineTooLong,
+        cut.count,
+        cut.first_line,
+    );
     if empty || stats.units == 0 {
         return Err(InputError::new(display, "empty input: no strace lines")
             .hint("with strace, did you forget `2>&1` or `-o /dev/stderr`?"));

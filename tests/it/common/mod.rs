@@ -1,5 +1,6 @@
 //! Helpers shared by the test modules.
 
+pub mod alloc;
 pub mod etl_builder;
 pub mod reader;
 pub mod shared;
