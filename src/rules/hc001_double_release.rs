@@ -1,7 +1,7 @@
 use crate::lifecycle::ReleaseHow;
 use rustc_hash::FxHashMap;
 
-use crate::model::{Confidence, Event, Finding, Level, Op, Role, flags};
+use crate::model::{Confidence, Finding, Level, Op, Role, flags};
 
 use super::evidence::{label, open_label};
 use super::{RuleContext, declare_rule};
@@ -72,8 +72,8 @@ impl DoubleRelease {
 /// written once, after all its values are in.
 fn merge_close_range(cx: &RuleContext<'_>, findings: Vec<Finding>) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::new();
-    // close_range event seq -> (index in `out`, the call event, merged more than one).
-    let mut by_call: FxHashMap<u64, (usize, Event, bool)> = FxHashMap::default();
+    // close_range event seq -> (index in `out`, merged more than one).
+    let mut by_call: FxHashMap<u64, (usize, bool)> = FxHashMap::default();
     for f in findings {
         let range_call = f
             .primary()
@@ -84,7 +84,7 @@ fn merge_close_range(cx: &RuleContext<'_>, findings: Vec<Finding>) -> Vec<Findin
             continue;
         };
         match by_call.get_mut(&e.seq) {
-            Some((i, _, merged)) => {
+            Some((i, merged)) => {
                 *merged = true;
                 let o = &mut out[*i];
                 for l in f.labels {
@@ -95,12 +95,12 @@ fn merge_close_range(cx: &RuleContext<'_>, findings: Vec<Finding>) -> Vec<Findin
                 o.level = o.level.max(f.level);
             }
             None => {
-                by_call.insert(e.seq, (out.len(), e, false));
+                by_call.insert(e.seq, (out.len(), false));
                 out.push(f);
             }
         }
     }
-    for (i, e, merged) in by_call.into_values() {
+    for (i, merged) in by_call.into_values() {
         if !merged {
             continue;
         }
@@ -115,9 +115,8 @@ fn merge_close_range(cx: &RuleContext<'_>, findings: Vec<Finding>) -> Vec<Findin
         values.dedup();
         let names: Vec<String> = values.iter().map(|h| cx.handle_name(*h)).collect();
         o.message = format!(
-            "{} released twice: close_range at {} finds them already closed",
+            "{} released twice: a close_range finds them already closed",
             names.join(", "),
-            cx.at(&e)
         );
     }
     for f in &mut out {
@@ -182,10 +181,9 @@ impl DoubleRelease {
                 &META,
                 level,
                 format!(
-                    "{} released twice: the {} at {} finds it already closed ({})",
+                    "{} released twice: the second {} finds it already closed ({})",
                     cx.describe(g),
                     how,
-                    cx.at(second),
                     if shared {
                         "another task shared the table: anything it opened in between could have taken the value"
                     } else {

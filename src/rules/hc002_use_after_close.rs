@@ -69,10 +69,9 @@ impl UseAfterClose {
                 &META,
                 Level::Error,
                 format!(
-                    "{} used after it was closed: {} at {} fails with {}",
+                    "{} used after it was closed: {} fails with {}",
                     cx.describe(g),
                     cx.call(first_bad),
-                    cx.at(first_bad),
                     match first_bad.outcome {
                         crate::model::Outcome::Failed { name, .. } => cx.text(name),
                         _ => "an error".to_string(),

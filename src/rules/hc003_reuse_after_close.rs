@@ -88,14 +88,12 @@ pub(super) fn stale_use_finding(
         meta,
         level,
         format!(
-            "stale use of {}: {} at {} (task {}) hits the {} that took over the value, not the {} closed at {}{}",
+            "stale use of {}: {} (task {}) hits the {} that took over the value, not the {} it had closed{}",
             cx.handle_name(new.handle),
             cx.call(first),
-            cx.at(first),
             first.tid,
             cx.what(new),
             cx.what(old),
-            cx.at(&old_release.event),
             if succeeded { "; it succeeds, silently" } else { "" }
         ),
     );

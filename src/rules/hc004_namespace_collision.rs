@@ -74,21 +74,20 @@ pub(super) fn chain_finding(
     let root: &StaleRelease = own.releases.get(chain.root)?;
     let old = cx.graph.gen_(root.attr.meant)?;
     let new = cx.graph.gen_(root.attr.hit)?;
-    let old_release = old.release?;
+    // The holder had released the generation it meant.
+    old.release?;
     let collateral: Vec<&StaleRelease> = chain
         .collateral
         .iter()
         .filter_map(|i| own.releases.get(*i))
         .collect();
     let mut message = format!(
-        "stale release of {} at {} (task {}) closes the {} that task {} made, not the {} it had already closed at {}",
+        "stale release of {} (task {}) closes the {} that task {} made, not the {} it had already closed",
         cx.handle_name(new.handle),
-        cx.at(&root.attr.event),
         root.attr.event.tid,
         cx.what(new),
         new.open.map(|o| o.tid).unwrap_or(0),
         cx.what(old),
-        cx.at(&old_release.event)
     );
     if meta.code != "HC004" {
         message = format!("{} released twice: {message}", cx.handle_name(new.handle));

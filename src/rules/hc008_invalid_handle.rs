@@ -58,17 +58,15 @@ impl InvalidHandle {
                 let unknown = ev.handle == crate::model::UNKNOWN_HANDLE;
                 let message = if unknown {
                     format!(
-                        "{what} of an invalid handle (the evidence does not give its value): {} at {}",
+                        "{what} of an invalid handle (the evidence does not give its value): {}",
                         cx.call(ev),
-                        cx.at(ev)
                     )
                 } else {
                     format!(
-                        "{} of {}, which was never open: {} at {}",
+                        "{} of {}, which was never open: {}",
                         what,
                         cx.handle_name(ev.handle),
                         cx.call(ev),
-                        cx.at(ev)
                     )
                 };
                 let mut f = cx.finding(&META, level, message);

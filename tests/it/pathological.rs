@@ -260,7 +260,7 @@ fn one_close_range_over_many_closed_fds_is_one_finding() {
     assert_eq!(
         hc001[0].message,
         format!(
-            "{} released twice: close_range at line 13 finds them already closed",
+            "{} released twice: a close_range finds them already closed",
             names.join(", ")
         )
     );

@@ -38,6 +38,12 @@ struct Model {
     /// Group → values released there and not reopened since: a close_range
     /// over one of them is a double release (HC001), so a clean run avoids it.
     released: Vec<BTreeSet<i64>>,
+    /// Group → fd → the tasks that made or used its current generation.
+    holders: Vec<BTreeMap<i64, BTreeSet<u32>>>,
+    /// Group → fd → the tasks that held an earlier generation of the value.
+    /// Such a task acting on the value without holding the current one is a
+    /// stale holder (the HC003/HC004 bug), so a clean run never does that.
+    past: Vec<BTreeMap<i64, BTreeSet<u32>>>,
     next_tid: u32,
     files: u32,
 }
@@ -50,6 +56,8 @@ impl Model {
         };
         m.groups.push(BTreeMap::new());
         m.released.push(BTreeSet::new());
+        m.holders.push(BTreeMap::new());
+        m.past.push(BTreeMap::new());
         m.tasks.insert(100, 0);
         m.lines
             .push("100 execve(\"/bin/app\", [\"app\"], 0x7ffd /* 1 vars */) = 0".into());
@@ -65,7 +73,22 @@ impl Model {
         (3..).find(|fd| !self.groups[g].contains_key(fd)).unwrap()
     }
 
+    /// True when `tid` would act on `fd` as a stale holder: it held an earlier
+    /// generation of the value and neither made nor used the current one.
+    fn stale(&self, g: usize, fd: i64, tid: u32) -> bool {
+        let held_before = self.past[g].get(&fd).is_some_and(|p| p.contains(&tid));
+        let holds = self.holders[g].get(&fd).is_some_and(|h| h.contains(&tid));
+        held_before && !holds
+    }
+
+    fn hold(&mut self, g: usize, fd: i64, tid: u32) {
+        self.holders[g].entry(fd).or_default().insert(tid);
+    }
+
     fn end(&mut self, g: usize, fd: i64, fate: Fate) {
+        if let Some(h) = self.holders[g].remove(&fd) {
+            self.past[g].entry(fd).or_default().extend(h);
+        }
         match self.groups[g].remove(&fd) {
             Some((_, Some(line))) => {
                 if let Some(f) = self.fates.get_mut(&line) {
@@ -87,11 +110,16 @@ impl Model {
         self.groups.push(copy);
         let released = self.released[g].clone();
         self.released.push(released);
+        let holders = self.holders[g].clone();
+        self.holders.push(holders);
+        let past = self.past[g].clone();
+        self.past.push(past);
         self.groups.len() - 1
     }
 
-    fn create(&mut self, g: usize, fd: i64, cloexec: bool, text: String) {
+    fn create(&mut self, g: usize, fd: i64, cloexec: bool, tid: u32, text: String) {
         let line = self.line(text);
+        self.holders[g].insert(fd, BTreeSet::from([tid]));
         self.released[g].remove(&fd);
         self.groups[g].insert(fd, (cloexec, Some(line)));
         self.fates.insert(line, (g, Fate::Open));
@@ -123,37 +151,47 @@ impl Model {
                     g,
                     fd,
                     cloexec,
+                    tid,
                     format!("{tid} openat(AT_FDCWD, \"/tmp/f{n}\", {flags}) = {fd}"),
                 );
             }
             1 => {
                 let Some(src) = pick(a) else { return };
+                if self.stale(g, src, tid) {
+                    return;
+                }
+                self.hold(g, src, tid);
                 let fd = self.lowest_free(g);
-                self.create(g, fd, false, format!("{tid} dup({src}) = {fd}"));
+                self.create(g, fd, false, tid, format!("{tid} dup({src}) = {fd}"));
             }
             2 => {
                 let Some(src) = pick(a) else { return };
                 let target = 3 + i64::from(b % 8);
-                if target == src {
+                if target == src || self.stale(g, src, tid) || self.stale(g, target, tid) {
                     return;
                 }
+                self.hold(g, src, tid);
                 self.end(g, target, Fate::ReplacedByDup);
                 self.create(
                     g,
                     target,
                     false,
+                    tid,
                     format!("{tid} dup2({src}, {target}) = {target}"),
                 );
             }
             3 => {
                 let Some(fd) = pick(a) else { return };
+                if self.stale(g, fd, tid) {
+                    return;
+                }
                 self.line(format!("{tid} close({fd}) = 0"));
                 self.end(g, fd, Fate::Closed);
             }
             4 => {
                 let lo = 3 + i64::from(a % 6);
                 let hi = lo + i64::from(b % 4);
-                if (lo..=hi).any(|fd| self.released[g].contains(&fd)) {
+                if (lo..=hi).any(|fd| self.released[g].contains(&fd) || self.stale(g, fd, tid)) {
                     return;
                 }
                 self.line(format!("{tid} close_range({lo}, {hi}, 0) = 0"));
