@@ -7,6 +7,7 @@ use crate::input;
 use crate::input::evidence::EvidenceSource;
 use crate::lifecycle::history::HistoryFilter;
 use crate::lifecycle::{HandleGraph, LifecycleBuilder};
+pub use crate::model::site::fingerprint;
 use crate::model::{Finding, InputId, Interner};
 use crate::rules::{self, HandleStyle, Rule, RuleContext};
 
@@ -462,17 +463,6 @@ fn sort_key(f: &Finding) -> (u16, u32, u32, &'static str, &str) {
     (p.input, p.line.max(p.record), p.record, f.code, &f.message)
 }
 
-/// 64-bit FNV-1a of the rule code and site, as 16 hex digits: stable across
-/// runs, machines and versions (never from pids or handle values).
-pub fn fingerprint(code: &str, site: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in code.bytes().chain([0u8]).chain(site.bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{h:016x}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -504,15 +494,5 @@ mod tests {
             ..Default::default()
         };
         assert!(exe.program_matches(Some("C:\\Program Files\\app.exe")));
-    }
-
-    #[test]
-    fn fingerprints_are_stable() {
-        assert_eq!(
-            fingerprint("HC001", "prog|close|file|/etc/hostname|"),
-            fingerprint("HC001", "prog|close|file|/etc/hostname|")
-        );
-        assert_ne!(fingerprint("HC001", "a"), fingerprint("HC002", "a"));
-        assert_eq!(fingerprint("HC001", "").len(), 16);
     }
 }

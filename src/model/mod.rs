@@ -5,6 +5,7 @@ pub mod finding;
 pub mod intern;
 pub mod origin;
 pub mod sanitize;
+pub mod site;
 
 pub use event::{
     ErrorClass, Event, Handle, HandleStyle, Nanos, Op, Outcome, ResourceKind, RpcOp,

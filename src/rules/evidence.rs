@@ -4,6 +4,7 @@ use crate::lifecycle::{Generation, Table};
 use crate::model::{Event, Finding, Handle, Label, Level, Role, Sym};
 
 use super::{RuleContext, RuleMeta};
+pub use crate::model::site::{fold_digits, frame_site};
 
 impl RuleContext<'_> {
     pub fn handle_name(&self, h: Handle) -> String {
@@ -116,46 +117,6 @@ pub fn label(event: &Event, role: Role, text: impl Into<String>) -> Label {
         role,
         text: text.into(),
     }
-}
-
-/// One frame as a fingerprint sees it: `libc.so.6(close+0x17) [0x10a3b7]` →
-/// `libc.so.6(close)`, `./prog(+0x11d5)` → `prog`, `KERNELBASE!CloseHandle+0x12`
-/// → `KERNELBASE!CloseHandle`, `app.exe+0x1234` → `app.exe`.
-pub fn frame_site(frame: &str) -> String {
-    let t = frame.split(" [").next().unwrap_or(frame).trim();
-    let base = |m: &str| m.rsplit(['/', '\\']).next().unwrap_or(m).to_string();
-    if let Some((module, rest)) = t.split_once('(') {
-        let inside = rest.strip_suffix(')').unwrap_or(rest);
-        let function = inside.split('+').next().unwrap_or("");
-        return if function.is_empty() {
-            base(module)
-        } else {
-            format!("{}({function})", base(module))
-        };
-    }
-    if let Some((module, function)) = t.split_once('!') {
-        let function = function.split('+').next().unwrap_or("");
-        return format!("{}!{function}", base(module));
-    }
-    base(t.split('+').next().unwrap_or(t))
-}
-
-/// Folds digit runs so that `/tmp/x-123` and `/tmp/x-456` are one site.
-pub fn fold_digits(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut in_digits = false;
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            if !in_digits {
-                out.push('N');
-            }
-            in_digits = true;
-        } else {
-            in_digits = false;
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// Labels for how a generation began: its open (or first sighting).
@@ -272,27 +233,4 @@ pub fn group_repeats(findings: Vec<Finding>) -> Vec<Finding> {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod frame_tests {
-    use super::frame_site;
-
-    #[test]
-    fn frames_lose_offsets_and_paths() {
-        assert_eq!(
-            frame_site("/usr/lib/x86_64-linux-gnu/libc.so.6(close+0x17) [0x10a3b7]"),
-            "libc.so.6(close)"
-        );
-        assert_eq!(
-            frame_site("./double_close(main+0x55) [0x11d5]"),
-            "double_close(main)"
-        );
-        assert_eq!(frame_site("./prog(+0x11d5) [0x11d5]"), "prog");
-        assert_eq!(
-            frame_site("KERNELBASE!CloseHandle+0x12"),
-            "KERNELBASE!CloseHandle"
-        );
-        assert_eq!(frame_site("C:\\app\\app.exe+0x1234"), "app.exe");
-    }
 }

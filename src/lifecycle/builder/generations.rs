@@ -139,19 +139,7 @@ impl<'i> LifecycleBuilder<'i> {
             (Fold::Directory, Some(i)) if full.starts_with('/') => &full[..=i],
             _ => full,
         };
-        let mut out = String::with_capacity(text.len());
-        let mut in_digits = false;
-        for c in text.chars() {
-            if c.is_ascii_digit() {
-                if !in_digits {
-                    out.push('N');
-                }
-                in_digits = true;
-            } else {
-                in_digits = false;
-                out.push(c);
-            }
-        }
+        let out = crate::model::site::fold_digits(text);
         let sym = self.interner.intern(&out);
         if level == Fold::Full {
             self.norm_cache.insert(resource, sym);

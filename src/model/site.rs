@@ -1,0 +1,108 @@
+//! The fingerprint contract in one place: how a finding's site is spelled
+//! (resources with their digit runs folded, stack frames by module and function
+//! only) and how rule plus site become the fingerprint that baselines and CI
+//! diffs key on. Changing anything here changes every fingerprint: the tests
+//! pin the values.
+
+/// Folds digit runs so that `/tmp/x-123` and `/tmp/x-456` are one site.
+pub fn fold_digits(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_digits = false;
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            if !in_digits {
+                out.push('N');
+            }
+            in_digits = true;
+        } else {
+            in_digits = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// One frame as a fingerprint sees it: `libc.so.6(close+0x17) [0x10a3b7]` →
+/// `libc.so.6(close)`, `./prog(+0x11d5)` → `prog`, `KERNELBASE!CloseHandle+0x12`
+/// → `KERNELBASE!CloseHandle`, `app.exe+0x1234` → `app.exe`.
+pub fn frame_site(frame: &str) -> String {
+    let t = frame.split(" [").next().unwrap_or(frame).trim();
+    let base = |m: &str| m.rsplit(['/', '\\']).next().unwrap_or(m).to_string();
+    if let Some((module, rest)) = t.split_once('(') {
+        let inside = rest.strip_suffix(')').unwrap_or(rest);
+        let function = inside.split('+').next().unwrap_or("");
+        return if function.is_empty() {
+            base(module)
+        } else {
+            format!("{}({function})", base(module))
+        };
+    }
+    if let Some((module, function)) = t.split_once('!') {
+        let function = function.split('+').next().unwrap_or("");
+        return format!("{}!{function}", base(module));
+    }
+    base(t.split('+').next().unwrap_or(t))
+}
+
+/// 64-bit FNV-1a of the rule code and site, as 16 hex digits: stable across
+/// runs, machines and versions (never from pids or handle values).
+pub fn fingerprint(code: &str, site: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in code.bytes().chain([0u8]).chain(site.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digit_runs_fold_to_one_n() {
+        assert_eq!(fold_digits("/tmp/x-123/y45"), "/tmp/x-N/yN");
+        assert_eq!(fold_digits("pipe:[59631]"), "pipe:[N]");
+        assert_eq!(fold_digits("no digits"), "no digits");
+    }
+
+    #[test]
+    fn fingerprints_are_pinned() {
+        // This exact value is what baselines hold: FNV-1a of code, NUL, site.
+        assert_eq!(
+            fingerprint("HC001", "prog|close|file|/etc/hostname|").len(),
+            16
+        );
+        assert_ne!(fingerprint("HC001", "a"), fingerprint("HC002", "a"));
+        assert_ne!(fingerprint("HC001", "ab"), fingerprint("HC001a", "b"));
+        assert_eq!(
+            fingerprint("HC001", "prog|close|file|/etc/hostname|"),
+            PINNED
+        );
+    }
+
+    const PINNED: &str = "84aab72e031bdd76";
+}
+
+#[cfg(test)]
+mod frame_tests {
+    use super::*;
+
+    #[test]
+    fn frames_lose_offsets_and_paths() {
+        assert_eq!(
+            frame_site("/usr/lib/x86_64-linux-gnu/libc.so.6(close+0x17) [0x10a3b7]"),
+            "libc.so.6(close)"
+        );
+        assert_eq!(
+            frame_site("./double_close(main+0x55) [0x11d5]"),
+            "double_close(main)"
+        );
+        assert_eq!(frame_site("./prog(+0x11d5) [0x11d5]"), "prog");
+        assert_eq!(
+            frame_site("KERNELBASE!CloseHandle+0x12"),
+            "KERNELBASE!CloseHandle"
+        );
+        assert_eq!(frame_site("C:\\app\\app.exe+0x1234"), "app.exe");
+    }
+}
