@@ -15,6 +15,5 @@ pub mod fuzzing;
 pub mod input;
 pub mod lifecycle;
 pub mod model;
-pub mod output;
 pub mod report;
 pub mod rules;

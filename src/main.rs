@@ -8,10 +8,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 /// `eprintln!` that never panics on a closed or broken stderr and makes the
-/// text terminal-safe (see `handlecheck::output::stderr`).
+/// text terminal-safe (see `handlecheck::report::output::stderr`).
 macro_rules! say {
     ($($arg:tt)*) => {
-        handlecheck::output::stderr(&format!("{}\n", format_args!($($arg)*)))
+        handlecheck::report::output::stderr(&format!("{}\n", format_args!($($arg)*)))
     };
 }
 
@@ -37,11 +37,11 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
         Err(Failure::Message(m)) => {
-            handlecheck::output::stderr(&format!("handlecheck: error: {m}\n"));
+            handlecheck::report::output::stderr(&format!("handlecheck: error: {m}\n"));
             ExitCode::from(2)
         }
         Err(Failure::Rendered(m)) => {
-            handlecheck::output::stderr_rendered(&m);
+            handlecheck::report::output::stderr_rendered(&m);
             ExitCode::from(2)
         }
     }

@@ -108,10 +108,10 @@ pub fn analyze(
     };
     let text = report::render(settings.format, &cx, &human);
     match (&settings.output, sink) {
-        (Some(p), _) => {
-            handlecheck::output::write_atomically(p.as_ref(), |w| w.write_all(text.as_bytes()))
-                .map_err(|e| Failure::Message(format!("{}: {e}", p.display())))?
-        }
+        (Some(p), _) => handlecheck::report::output::write_atomically(p.as_ref(), |w| {
+            w.write_all(text.as_bytes())
+        })
+        .map_err(|e| Failure::Message(format!("{}: {e}", p.display())))?,
         (None, Sink::Stdout) => super::write_stdout(&text)?,
         (None, Sink::Stderr) => {
             let mut err = std::io::stderr().lock();
@@ -161,7 +161,7 @@ fn apply_config_and_baseline(
     let mut written = false;
     if let Some(path) = &settings.write_baseline {
         let b = Baseline::from_findings(&analysis.findings);
-        handlecheck::output::write_atomically(path.as_ref(), |w| {
+        handlecheck::report::output::write_atomically(path.as_ref(), |w| {
             w.write_all(b.to_json().as_bytes())
         })
         .map_err(|e| Failure::Message(format!("{}: {e}", path.display())))?;
@@ -194,8 +194,10 @@ fn write_extra_reports(cx: &CiContext<'_>, settings: &Settings) -> Result<(), Fa
     let file = HumanOptions::default();
     for spec in &settings.reports {
         let text = report::render(spec.format, cx, &file);
-        handlecheck::output::write_atomically(spec.path.as_ref(), |w| w.write_all(text.as_bytes()))
-            .map_err(|e| Failure::Message(format!("{}: {e}", spec.path.display())))?;
+        handlecheck::report::output::write_atomically(spec.path.as_ref(), |w| {
+            w.write_all(text.as_bytes())
+        })
+        .map_err(|e| Failure::Message(format!("{}: {e}", spec.path.display())))?;
     }
     let github = settings.format == OutputFormat::Github
         || settings

@@ -19,7 +19,7 @@ pub fn man(out_dir: Option<&std::path::Path>) -> Result<u8, Failure> {
                 .map_err(|e| Failure::Message(format!("{}: {e}", dir.display())))?;
             for (name, text) in &pages {
                 let p = dir.join(name);
-                handlecheck::output::write_atomically(&p, |w| w.write_all(text))
+                handlecheck::report::output::write_atomically(&p, |w| w.write_all(text))
                     .map_err(|e| Failure::Message(format!("{}: {e}", p.display())))?;
             }
         }

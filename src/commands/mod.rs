@@ -201,6 +201,6 @@ pub fn render_diagnostic(diag: &dyn miette::Diagnostic, color: bool) -> String {
 
 /// Writes `text` to stdout, flushing (a closed pipe is not an error).
 pub fn write_stdout(text: &str) -> Result<(), Failure> {
-    handlecheck::output::stdout(text.as_bytes())?;
+    handlecheck::report::output::stdout(text.as_bytes())?;
     Ok(())
 }

@@ -29,8 +29,10 @@ pub fn wants_views(common: &CommonArgs) -> bool {
 /// Writes to stdout or a file; a closed stdout pipe is not an error.
 fn emit(text: &str, to: Option<&std::path::Path>) -> Result<u8, String> {
     match to {
-        Some(p) => handlecheck::output::write_atomically(p, |w| w.write_all(text.as_bytes()))
-            .map_err(|e| format!("{}: {e}", p.display()))?,
+        Some(p) => {
+            handlecheck::report::output::write_atomically(p, |w| w.write_all(text.as_bytes()))
+                .map_err(|e| format!("{}: {e}", p.display()))?
+        }
         None => {
             let mut out = std::io::stdout().lock();
             match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {

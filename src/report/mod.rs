@@ -9,6 +9,7 @@ pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod output;
 pub mod progress;
 pub mod sarif;
 pub mod stats;
