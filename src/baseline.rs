@@ -80,14 +80,17 @@ impl Baseline {
     }
 
     pub fn parse(text: &str, path: &str) -> Result<Baseline, BaselineError> {
+        // The file's own text (unknown keys, the tool name) is quoted in the
+        // message: made terminal-safe here, where it is quoted.
+        let safe = crate::model::sanitize::for_terminal;
         let b: Baseline = serde_json::from_str(text).map_err(|e| BaselineError::Parse {
-            path: path.to_string(),
-            message: e.to_string(),
+            path: safe(path),
+            message: safe(&e.to_string()),
         })?;
         if b.tool != "handlecheck" {
             return Err(BaselineError::Parse {
-                path: path.into(),
-                message: format!("written by `{}`", b.tool),
+                path: safe(path),
+                message: format!("written by `{}`", safe(&b.tool)),
             });
         }
         if b.version > BASELINE_VERSION {
