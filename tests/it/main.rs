@@ -33,6 +33,7 @@ mod ownership;
 mod pathological;
 mod perf_trace;
 mod properties;
+mod rule_alone;
 mod rule_snapshots;
 mod skip_accounting;
 mod strace_ground_truth;
