@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use super::ci::CiContext;
 use crate::analysis::Selection;
-use crate::model::{Finding, Level};
+use crate::model::Finding;
 use crate::report::views::chart::Chart;
 use crate::report::views::stats::ProcessStats;
 use crate::report::views::timeline::TimelineRow;
@@ -63,15 +63,12 @@ pub fn render(cx: &CiContext<'_>) -> String {
     h.push_str("<title>handlecheck report</title>\n<style>");
     h.push_str(STYLE);
     h.push_str("</style></head>\n<body>\n<h1>handlecheck report</h1>\n");
-    let count = |l: Level| cx.findings.iter().filter(|f| f.level == l).count();
     let _ = writeln!(
         h,
-        "<p class=\"summary\" id=\"summary\">{} finding{}: {} errors, {} warnings, {} notes.</p>",
+        "<p class=\"summary\" id=\"summary\">{} finding{}: {}.</p>",
         cx.findings.len(),
         if cx.findings.len() == 1 { "" } else { "s" },
-        count(Level::Error),
-        count(Level::Warning),
-        count(Level::Note)
+        esc(&cx.totals_line())
     );
     h.push_str("<table id=\"inputs\"><tr><th>input</th><th>format</th><th>lines/records</th><th>events</th><th>skipped</th></tr>\n");
     for i in &a.inputs {
