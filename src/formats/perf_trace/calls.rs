@@ -491,15 +491,8 @@ pub fn entry(
     cx: &CallCtx,
     ctx: &mut ReadContext<'_>,
 ) {
-    let op = match spec.action {
-        Action::Close => Op::Close,
-        Action::Clone
-        | Action::Clone3
-        | Action::Fork
-        | Action::Unshare
-        | Action::LearnTid
-        | Action::CloseRange => return,
-        _ => Op::Begin,
+    let Some(op) = spec.action.entry_op() else {
+        return;
     };
     let mut spec = spec;
     if let Action::SignalFd { .. } = spec.action {

@@ -745,15 +745,8 @@ impl StraceParser {
         spec: Spec,
         ctx: &mut ReadContext<'_>,
     ) {
-        let op = match spec.action {
-            Action::Close => Op::Close,
-            Action::Clone
-            | Action::Clone3
-            | Action::Fork
-            | Action::Unshare
-            | Action::LearnTid
-            | Action::CloseRange => return,
-            _ => Op::Begin,
+        let Some(op) = spec.action.entry_op() else {
+            return;
         };
         if spec.fds | spec.opt == 0 && !matches!(spec.action, Action::SignalFd { .. }) {
             return;

@@ -79,6 +79,25 @@ pub enum Action {
     LearnTid,
 }
 
+impl Action {
+    /// The event a call makes at its entry when its return comes later (an
+    /// `<unfinished ...>` line, perf's `...`): a close releases at entry, a call
+    /// on fds begins; process calls and close_range wait for their result.
+    pub fn entry_op(self) -> Option<crate::model::Op> {
+        use crate::model::Op;
+        match self {
+            Action::Close => Some(Op::Close),
+            Action::Clone
+            | Action::Clone3
+            | Action::Fork
+            | Action::Unshare
+            | Action::LearnTid
+            | Action::CloseRange => None,
+            _ => Some(Op::Begin),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Spec {
     pub action: Action,
