@@ -269,6 +269,20 @@ pub enum ErrorClass {
     Other,
 }
 
+impl ErrorClass {
+    /// The class of a POSIX errno name as tracers print it (`EBADF`, `ERESTARTSYS`).
+    pub fn of_errno(name: &[u8]) -> ErrorClass {
+        match name {
+            b"EBADF" => ErrorClass::BadHandle,
+            b"EMFILE" | b"ENFILE" => ErrorClass::TableFull,
+            b"EINTR" => ErrorClass::Interrupted,
+            b"ENOTSOCK" | b"ESPIPE" | b"ENOTDIR" | b"EISDIR" => ErrorClass::WrongType,
+            n if n.starts_with(b"ERESTART") => ErrorClass::Interrupted,
+            _ => ErrorClass::Other,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Ok,

@@ -44,22 +44,11 @@ impl CallCtx {
     }
 }
 
-pub fn error_class(name: &[u8]) -> ErrorClass {
-    match name {
-        b"EBADF" => ErrorClass::BadHandle,
-        b"EMFILE" | b"ENFILE" => ErrorClass::TableFull,
-        b"EINTR" => ErrorClass::Interrupted,
-        b"ENOTSOCK" | b"ESPIPE" | b"ENOTDIR" | b"EISDIR" => ErrorClass::WrongType,
-        n if n.starts_with(b"ERESTART") => ErrorClass::Interrupted,
-        _ => ErrorClass::Other,
-    }
-}
-
 pub fn outcome(ret: Ret<'_>, ctx: &mut ReadContext<'_>) -> Outcome {
     match ret {
         Ret::Num(_) => Outcome::Ok,
         Ret::Err(name) => Outcome::Failed {
-            class: error_class(name),
+            class: ErrorClass::of_errno(name),
             name: ctx.interner.intern_bytes(name),
         },
         Ret::Unknown => Outcome::Unknown,

@@ -55,17 +55,6 @@ fn slot_of(deco: &[u8]) -> usize {
     (h >> 58) as usize % DECO_CACHE
 }
 
-pub(super) fn error_class(name: &[u8]) -> ErrorClass {
-    match name {
-        b"EBADF" => ErrorClass::BadHandle,
-        b"EMFILE" | b"ENFILE" => ErrorClass::TableFull,
-        b"EINTR" => ErrorClass::Interrupted,
-        b"ENOTSOCK" | b"ESPIPE" | b"ENOTDIR" | b"EISDIR" => ErrorClass::WrongType,
-        n if n.starts_with(b"ERESTART") => ErrorClass::Interrupted,
-        _ => ErrorClass::Other,
-    }
-}
-
 fn errno_name(n: i64) -> Option<&'static str> {
     Some(match n {
         4 => "EINTR",
@@ -100,7 +89,7 @@ impl StraceParser {
     fn outcome(&mut self, tail: &Tail<'_>, ctx: &mut ReadContext<'_>) -> Outcome {
         if let Some(name) = tail.errno {
             return Outcome::Failed {
-                class: error_class(name),
+                class: ErrorClass::of_errno(name),
                 name: ctx.interner.intern_bytes(name),
             };
         }
@@ -112,7 +101,7 @@ impl StraceParser {
                     None => ctx.interner.intern(&format!("errno {n}")),
                 };
                 let class = errno_name(n)
-                    .map(|s| error_class(s.as_bytes()))
+                    .map(|s| ErrorClass::of_errno(s.as_bytes()))
                     .unwrap_or(ErrorClass::Other);
                 Outcome::Failed { class, name }
             }
@@ -820,11 +809,14 @@ mod tests {
 
     #[test]
     fn error_classes() {
-        assert_eq!(error_class(b"EBADF"), ErrorClass::BadHandle);
-        assert_eq!(error_class(b"EMFILE"), ErrorClass::TableFull);
-        assert_eq!(error_class(b"ERESTARTSYS"), ErrorClass::Interrupted);
-        assert_eq!(error_class(b"ESPIPE"), ErrorClass::WrongType);
-        assert_eq!(error_class(b"ENOENT"), ErrorClass::Other);
+        assert_eq!(ErrorClass::of_errno(b"EBADF"), ErrorClass::BadHandle);
+        assert_eq!(ErrorClass::of_errno(b"EMFILE"), ErrorClass::TableFull);
+        assert_eq!(
+            ErrorClass::of_errno(b"ERESTARTSYS"),
+            ErrorClass::Interrupted
+        );
+        assert_eq!(ErrorClass::of_errno(b"ESPIPE"), ErrorClass::WrongType);
+        assert_eq!(ErrorClass::of_errno(b"ENOENT"), ErrorClass::Other);
     }
 
     #[test]
