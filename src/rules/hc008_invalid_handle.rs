@@ -39,6 +39,7 @@ impl InvalidHandle {
     fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
         let mut out = Vec::new();
         for table in &cx.graph.tables {
+            let first = out.len();
             for ev in &table.never_valid.items {
                 if ev.has(flags::SWEEP) || ev.op == Op::Probe {
                     continue;
@@ -117,6 +118,18 @@ impl InvalidHandle {
                     cx.stack_site(ev)
                 );
                 out.push(f);
+            }
+            // The builder keeps the first calls on never-open values of a table
+            // and counts the rest: say so, so that a million close(-1) do not
+            // read as a hundred.
+            let dropped = table.never_valid.dropped;
+            if dropped > 0
+                && let Some(f) = out.get_mut(first)
+            {
+                f.notes.push(format!(
+                    "{dropped} more calls on values never open in this process were counted but not kept: the first {} are the ones reported",
+                    table.never_valid.items.len()
+                ));
             }
         }
         out

@@ -325,3 +325,25 @@ fn output_is_the_same_with_one_and_two_threads() {
         assert_eq!(one, run("2"), "{f}: --threads 1 and 2 differ");
     }
 }
+
+#[test]
+fn calls_on_never_open_values_beyond_the_kept_ones_are_said() {
+    // The builder keeps the first 128 such calls of a table and counts the
+    // rest; the finding must say how many it did not keep.
+    let mut t = exec_line();
+    for _ in 0..1000 {
+        t += &format!("{ROOT} close(-1) = -1 EBADF (Bad file descriptor)\n");
+    }
+    t += &exit_lines(ROOT);
+    let a = run(&write_trace(&t));
+    let hc008 = of(&a, "HC008");
+    assert_eq!(hc008.len(), 1, "{:?}", a.findings);
+    assert!(
+        hc008[0]
+            .notes
+            .iter()
+            .any(|n| n.starts_with("872 more calls on values never open")),
+        "{:?}",
+        hc008[0].notes
+    );
+}
