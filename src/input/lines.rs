@@ -4,6 +4,8 @@ use std::io::{Read, Write};
 
 /// Block size for reads; lines longer than `MAX_LINE` are cut (and reported).
 const BLOCK: usize = 4 << 20;
+/// The first block: grown to [`BLOCK`] as reads fill it.
+const FIRST_BLOCK: usize = 64 << 10;
 pub const MAX_LINE: usize = 16 << 20;
 
 /// A line as handed to the callback.
@@ -31,7 +33,9 @@ pub fn for_each_line(
     mut spool: Option<&mut dyn Write>,
     mut each: impl FnMut(Line<'_>),
 ) -> std::io::Result<Cut> {
-    let mut buf: Vec<u8> = vec![0u8; BLOCK];
+    // Starts small and doubles while reads fill it, up to BLOCK: a small file
+    // (one of hundreds of `-ff` files) does not pay for zeroing 4 MiB.
+    let mut buf: Vec<u8> = vec![0u8; FIRST_BLOCK];
     // Bytes [start, end) of buf hold the unfinished line carried over.
     let mut start = 0usize;
     let mut end = 0usize;
@@ -41,7 +45,10 @@ pub fn for_each_line(
     let mut skipping_long_line = false;
     loop {
         if end == buf.len() {
-            if start > 0 {
+            if buf.len() < BLOCK {
+                let new_len = (buf.len() * 2).min(BLOCK);
+                buf.resize(new_len, 0);
+            } else if start > 0 {
                 buf.copy_within(start..end, 0);
                 end -= start;
                 start = 0;

@@ -94,13 +94,19 @@ impl Member {
 /// Feeds the members' records to one parser in time order. A record is a call
 /// line plus the `-k` frame lines after it. `stats[i]` belongs to `members[i]`.
 pub fn merge(members: &[Member], provider: &mut dyn InputProvider, stats: &mut [ReadStats]) {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    // The member whose next record is earliest, ties to the lower index: a heap
+    // of (key, index), so hundreds of per-task files cost log(files) per record.
     let mut next = vec![0usize; members.len()];
-    let mut keys: Vec<u64> = members.iter().map(|m| m.key_at(0)).collect();
+    let mut heap: BinaryHeap<Reverse<(u64, usize)>> = members
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| !m.lines.is_empty())
+        .map(|(i, m)| Reverse((m.key_at(0), i)))
+        .collect();
     let mut parser = StraceParser::new();
-    while let Some(i) = (0..members.len())
-        .filter(|&i| next[i] < members[i].lines.len())
-        .min_by_key(|&i| (keys[i], i))
-    {
+    while let Some(Reverse((_, i))) = heap.pop() {
         let m = &members[i];
         let Some(st) = stats.get_mut(i) else {
             break;
@@ -115,7 +121,9 @@ pub fn merge(members: &[Member], provider: &mut dyn InputProvider, stats: &mut [
             provider.with_input(m.id, st, &mut |ctx| parser.line(l, origin, m.tid, ctx));
             next[i] += 1;
         }
-        keys[i] = m.key_at(next[i]);
+        if next[i] < m.lines.len() {
+            heap.push(Reverse((m.key_at(next[i]), i)));
+        }
     }
     if let (Some(m), Some(st)) = (members.first(), stats.first_mut()) {
         provider.with_input(m.id, st, &mut |ctx| parser.finish(ctx));
