@@ -4,6 +4,8 @@
 //! diffs key on. Changing anything here changes every fingerprint: the tests
 //! pin the values.
 
+use crate::model::{Interner, StackId};
+
 /// Folds digit runs so that `/tmp/x-123` and `/tmp/x-456` are one site.
 pub fn fold_digits(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -55,6 +57,44 @@ pub fn fingerprint(code: &str, site: &str) -> String {
     format!("{h:016x}")
 }
 
+/// Frames of the OS, the C runtime and instrumentation: the culprit is the
+/// first frame after them.
+pub const SYSTEM_FRAMES: &[&str] = &[
+    "ntdll",
+    "kernelbase",
+    "kernel32",
+    "ucrtbase",
+    "msvcrt",
+    "msvcp",
+    "vcruntime",
+    "api-ms-win-",
+    "ntoskrnl",
+    "win32u",
+    "verifier",
+    "vfbasics",
+    "vrfcore",
+    "wow64",
+    "libc.so",
+    "ld-linux",
+    "libpthread",
+];
+
+/// The culprit of a stack: its first frame (innermost first) that belongs to
+/// the program, past the OS, the C runtime and instrumentation
+/// ([`SYSTEM_FRAMES`]), without its address. HC006 and the views name it.
+pub fn culprit_frame(interner: &Interner, stack: StackId) -> Option<String> {
+    interner
+        .frames(stack)
+        .iter()
+        .map(|f| interner.resolve(*f))
+        .find(|t| {
+            let lower = t.to_ascii_lowercase();
+            let unresolved = lower.starts_with("+0x") || lower.starts_with("0x");
+            !unresolved && !SYSTEM_FRAMES.iter().any(|m| lower.starts_with(m))
+        })
+        .map(|t| crate::model::sanitize::for_terminal(t.split(" [0x").next().unwrap_or(t)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +119,32 @@ mod tests {
             fingerprint("HC001", "prog|close|file|/etc/hostname|"),
             PINNED
         );
+    }
+
+    #[test]
+    fn the_culprit_is_the_first_program_frame() {
+        let mut i = Interner::new();
+        let frames: Vec<_> = [
+            "ntdll!NtCreateEvent+0x14",
+            "ucrtbase!_beginthreadex+0x20",
+            "0x7ff6",
+            "pool!StartWorkers+0x4b",
+            "pool!main+0x10",
+        ]
+        .iter()
+        .map(|f| i.intern(f))
+        .collect();
+        let stack = i.intern_stack(&frames);
+        assert_eq!(
+            culprit_frame(&i, stack).as_deref(),
+            Some("pool!StartWorkers+0x4b")
+        );
+        let sys: Vec<_> = ["libc.so.6(close+0x17) [0x10a3b7]"]
+            .iter()
+            .map(|f| i.intern(f))
+            .collect();
+        let only_system = i.intern_stack(&sys);
+        assert_eq!(culprit_frame(&i, only_system), None);
     }
 
     const PINNED: &str = "84aab72e031bdd76";

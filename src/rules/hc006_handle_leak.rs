@@ -5,6 +5,7 @@ use crate::model::{Confidence, Finding, Level, Role};
 
 use super::evidence::label;
 use super::{RuleContext, declare_rule};
+use crate::model::site::culprit_frame;
 
 declare_rule! {
     /// ## What it finds
@@ -43,41 +44,6 @@ declare_rule! {
         level: Level::Warning,
         summary: "handles from one site accumulate",
     }
-}
-
-/// Frames of the OS and of instrumentation: the culprit is the first frame after them.
-const SYSTEM_FRAMES: &[&str] = &[
-    "ntdll",
-    "kernelbase",
-    "kernel32",
-    "ucrtbase",
-    "msvcrt",
-    "msvcp",
-    "vcruntime",
-    "api-ms-win-",
-    "ntoskrnl",
-    "win32u",
-    "verifier",
-    "vfbasics",
-    "vrfcore",
-    "wow64",
-    "libc.so",
-    "ld-linux",
-    "libpthread",
-];
-
-/// The first frame of a stack that belongs to the program, not the OS.
-fn culprit_frame(cx: &RuleContext<'_>, stack: crate::model::StackId) -> Option<String> {
-    cx.interner
-        .frames(stack)
-        .iter()
-        .map(|f| cx.interner.resolve(*f))
-        .find(|t| {
-            let lower = t.to_ascii_lowercase();
-            let unresolved = lower.starts_with("+0x") || lower.starts_with("0x");
-            !unresolved && !SYSTEM_FRAMES.iter().any(|m| lower.starts_with(m))
-        })
-        .map(|t| crate::model::sanitize::for_terminal(t.split(" [0x").next().unwrap_or(t)))
 }
 
 /// A site's live count over the trace, at most nine points: `1 → 4 → 7 …`.
@@ -323,7 +289,7 @@ impl HandleLeak {
             let reported_by_tool = gens
                 .iter()
                 .any(|g| g.open.is_some_and(|o| o.has(crate::model::flags::RUNDOWN)));
-            let culprit = stack.and_then(|s| culprit_frame(cx, s));
+            let culprit = stack.and_then(|s| culprit_frame(cx.interner, s));
             let names: Vec<String> = gens.iter().take(5).map(|g| cx.describe(g)).collect();
             // A dump of a live process (no exit in the trace) shows handles
             // open when it was taken, not at exit.
@@ -364,7 +330,7 @@ impl HandleLeak {
                 if let Some(open) = g.open {
                     let by = open
                         .stack
-                        .and_then(|st| culprit_frame(cx, st))
+                        .and_then(|st| culprit_frame(cx.interner, st))
                         .map(|c| format!(" by {c}"))
                         .unwrap_or_default();
                     f.labels.push(label(

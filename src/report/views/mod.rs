@@ -12,21 +12,6 @@ use crate::analysis::{Analysis, Selection};
 use crate::lifecycle::{HandleGraph, Provenance, ReleaseHow};
 use crate::model::{Event, Finding, Handle, HandleStyle, Interner, Op, Outcome, StackId};
 
-/// Frames of the OS and of instrumentation: the culprit is the first frame after them
-/// (the same list HC006 uses).
-const SYSTEM_FRAMES: &[&str] = &[
-    "ntdll",
-    "kernelbase",
-    "kernel32",
-    "verifier",
-    "vfbasics",
-    "vrfcore",
-    "wow64",
-    "libc.so",
-    "ld-linux",
-    "libpthread",
-];
-
 /// How handle values are spelled in this analysis (from its first input).
 pub fn handle_style(a: &Analysis) -> HandleStyle {
     a.inputs
@@ -136,19 +121,7 @@ pub fn stack_frames(interner: &Interner, stack: Option<StackId>) -> Vec<String> 
     })
 }
 
-/// The first frame of a stack that belongs to the program, not the OS.
-pub fn culprit_frame(interner: &Interner, stack: StackId) -> Option<String> {
-    interner
-        .frames(stack)
-        .iter()
-        .map(|f| interner.resolve(*f))
-        .find(|t| {
-            let lower = t.to_ascii_lowercase();
-            let unresolved = lower.starts_with("+0x") || lower.starts_with("0x");
-            !unresolved && !SYSTEM_FRAMES.iter().any(|m| lower.starts_with(m))
-        })
-        .map(|t| crate::model::sanitize::for_terminal(t.split(" [0x").next().unwrap_or(t)))
-}
+pub use crate::model::site::culprit_frame;
 
 /// The program last run by process `pid` in this graph, sanitised.
 pub fn program_of(a: &Analysis, graph: &HandleGraph, pid: u32) -> Option<String> {
