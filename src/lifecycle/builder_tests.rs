@@ -31,7 +31,11 @@ fn graph(lines: &str) -> (HandleGraph, Interner) {
 
 /// The generations of `handle`, oldest first.
 fn gens_of(g: &HandleGraph, handle: Handle) -> Vec<&super::Generation> {
-    g.gens.iter().filter(|x| x.handle == handle).collect()
+    g.gens
+        .iter()
+        .map(|x| &**x)
+        .filter(|x| x.handle == handle)
+        .collect()
 }
 
 #[test]
@@ -61,7 +65,7 @@ fn a_recycled_value_is_a_new_generation_linked_to_the_old_one() {
     let gens = gens_of(&g, 5);
     assert_eq!(gens.len(), 2, "the reopen starts a second generation");
     let (old, new) = (gens[0], gens[1]);
-    assert_eq!(old.release.map(|r| r.how), Some(ReleaseHow::Close));
+    assert_eq!(old.release().map(|r| r.how), Some(ReleaseHow::Close));
     assert_eq!(old.next, Some(new.id));
     assert_eq!(new.prev, Some(old.id));
     assert!(new.is_live() || new.open_at_exit.is_some());

@@ -41,18 +41,24 @@ pub enum Link {
 /// What rules read: the generations kept by the builder, their tables, the
 /// per-site counters, and the links between generations.
 pub struct HandleGraph {
-    pub gens: Vec<Generation>,
-    index: FxHashMap<GenId, usize>,
+    /// In id order; boxed as the builder kept them (moving a million
+    /// generations into one vector held two copies at once). Generation `i`
+    /// of this vector is node `i` of `links`.
+    pub gens: Vec<Box<Generation>>,
     pub tables: Vec<Table>,
     pub sites: Vec<(SiteKey, SiteStats)>,
     pub gc_events: Vec<Event>,
     pub rpc_events: Vec<Event>,
     pub links: DiGraph<GenId, Link>,
-    nodes: FxHashMap<GenId, NodeIndex>,
     /// Who meant which generation: computed once, after the graph is built.
     pub ownership: ownership::Ownership,
     /// Collected only when the views asked for it (`LifecycleBuilder::keep_history`).
     pub history: Option<history::History>,
+}
+
+/// Where generation `id` is in `gens` (sorted by id).
+fn position(gens: &[Box<Generation>], id: GenId) -> Option<usize> {
+    gens.binary_search_by_key(&id, |g| g.id).ok()
 }
 
 impl HandleGraph {
@@ -63,48 +69,44 @@ impl HandleGraph {
         gc_events: Vec<Event>,
         rpc_events: Vec<Event>,
     ) -> HandleGraph {
-        // In id order already; sized once (doubling a vector of a million
-        // generations would hold twice their memory at the end).
-        let mut all: Vec<Generation> = Vec::with_capacity(gens.len());
+        // In id order already; sized once.
+        let mut all: Vec<Box<Generation>> = Vec::with_capacity(gens.len());
         all.extend(gens.into_values());
         let gens = all;
-        let index: FxHashMap<GenId, usize> =
-            gens.iter().enumerate().map(|(i, g)| (g.id, i)).collect();
-        let mut links = DiGraph::new();
-        let mut nodes = FxHashMap::default();
+        let mut links = DiGraph::with_capacity(gens.len(), 0);
         for g in &gens {
-            nodes.insert(g.id, links.add_node(g.id));
+            links.add_node(g.id);
         }
-        for g in &gens {
-            let to = nodes[&g.id];
-            if let Some(p) = g.prev.and_then(|p| nodes.get(&p)) {
-                links.add_edge(*p, to, Link::RecycledAs);
+        let node = |id: GenId| position(&gens, id).map(NodeIndex::new);
+        let mut edges = Vec::new();
+        for (i, g) in gens.iter().enumerate() {
+            let to = NodeIndex::new(i);
+            if let Some(p) = g.prev.and_then(node) {
+                edges.push((p, to, Link::RecycledAs));
             }
-            match g.provenance {
-                Provenance::Duplicated { from: Some(f) } => {
-                    if let Some(f) = nodes.get(&f) {
-                        links.add_edge(*f, to, Link::DuplicatedAs);
-                    }
-                }
-                Provenance::Inherited { from } => {
-                    if let Some(f) = nodes.get(&from) {
-                        links.add_edge(*f, to, Link::InheritedBy);
-                    }
-                }
-                _ => {}
+            let from = match g.provenance {
+                Provenance::Duplicated { from: Some(f) } => Some((f, Link::DuplicatedAs)),
+                Provenance::Inherited { from } => Some((from, Link::InheritedBy)),
+                _ => None,
+            };
+            if let Some((f, link)) = from
+                && let Some(f) = node(f)
+            {
+                edges.push((f, to, link));
             }
+        }
+        for (from, to, link) in edges {
+            links.add_edge(from, to, link);
         }
         let mut sites: Vec<(SiteKey, SiteStats)> = sites.into_iter().collect();
         sites.sort_unstable_by_key(|(k, s)| (k.table, s.first_open.seq));
         HandleGraph {
             gens,
-            index,
             tables,
             sites,
             gc_events,
             rpc_events,
             links,
-            nodes,
             ownership: ownership::Ownership::default(),
             history: None,
         }
@@ -115,24 +117,31 @@ impl HandleGraph {
         ownership::attribute(self, interner);
     }
 
+    /// The graph node of a generation: its position in `gens`.
+    fn node(&self, id: GenId) -> Option<NodeIndex> {
+        position(&self.gens, id).map(NodeIndex::new)
+    }
+
     fn add_link(&mut self, from: GenId, to: GenId, link: Link) {
-        if let (Some(f), Some(t)) = (self.nodes.get(&from), self.nodes.get(&to)) {
-            self.links.add_edge(*f, *t, link);
+        if let (Some(f), Some(t)) = (self.node(from), self.node(to)) {
+            self.links.add_edge(f, t, link);
         }
     }
 
     /// The generation linked to `g` by an incoming `link`, if any.
     pub fn incoming(&self, g: &Generation, link: Link) -> Option<&Generation> {
-        let n = self.nodes.get(&g.id)?;
+        let n = self.node(g.id)?;
         self.links
-            .edges_directed(*n, petgraph::Direction::Incoming)
+            .edges_directed(n, petgraph::Direction::Incoming)
             .find(|e| *e.weight() == link)
             .and_then(|e| self.links.node_weight(petgraph::visit::EdgeRef::source(&e)))
             .and_then(|id| self.gen_(*id))
     }
 
     pub fn gen_(&self, id: GenId) -> Option<&Generation> {
-        self.index.get(&id).and_then(|i| self.gens.get(*i))
+        position(&self.gens, id)
+            .and_then(|i| self.gens.get(i))
+            .map(|g| &**g)
     }
 
     pub fn table(&self, id: TableId) -> &Table {
@@ -159,11 +168,11 @@ impl HandleGraph {
 
     /// Generations linked from `g` by `link`.
     pub fn linked(&self, g: &Generation, link: Link) -> Vec<&Generation> {
-        let Some(n) = self.nodes.get(&g.id) else {
+        let Some(n) = self.node(g.id) else {
             return Vec::new();
         };
         self.links
-            .edges(*n)
+            .edges(n)
             .filter(|e| *e.weight() == link)
             .filter_map(|e| self.links.node_weight(petgraph::visit::EdgeRef::target(&e)))
             .filter_map(|id| self.gen_(*id))

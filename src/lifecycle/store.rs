@@ -80,11 +80,11 @@ impl GenStore {
     }
 
     /// Every generation, in id order.
-    pub fn into_values(self) -> impl Iterator<Item = Generation> {
+    pub fn into_values(self) -> impl Iterator<Item = Box<Generation>> {
         self.chunks
             .into_iter()
             .flatten()
-            .flat_map(|c| c.slots.into_iter().flatten().map(|g| *g))
+            .flat_map(|c| c.slots.into_iter().flatten())
     }
 }
 

@@ -157,7 +157,7 @@ pub fn recycle_chain_labels(
     if let Some(l) = open_label(cx, old) {
         out.push(l);
     }
-    if let Some(rel) = old.release {
+    if let Some(rel) = old.release() {
         out.push(label(&rel.event, release_role, release_text));
     }
     if let Some(open) = &new.open {
@@ -170,67 +170,6 @@ pub fn recycle_chain_labels(
                 open.tid
             ),
         ));
-    }
-    out
-}
-
-/// One defect, one finding: findings of one rule with the same site (program,
-/// call, resource, stack) are merged into the first, with the count, the
-/// primary labels of the next few occurrences, and the lines of the rest.
-pub fn group_repeats(findings: Vec<Finding>) -> Vec<Finding> {
-    const SHOWN: usize = 3;
-    let mut out: Vec<Finding> = Vec::new();
-    let mut index: std::collections::HashMap<(&'static str, String), usize> =
-        std::collections::HashMap::new();
-    let mut extra_lines: Vec<Vec<u32>> = Vec::new();
-    for f in findings {
-        if f.site.is_empty() {
-            out.push(f);
-            extra_lines.push(Vec::new());
-            continue;
-        }
-        let key = (f.code, f.site.clone());
-        match index.get(&key) {
-            Some(&i) => {
-                let first = &mut out[i];
-                first.count = first.count.saturating_add(f.count);
-                first.level = first.level.max(f.level);
-                first.folded &= f.folded;
-                if let Some(p) = f.primary() {
-                    if (first.count as usize) <= SHOWN + 1 {
-                        first.labels.push(p.clone());
-                    } else if p.event.origin.line > 0 {
-                        extra_lines[i].push(p.event.origin.line);
-                    }
-                }
-            }
-            None => {
-                index.insert(key, out.len());
-                out.push(f);
-                extra_lines.push(Vec::new());
-            }
-        }
-    }
-    for (f, more) in out.iter_mut().zip(extra_lines) {
-        if f.count > 1 {
-            f.labels.sort_by_key(|l| l.event.seq);
-            f.labels.dedup_by_key(|l| (l.event.seq, l.role));
-            let mut note = format!(
-                "the same defect occurred {} times at this site of the program; the first {} are labelled",
-                f.count,
-                (f.count as usize).min(SHOWN + 1)
-            );
-            if !more.is_empty() {
-                let lines: Vec<String> = more.iter().take(8).map(|l| l.to_string()).collect();
-                note.push_str(&format!(
-                    "; later at lines {}{}",
-                    lines.join(", "),
-                    if more.len() > 8 { ", ..." } else { "" }
-                ));
-            }
-            f.notes.push(note);
-            f.message = format!("{} ({} times)", f.message, f.count);
-        }
     }
     out
 }

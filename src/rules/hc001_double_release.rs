@@ -4,7 +4,7 @@ use rustc_hash::FxHashMap;
 use crate::model::{Confidence, Finding, Level, Op, Role, flags};
 
 use super::evidence::{label, open_label};
-use super::{RuleContext, declare_rule};
+use super::{Findings, RuleContext, declare_rule};
 
 declare_rule! {
     /// ## What it finds
@@ -49,7 +49,7 @@ declare_rule! {
 }
 
 impl DoubleRelease {
-    fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
+    fn findings(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
         let mut out = merge_close_range(cx, self.per_generation(cx));
         // A stale release is a double release across a recycle: when HC004 is
         // off, this rule reports the chain.
@@ -63,6 +63,10 @@ impl DoubleRelease {
             );
         }
         out
+    }
+
+    fn check(&self, cx: &RuleContext<'_>, out: &mut Findings) {
+        out.extend(self.findings(cx));
     }
 }
 
@@ -130,7 +134,7 @@ impl DoubleRelease {
     fn per_generation(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
         let mut out = Vec::new();
         for g in &cx.graph.gens {
-            let Some(first) = g.release else { continue };
+            let Some(first) = g.release() else { continue };
             // The victim's own failing release after a stale one is a link of
             // the chain (reported by HC004, or below when HC004 is off).
             let own = &cx.graph.ownership;

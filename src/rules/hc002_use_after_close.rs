@@ -1,8 +1,8 @@
 use crate::lifecycle::ReleaseHow;
-use crate::model::{Confidence, Finding, Level, Op, Role, flags};
+use crate::model::{Confidence, Level, Op, Role, flags};
 
 use super::evidence::{label, open_label};
-use super::{RuleContext, declare_rule};
+use super::{Findings, RuleContext, declare_rule};
 
 declare_rule! {
     /// ## What it finds
@@ -39,10 +39,9 @@ declare_rule! {
 }
 
 impl UseAfterClose {
-    fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
-        let mut out = Vec::new();
+    fn check(&self, cx: &RuleContext<'_>, out: &mut Findings) {
         for g in &cx.graph.gens {
-            let Some(rel) = g.release else { continue };
+            let Some(rel) = g.release() else { continue };
             // When the release itself was a stale holder's, the victim's failure is
             // a link of the chain that HC004 (or, when it is off, HC001) reports.
             let own = &cx.graph.ownership;
@@ -143,6 +142,5 @@ impl UseAfterClose {
                 ));
             }
         }
-        out
     }
 }

@@ -2,7 +2,7 @@ use crate::lifecycle::ownership::StaleUse;
 use crate::model::{Confidence, Finding, Level, Role};
 
 use super::evidence::{label, recycle_chain_labels};
-use super::{RuleContext, RuleMeta, declare_rule};
+use super::{Findings, RuleContext, RuleMeta, declare_rule};
 
 declare_rule! {
     /// ## What it finds
@@ -49,9 +49,8 @@ declare_rule! {
 }
 
 impl ReuseAfterClose {
-    fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
+    fn check(&self, cx: &RuleContext<'_>, out: &mut Findings) {
         let own = &cx.graph.ownership;
-        let mut out = Vec::new();
         for (i, s) in own.uses.iter().enumerate() {
             // The last link of a collision chain: HC004 reports the chain.
             if cx.runs("HC004") && own.chains.iter().any(|c| c.misuse == Some(i)) {
@@ -61,7 +60,6 @@ impl ReuseAfterClose {
                 out.push(f);
             }
         }
-        out
     }
 }
 
@@ -74,7 +72,7 @@ pub(super) fn stale_use_finding(
 ) -> Option<Finding> {
     let old = cx.graph.gen_(s.attr.meant)?;
     let new = cx.graph.gen_(s.attr.hit)?;
-    let old_release = old.release?;
+    let old_release = old.release()?;
     let first = s.uses.first()?;
     // Low confidence (a holder and a change of kind, nothing more) is a note:
     // a handoff the trace cannot see looks the same.

@@ -2,7 +2,7 @@ use crate::lifecycle::ownership::{Chain, ChainRole, StaleRelease};
 use crate::model::{Finding, Label, Level, Role};
 
 use super::evidence::{label, open_label};
-use super::{RuleContext, RuleMeta, declare_rule};
+use super::{Findings, RuleContext, RuleMeta, declare_rule};
 
 declare_rule! {
     /// ## What it finds
@@ -54,12 +54,16 @@ declare_rule! {
 }
 
 impl NamespaceCollision {
-    fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
+    fn findings(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
         let own = &cx.graph.ownership;
         own.chains
             .iter()
             .filter_map(|c| chain_finding(cx, &META, c))
             .collect()
+    }
+
+    fn check(&self, cx: &RuleContext<'_>, out: &mut Findings) {
+        out.extend(self.findings(cx));
     }
 }
 
@@ -75,7 +79,7 @@ pub(super) fn chain_finding(
     let old = cx.graph.gen_(root.attr.meant)?;
     let new = cx.graph.gen_(root.attr.hit)?;
     // The holder had released the generation it meant.
-    old.release?;
+    old.release()?;
     let collateral: Vec<&StaleRelease> = chain
         .collateral
         .iter()

@@ -1,10 +1,10 @@
 use std::collections::BTreeMap;
 
 use crate::lifecycle::Generation;
-use crate::model::{Confidence, Finding, Level, Role};
+use crate::model::{Confidence, Level, Role};
 
 use super::evidence::label;
-use super::{RuleContext, declare_rule};
+use super::{Findings, RuleContext, declare_rule};
 
 declare_rule! {
     /// ## What it finds
@@ -130,7 +130,7 @@ impl WorkerEventLeak {
 }
 
 impl WorkerEventLeak {
-    fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
+    fn check(&self, cx: &RuleContext<'_>, out: &mut Findings) {
         // Grouped per table and kind: one finding per process and object type.
         let mut by_site: BTreeMap<(u32, crate::model::ResourceKind), Vec<&Generation>> =
             BTreeMap::new();
@@ -155,7 +155,6 @@ impl WorkerEventLeak {
             }
             by_site.entry((g.table.0, g.kind)).or_default().push(g);
         }
-        let mut out = Vec::new();
         for (_, gens) in by_site {
             let clr_kb = gens.iter().any(|g| is_clr_threadpool_event_path(cx, g));
             if gens.len() < 2 && !clr_kb {
@@ -281,6 +280,5 @@ impl WorkerEventLeak {
             f.site = cx.site(Some(first), &first_open);
             out.push(f);
         }
-        out
     }
 }

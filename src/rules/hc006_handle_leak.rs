@@ -1,10 +1,10 @@
 use std::collections::BTreeMap;
 
 use crate::lifecycle::{Generation, Provenance, SiteStats};
-use crate::model::{Confidence, Finding, Level, Role};
+use crate::model::{Confidence, Level, Role};
 
 use super::evidence::label;
-use super::{RuleContext, declare_rule};
+use super::{Findings, RuleContext, declare_rule};
 use crate::model::site::culprit_frame;
 
 declare_rule! {
@@ -107,8 +107,7 @@ impl HandleLeak {
 }
 
 impl HandleLeak {
-    fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
-        let mut out = Vec::new();
+    fn check(&self, cx: &RuleContext<'_>, out: &mut Findings) {
         let mut growing_sites = Vec::new();
         // Growing sites.
         for (key, s) in &cx.graph.sites {
@@ -359,6 +358,5 @@ impl HandleLeak {
             );
             out.push(f);
         }
-        out
     }
 }

@@ -1,7 +1,7 @@
-use crate::model::{Confidence, ErrorClass, Finding, Level, Outcome, Role, flags};
+use crate::model::{Confidence, ErrorClass, Level, Outcome, Role, flags};
 
 use super::evidence::{label, open_label};
-use super::{RuleContext, declare_rule};
+use super::{Findings, RuleContext, declare_rule};
 
 declare_rule! {
     /// ## What it finds
@@ -36,10 +36,9 @@ declare_rule! {
 }
 
 impl ReleaseFailed {
-    fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
-        let mut out = Vec::new();
+    fn check(&self, cx: &RuleContext<'_>, out: &mut Findings) {
         for g in &cx.graph.gens {
-            let Some(rel) = g.release else { continue };
+            let Some(rel) = g.release() else { continue };
             let Outcome::Failed { class, name } = rel.event.outcome else {
                 continue;
             };
@@ -82,6 +81,5 @@ impl ReleaseFailed {
             f.site = cx.site(Some(g), &rel.event);
             out.push(f);
         }
-        out
     }
 }

@@ -1,7 +1,7 @@
 use crate::model::{Confidence, Finding, Level, Op, Role, flags};
 
 use super::evidence::label;
-use super::{RuleContext, declare_rule};
+use super::{Findings, RuleContext, declare_rule};
 
 declare_rule! {
     /// ## What it finds
@@ -36,7 +36,7 @@ declare_rule! {
 }
 
 impl InvalidHandle {
-    fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
+    fn findings(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
         let mut out = Vec::new();
         for table in &cx.graph.tables {
             let first = out.len();
@@ -133,5 +133,9 @@ impl InvalidHandle {
             }
         }
         out
+    }
+
+    fn check(&self, cx: &RuleContext<'_>, out: &mut Findings) {
+        out.extend(self.findings(cx));
     }
 }

@@ -1,7 +1,7 @@
-use crate::model::{Confidence, Finding, Level, Role};
+use crate::model::{Confidence, Level, Role};
 
 use super::evidence::{label, open_label};
-use super::{RuleContext, declare_rule};
+use super::{Findings, RuleContext, declare_rule};
 
 declare_rule! {
     /// ## What it finds
@@ -35,10 +35,9 @@ declare_rule! {
 }
 
 impl CloseWhileInUse {
-    fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
-        let mut out = Vec::new();
+    fn check(&self, cx: &RuleContext<'_>, out: &mut Findings) {
         for g in &cx.graph.gens {
-            let Some(rel) = g.release else { continue };
+            let Some(rel) = g.release() else { continue };
             let Some(blocked) = g.in_flight_at_release.items.first() else {
                 continue;
             };
@@ -82,6 +81,5 @@ impl CloseWhileInUse {
             f.site = cx.site(Some(g), &rel.event);
             out.push(f);
         }
-        out
     }
 }

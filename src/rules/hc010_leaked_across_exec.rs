@@ -1,10 +1,10 @@
 use std::collections::BTreeMap;
 
 use crate::lifecycle::{Generation, Provenance, ReleaseHow, Table};
-use crate::model::{Confidence, Finding, Level, Op, Role};
+use crate::model::{Confidence, Level, Op, Role};
 
 use super::evidence::{label, open_label};
-use super::{RuleContext, declare_rule};
+use super::{Findings, RuleContext, declare_rule};
 
 declare_rule! {
     /// ## What it finds
@@ -105,7 +105,7 @@ impl LeakedAcrossExec {
             return false;
         };
         let next_exec = table.execs.get(exec_index + 1).map(|e| e.event.seq);
-        g.release.is_some_and(|r| {
+        g.release().is_some_and(|r| {
             r.event.seq > exec.event.seq
                 && next_exec.is_none_or(|n| r.event.seq < n)
                 && matches!(
@@ -117,7 +117,7 @@ impl LeakedAcrossExec {
 }
 
 impl LeakedAcrossExec {
-    fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
+    fn check(&self, cx: &RuleContext<'_>, out: &mut Findings) {
         // One leaked set of generations (by where they were opened) into many
         // execs is one finding: (origin ids) -> [(table, exec index, leaked)].
         type Leak<'a> = (&'a Table, usize, Vec<&'a Generation>);
@@ -129,7 +129,11 @@ impl LeakedAcrossExec {
                     .iter()
                     .filter_map(|id| cx.graph.gen_(*id))
                     // Used by the new program: a deliberate hand-over.
-                    .filter(|g| g.last_use.is_none_or(|u| u.seq <= exec.event.seq))
+                    .filter(|g| {
+                        g.last_use
+                            .as_deref()
+                            .is_none_or(|u| u.seq <= exec.event.seq)
+                    })
                     .filter(|g| !Self::deliberate(cx, g))
                     .filter(|g| !Self::closed_by_new_program(table, i, g))
                     .collect();
@@ -144,7 +148,6 @@ impl LeakedAcrossExec {
                 groups.entry(key).or_default().push((table, i, leaked));
             }
         }
-        let mut out = Vec::new();
         for (_, execs) in groups {
             let Some((table, i, leaked)) = execs.first() else {
                 continue;
@@ -255,6 +258,5 @@ impl LeakedAcrossExec {
             );
             out.push(f);
         }
-        out
     }
 }

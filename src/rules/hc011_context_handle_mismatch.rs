@@ -1,9 +1,9 @@
 use std::collections::BTreeMap;
 
-use crate::model::{Confidence, ErrorClass, Event, Finding, Level, Op, Outcome, Role, RpcOp};
+use crate::model::{Confidence, ErrorClass, Event, Level, Op, Outcome, Role, RpcOp};
 
 use super::evidence::label;
-use super::{RuleContext, declare_rule};
+use super::{Findings, RuleContext, declare_rule};
 
 declare_rule! {
     /// ## What it finds
@@ -49,8 +49,7 @@ struct CtxState {
 }
 
 impl ContextHandleMismatch {
-    fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding> {
-        let mut out = Vec::new();
+    fn check(&self, cx: &RuleContext<'_>, out: &mut Findings) {
         let mut ctxs: BTreeMap<i64, CtxState> = BTreeMap::new();
         for ev in &cx.graph.rpc_events {
             let Op::Rpc(op) = ev.op else { continue };
@@ -168,6 +167,5 @@ impl ContextHandleMismatch {
                 out.push(f);
             }
         }
-        out
     }
 }

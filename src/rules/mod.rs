@@ -3,6 +3,7 @@
 //! A rule is a pure function from the [`HandleGraph`] to findings.
 
 mod evidence;
+mod repeats;
 
 pub mod hc001_double_release;
 pub mod hc002_use_after_close;
@@ -22,6 +23,7 @@ use crate::lifecycle::HandleGraph;
 use crate::model::{Finding, Interner, Level};
 
 pub use crate::model::HandleStyle;
+pub use repeats::Findings;
 
 /// Declares a rule in one place (ruff's shape): its doc comment is the
 /// `explain` text, the fields its identity and defaults. The rule file then
@@ -74,8 +76,9 @@ macro_rules! declare_rule {
             fn check(
                 &self,
                 cx: &$crate::rules::RuleContext<'_>,
-            ) -> Vec<$crate::model::Finding> {
-                $name::check(self, cx)
+                out: &mut $crate::rules::Findings,
+            ) {
+                $name::check(self, cx, out)
             }
         }
     };
@@ -137,7 +140,8 @@ pub trait Rule: Sync {
     fn meta(&self) -> &'static RuleMeta;
     /// The explain text: the doc comment of the rule struct.
     fn doc(&self) -> &'static str;
-    fn check(&self, cx: &RuleContext<'_>) -> Vec<Finding>;
+    /// Pushes what it finds into `out`, which folds repeats as they come.
+    fn check(&self, cx: &RuleContext<'_>, out: &mut Findings);
 }
 
 /// Every rule, in code order. A new rule adds one line here.
@@ -169,7 +173,11 @@ pub fn find(code_or_name: &str) -> Option<&'static dyn Rule> {
 pub fn run(cx: &RuleContext<'_>, rules: &[&'static dyn Rule]) -> Vec<Finding> {
     let per_rule: Vec<Vec<Finding>> = rules
         .par_iter()
-        .map(|r| evidence::group_repeats(r.check(cx)))
+        .map(|r| {
+            let mut out = Findings::new();
+            r.check(cx, &mut out);
+            out.finish()
+        })
         .collect();
     per_rule.into_iter().flatten().collect()
 }

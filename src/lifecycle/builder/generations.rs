@@ -19,10 +19,10 @@ impl<'i> LifecycleBuilder<'i> {
         // A value still live gets a new generation only if we missed its release.
         if let Some(old) = self.tables[table.0 as usize].live.get(&handle).copied() {
             if let (Some(o), Some(ev)) = (self.gens.get_mut(&old), open) {
-                o.release = Some(Release {
+                o.release = Some(Box::new(Release {
                     event: ev,
                     how: ReleaseHow::Superseded,
-                });
+                }));
             }
             self.release_bookkeeping(old);
         }
@@ -236,10 +236,10 @@ impl<'i> LifecycleBuilder<'i> {
             .get(&id)
             .and_then(|g| g.prev)
             .and_then(|p| self.gens.get(&p))
-            .and_then(|p| p.release.and_then(|r| r.event.stack));
+            .and_then(|p| p.release().and_then(|r| r.event.stack));
         let same_path_as_prev = ev.stack.is_some() && prev_release_stack == ev.stack;
         if let Some(g) = self.gens.get_mut(&id) {
-            g.release = Some(Release { event: *ev, how });
+            g.release = Some(Box::new(Release { event: *ev, how }));
             g.sharers_at_release = sharers;
             if same_path_as_prev {
                 g.notable = true;
@@ -269,8 +269,8 @@ impl<'i> LifecycleBuilder<'i> {
         let stranger = g.open.is_some_and(|o| o.tid != ev.tid)
             && (!release || !g.use_sites.items.iter().any(|u| u.tid == ev.tid));
         let same_path =
-            release && ev.stack.is_some() && p.release.is_some_and(|r| r.event.stack == ev.stack);
-        let held = p.release.is_some_and(|r| r.event.tid == ev.tid)
+            release && ev.stack.is_some() && p.release().is_some_and(|r| r.event.stack == ev.stack);
+        let held = p.release().is_some_and(|r| r.event.tid == ev.tid)
             || p.open.is_some_and(|o| o.tid == ev.tid)
             || p.use_sites.items.iter().any(|u| u.tid == ev.tid);
         // A use keeps them when the kind changed, or when the previous
@@ -307,7 +307,11 @@ impl<'i> LifecycleBuilder<'i> {
         if ev.has(flags::BY_PATH) {
             g.reopened_by_path = true;
         }
-        g.last_use = Some(*ev);
+        // Overwritten in place: one allocation per used generation, not per use.
+        match &mut g.last_use {
+            Some(last) => **last = *ev,
+            None => g.last_use = Some(Box::new(*ev)),
+        }
         let known_site = g
             .use_sites
             .items

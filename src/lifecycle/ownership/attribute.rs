@@ -115,7 +115,7 @@ fn took_part(g: &Generation, tid: u32, before: u64) -> bool {
 
 /// How `tid` held `g`, if it did: made, used or released it.
 fn held(g: &Generation, tid: u32) -> Option<&'static str> {
-    if g.release.is_some_and(|r| r.event.tid == tid) {
+    if g.release().is_some_and(|r| r.event.tid == tid) {
         Some("released")
     } else if creator(g) == Some(tid) || g.open.is_some_and(|o| o.tid == tid) {
         Some("made")
@@ -277,11 +277,11 @@ impl Pass<'_> {
             return None;
         }
         let old = self.graph.previous(new)?;
-        let old_release = old.release?;
+        let old_release = old.release()?;
         if !matches!(old_release.how, ReleaseHow::Close | ReleaseHow::CloseRange) {
             return None;
         }
-        let release = new.release?;
+        let release = new.release()?;
         if release.how != ReleaseHow::Close || !release.event.outcome.is_ok() {
             return None;
         }
@@ -449,12 +449,12 @@ impl Pass<'_> {
         if new.use_sites.items.iter().any(|e| is_ctl(&e)) {
             return None;
         }
-        let closed_at = old.release?.event.seq;
+        let closed_at = old.release()?.event.seq;
         let copy_alive = self
             .graph
             .linked(old, crate::lifecycle::Link::InheritedBy)
             .iter()
-            .any(|c| c.release.is_none_or(|r| r.event.seq > closed_at));
+            .any(|c| c.release().is_none_or(|r| r.event.seq > closed_at));
         copy_alive.then_some(reg)
     }
 
@@ -472,7 +472,7 @@ impl Pass<'_> {
         let Some(old) = self.graph.previous(new) else {
             return out;
         };
-        let Some(old_release) = old.release else {
+        let Some(old_release) = old.release() else {
             return out;
         };
         if old_release.how == ReleaseHow::Superseded {
@@ -481,7 +481,7 @@ impl Pass<'_> {
         let new_creator = creator(new);
         let differ = kinds_differ(old.kind, new.kind);
         let loop_made = self.same_creation_path(old, new);
-        let mut candidates: Vec<Event> = new.use_sites.items.clone();
+        let mut candidates: Vec<Event> = new.use_sites.items.to_vec();
         for e in &new.failed_uses.items {
             if !candidates.iter().any(|c| c.seq == e.seq) {
                 candidates.push(*e);

@@ -101,7 +101,7 @@ pub(super) fn build(
         let mut links = Vec::new();
         let mut gens = vec![root.attr.meant];
         if let Some(m) = meant
-            && let Some(rel) = m.release
+            && let Some(rel) = m.release()
         {
             links.push(ChainLink {
                 role: ChainRole::FirstRelease,
@@ -212,7 +212,7 @@ fn add_transients(
                 gen_: n.id,
             });
         }
-        if let Some(rel) = n.release {
+        if let Some(rel) = n.release() {
             links.push(ChainLink {
                 role: ChainRole::Transient,
                 event: rel.event,

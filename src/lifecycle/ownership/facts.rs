@@ -26,7 +26,7 @@ pub(super) fn transient(graph: &HandleGraph, g: &Generation) -> bool {
     };
     let Some(tid) = creator(g) else { return false };
     from_std
-        && g.release
+        && g.release()
             .is_some_and(|r| r.event.tid == tid && r.how == ReleaseHow::Close)
         && g.use_sites.items.iter().all(|u| u.tid == tid)
         && g.uses <= 8

@@ -112,8 +112,8 @@ pub fn build(a: &Analysis, sel: &Selection) -> GraphView {
                     .map(|r| crate::model::sanitize::for_terminal(a.interner.resolve(r))),
                 how_made: provenance_name(g.provenance),
                 opened_at: g.open.map(|e| where_text(a, &e)),
-                released: g.release.map(|r| release_name(r.how)),
-                released_at: g.release.map(|r| where_text(a, &r.event)),
+                released: g.release().map(|r| release_name(r.how)),
+                released_at: g.release().map(|r| where_text(a, &r.event)),
                 open_at_end: g.open_at_exit.is_some(),
                 findings,
             });

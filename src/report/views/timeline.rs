@@ -275,7 +275,7 @@ pub fn for_finding(a: &Analysis, f: &Finding) -> Vec<TimelineRow> {
             events.extend(g.open);
             events.extend(g.use_sites.items.iter().copied());
             events.extend(g.failed_uses.items.iter().copied());
-            events.extend(g.release.map(|r| r.event));
+            events.extend(g.release().map(|r| r.event));
             events.extend(g.after_release.items.iter().copied());
             events.extend(g.in_flight_at_release.items.iter().copied());
         }
@@ -309,6 +309,7 @@ fn generations_of<'g>(graph: &'g HandleGraph, f: &Finding, value: Handle) -> Vec
     graph
         .gens
         .iter()
+        .map(|g| &**g)
         .filter(|g| g.handle == value)
         .filter(|g| {
             let pid = graph.table(g.table).pid;
