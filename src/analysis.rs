@@ -289,11 +289,15 @@ fn read_job(
     builder: &mut LifecycleBuilder<'_>,
     inputs: &mut Vec<InputReport>,
 ) -> Result<HandleStyle, InputError> {
-    let mut opened = Vec::new();
+    let mut opened: Vec<(input::Opened, Format)> = Vec::new();
     for path in job {
         let o = input::open(path)?;
+        // The other files of an `-ff` set are strace's too: one cheap check
+        // each instead of every sniffer (hundreds of small files).
+        let set_of_strace = opened.first().is_some_and(|(_, f)| *f == Format::Strace);
         let format = match options.input_format {
             Some(f) => f,
+            None if set_of_strace && formats::strace::sniff(&o.head) => Format::Strace,
             None => formats::sniff(&o.head).ok_or_else(|| unknown_format(&o))?,
         };
         opened.push((o, format));

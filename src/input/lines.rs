@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 /// Block size for reads; lines longer than `MAX_LINE` are cut (and reported).
 const BLOCK: usize = 4 << 20;
 /// The first block: grown to [`BLOCK`] as reads fill it.
-const FIRST_BLOCK: usize = 64 << 10;
+const FIRST_BLOCK: usize = 8 << 10;
 pub const MAX_LINE: usize = 16 << 20;
 
 /// A line as handed to the callback.

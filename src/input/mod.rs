@@ -97,9 +97,14 @@ pub fn open(path: &str) -> Result<Opened, InputError> {
         } else {
             (Compression::None, replay)
         };
-    let mut head = vec![0u8; SNIFF_LEN];
-    let n = read_full(&mut stream, &mut head).map_err(|e| io_error(path, &e))?;
-    head.truncate(n);
+    // Grown as read, not zeroed up front: hundreds of small `-ff` files each
+    // paid for zeroing the whole sniff length.
+    let mut head = Vec::new();
+    stream
+        .by_ref()
+        .take(SNIFF_LEN as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| io_error(path, &e))?;
     Ok(Opened {
         display: path.to_string(),
         plain_path: if compression == Compression::None {

@@ -51,11 +51,23 @@ fn tid(path: &str) -> Option<u32> {
     path.rsplit_once('.').and_then(|(_, t)| t.parse().ok())
 }
 
-/// One per-task file, read into memory.
+/// One per-task file, read into memory: its lines in one buffer (a vector per
+/// line cost an allocation per line, hundreds of files over).
 pub struct Member {
     pub id: InputId,
     tid: Option<u32>,
-    lines: Vec<(u32, u64, Vec<u8>)>,
+    /// Every line followed by `\n`.
+    text: Vec<u8>,
+    lines: Vec<LineAt>,
+}
+
+/// Where one line of a member is: its number and byte offset in the file,
+/// and its span in `Member::text`.
+struct LineAt {
+    number: u32,
+    offset: u64,
+    start: usize,
+    end: usize,
 }
 
 impl Member {
@@ -65,29 +77,40 @@ impl Member {
         let display = o.display.clone();
         let tid = tid(&display);
         let mut reader = o.into_reader();
+        let mut text = Vec::new();
         let mut lines = Vec::new();
         lines::for_each_line(&mut reader, None, |l| {
-            lines.push((l.number, l.offset, l.bytes.to_vec()))
+            let start = text.len();
+            text.extend_from_slice(l.bytes);
+            lines.push(LineAt {
+                number: l.number,
+                offset: l.offset,
+                start,
+                end: text.len(),
+            });
+            text.push(b'\n');
         })
         .map_err(|e| input::io_error(&display, &e))?;
-        Ok(Member { id, tid, lines })
+        Ok(Member {
+            id,
+            tid,
+            text,
+            lines,
+        })
     }
 
     /// The file's text again, for a stream that cannot be re-read.
     pub fn bytes_for_evidence(&self) -> Vec<u8> {
-        let mut all = Vec::new();
-        for (_, _, l) in &self.lines {
-            all.extend_from_slice(l);
-            all.push(b'\n');
-        }
-        all
+        self.text.clone()
+    }
+
+    fn line(&self, i: usize) -> Option<(&LineAt, &[u8])> {
+        let at = self.lines.get(i)?;
+        Some((at, self.text.get(at.start..at.end)?))
     }
 
     fn key_at(&self, i: usize) -> u64 {
-        self.lines
-            .get(i)
-            .and_then(|(_, _, l)| merge_key(l))
-            .unwrap_or(0)
+        self.line(i).and_then(|(_, l)| merge_key(l)).unwrap_or(0)
     }
 }
 
@@ -112,12 +135,12 @@ pub fn merge(members: &[Member], provider: &mut dyn InputProvider, stats: &mut [
             break;
         };
         let mut first = true;
-        while let Some((number, offset, l)) = m.lines.get(next[i]) {
+        while let Some((at, l)) = m.line(next[i]) {
             if !first && !l.starts_with(b" > ") {
                 break;
             }
             first = false;
-            let origin = Origin::line(m.id, *number, *offset);
+            let origin = Origin::line(m.id, at.number, at.offset);
             provider.with_input(m.id, st, &mut |ctx| parser.line(l, origin, m.tid, ctx));
             next[i] += 1;
         }
