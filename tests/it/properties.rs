@@ -41,6 +41,9 @@ struct Model {
     /// and those of them that unshared a table from a CLONE_FILES process.
     threaded_execs: usize,
     threaded_unshares: usize,
+    /// Leaders that ended alone (pthread_exit in the main thread): zombies
+    /// until their group ends or one of its threads execs.
+    zombies: BTreeSet<u32>,
     /// Group → fd → (cloexec, creation line when the trace made it here).
     groups: Vec<BTreeMap<i64, (bool, Option<usize>)>>,
     /// Creation line → (group, fate).
@@ -165,7 +168,24 @@ impl Model {
         let call = "execve(\"/bin/x\", [\"x\"], 0x7ffd /* 1 vars */";
         let leader = self.tgid[&tid];
         let others = self.other_threads(tid);
-        if others.is_empty() {
+        if self.zombies.contains(&leader) {
+            // Observed only with the exec'ing thread the one left: the execve
+            // line ends with `<pid changed to LEADER ...>`.
+            if !others.is_empty() {
+                return;
+            }
+            self.threaded_execs += 1;
+            self.line(format!("{tid} {call} <pid changed to {leader} ...>"));
+            self.line(format!(
+                "{leader} +++ superseded by execve in pid {tid} +++"
+            ));
+            self.line(format!("{leader} <... execve resumed>) = 0"));
+            self.zombies.remove(&leader);
+            let g = self.tasks[&tid];
+            self.remove_task(tid);
+            self.tasks.insert(leader, g);
+            self.tgid.insert(leader, leader);
+        } else if others.is_empty() {
             self.line(format!("{tid} {call}) = 0"));
         } else {
             self.threaded_execs += 1;
@@ -262,7 +282,7 @@ impl Model {
         let g = self.tasks[&tid];
         let open: Vec<i64> = self.groups[g].keys().copied().collect();
         let pick = |n: u8| open.get(usize::from(n) % open.len().max(1)).copied();
-        match op % 12 {
+        match op % 13 {
             0 => {
                 let fd = self.lowest_free(g);
                 let cloexec = a.is_multiple_of(2);
@@ -331,7 +351,7 @@ impl Model {
                 }
                 let child = self.next_tid;
                 self.next_tid += 1;
-                let shares = op % 12 == 6;
+                let shares = op % 13 == 6;
                 let flags = if shares {
                     "CLONE_FILES|SIGCHLD"
                 } else {
@@ -363,13 +383,29 @@ impl Model {
                 self.tgid.insert(child, leader);
             }
             10 => {
-                // A thread (not its group's leader) ends alone.
-                if self.tgid[&tid] == tid {
+                // A thread (not its group's leader) ends alone; the last one
+                // ends the group of a zombie leader (not the first process's).
+                let leader = self.tgid[&tid];
+                let last = self.other_threads(tid).is_empty();
+                if leader == tid || last && leader == 100 && self.zombies.contains(&100) {
                     return;
                 }
                 self.line(format!("{tid} exit(0) = ?"));
                 self.line(format!("{tid} +++ exited with 0 +++"));
                 self.remove_task(tid);
+                if last && self.zombies.remove(&leader) {
+                    self.line(format!("{leader} +++ exited with 0 +++"));
+                }
+            }
+            12 => {
+                // The main thread ends alone (pthread_exit): `exit(0) = ?` and
+                // no exit line; the group lives on in its other threads.
+                if self.tgid[&tid] != tid || self.other_threads(tid).is_empty() {
+                    return;
+                }
+                self.line(format!("{tid} exit(0) = ?"));
+                self.remove_task(tid);
+                self.zombies.insert(tid);
             }
             7 | 11 => self.exec(tid, b & 1 != 0, (b & 2 != 0).then_some(b & 4 != 0)),
             _ => {
@@ -377,6 +413,7 @@ impl Model {
                 if self.tgid[&tid] == 100 {
                     return;
                 }
+                let leader = self.tgid[&tid];
                 self.line(format!("{tid} exit_group(0) = ?"));
                 for t in self.other_threads(tid) {
                     self.line(format!("{t} +++ exited with 0 +++"));
@@ -384,6 +421,9 @@ impl Model {
                 }
                 self.line(format!("{tid} +++ exited with 0 +++"));
                 self.remove_task(tid);
+                if self.zombies.remove(&leader) {
+                    self.line(format!("{leader} +++ exited with 0 +++"));
+                }
             }
         }
     }
@@ -535,7 +575,7 @@ fn check_clean(m: &Model) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn lifecycle_follows_the_kernel_rules(steps in steps()) {
@@ -582,33 +622,28 @@ proptest! {
 /// same number of cases the properties run, some execs kill other threads,
 /// some come from a thread that is not the leader, some unshare a table
 /// shared with a CLONE_FILES process, some have a thread's openat finish
-/// after the execve began.
+/// after the execve began, some come after the leader ended alone.
 #[test]
 fn the_generator_makes_multi_threaded_execs() {
     let mut runner = proptest::test_runner::TestRunner::deterministic();
-    let (mut threaded, mut superseded, mut unshared, mut late) = (0, 0, 0, 0);
+    let count = |m: &Model, what: &str| m.lines.iter().filter(|l| l.contains(what)).count();
+    let (mut threaded, mut superseded, mut unshared, mut late, mut zombie) = (0, 0, 0, 0, 0);
     for _ in 0..64 {
         let steps = steps().new_tree(&mut runner).unwrap().current();
         let m = model_of(&steps);
         threaded += m.threaded_execs;
-        superseded += m
-            .lines
-            .iter()
-            .filter(|l| l.contains("+++ superseded by execve"))
-            .count();
+        superseded += count(&m, "+++ superseded by execve");
         unshared += m.threaded_unshares;
-        late += m
-            .lines
-            .iter()
-            .filter(|l| l.contains("<... openat resumed>"))
-            .count();
+        late += count(&m, "<... openat resumed>");
+        zombie += count(&m, "<pid changed to");
     }
     eprintln!(
-        "multi-threaded execs {threaded}, superseded {superseded}, unsharing {unshared}, late opens {late}"
+        "multi-threaded execs {threaded}, superseded {superseded}, unsharing {unshared}, \
+         late opens {late}, after the leader ended {zombie}"
     );
     assert!(
-        threaded >= 10 && superseded >= 5 && unshared >= 2 && late >= 5,
-        "{threaded} {superseded} {unshared} {late}"
+        threaded >= 10 && superseded >= 5 && unshared >= 2 && late >= 5 && zombie >= 2,
+        "{threaded} {superseded} {unshared} {late} {zombie}"
     );
 }
 
@@ -722,6 +757,52 @@ fn exec_from_a_thread_while_another_opens() {
     assert_eq!(four, vec![(8, Some((ReleaseHow::ExecCloexec, 12)))]);
 }
 
+/// Every generation of `handle` opened in the trace (not inherited copies):
+/// (open line, `How@line/pid` of its release or `open`), sorted.
+fn real_fates(text: &str, handle: i64) -> Vec<(usize, String)> {
+    let (graph, stats) = graph_keeping(text, Some(handle));
+    assert_eq!(stats.skipped, 0);
+    let mut v: Vec<(usize, String)> = graph
+        .gens
+        .iter()
+        .filter(|g| {
+            g.handle == handle
+                && !matches!(
+                    g.provenance,
+                    handlecheck::lifecycle::Provenance::Inherited { .. }
+                )
+        })
+        .map(|g| {
+            let how = match &g.release {
+                Some(r) => format!("{:?}@{}/{}", r.how, r.event.origin.line, r.event.pid),
+                None => "open".to_string(),
+            };
+            (g.open.map_or(0, |o| o.origin.line as usize), how)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Asserts each (fd, open line, fate) is among the generations of the fd.
+fn real_has(text: &str, want: &[(i64, usize, &str)]) {
+    for (fd, line, how) in want {
+        let got = real_fates(text, *fd);
+        assert!(
+            got.contains(&(*line, how.to_string())),
+            "fd {fd}: {line} {how} not in {got:?}"
+        );
+    }
+}
+
+fn real_trace(folder: &str) -> String {
+    let path = format!(
+        "{}/fixtures/strace/clean/{folder}/trace.log",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(path).unwrap()
+}
+
 /// The real recording of an exec from a non-leader thread (strace 6.1,
 /// fixtures/strace/clean/thread_exec): what the model renders, the kernel and
 /// strace did; the graph prunes the CLOEXEC fds at the resumed execve and the
@@ -729,52 +810,67 @@ fn exec_from_a_thread_while_another_opens() {
 /// fd 3 again from its next open.
 #[test]
 fn real_exec_from_a_thread_is_read_as_the_kernel_did_it() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/strace/clean/thread_exec/trace.log"
-    );
-    let text = std::fs::read_to_string(path).unwrap();
+    let text = real_trace("thread_exec");
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[66].contains(" execve(\"/proc/self/exe\", [\"thread_exec\", \"6\"]"));
     assert!(lines[66].ends_with("<unfinished ...>"));
     assert!(lines[70].ends_with("+++ superseded by execve in pid 28921 +++"));
     assert!(lines[71].starts_with("28918 ") && lines[71].contains("<... execve resumed>) = 0"));
-    let fates = |handle: i64| {
-        let (graph, stats) = graph_keeping(&text, Some(handle));
-        assert_eq!(stats.skipped, 0);
-        let mut v: Vec<(usize, String)> = graph
-            .gens
-            .iter()
-            .filter(|g| {
-                g.handle == handle
-                    && !matches!(
-                        g.provenance,
-                        handlecheck::lifecycle::Provenance::Inherited { .. }
-                    )
-            })
-            .map(|g| {
-                let how = match &g.release {
-                    Some(r) => format!("{:?}@{}/{}", r.how, r.event.origin.line, r.event.pid),
-                    None => "open".to_string(),
-                };
-                (g.open.map_or(0, |o| o.origin.line as usize), how)
-            })
-            .collect();
-        v.sort();
-        v
-    };
-    let has = |handle: i64, want: &[(usize, &str)]| {
-        let got = fates(handle);
-        for (line, how) in want {
-            assert!(
-                got.contains(&(*line, how.to_string())),
-                "fd {handle}: {line} {how} not in {got:?}"
-            );
-        }
-    };
     // (The new program's loader also opens and closes fd 3, on lines 76-90.)
-    has(3, &[(30, "ExecCloexec@72/28918"), (103, "Close@105/28918")]);
-    has(4, &[(32, "ExecCloexec@72/28918")]);
-    has(5, &[(32, "ExecCloexec@72/28918")]);
-    has(6, &[(33, "Close@102/28918")]);
+    real_has(
+        &text,
+        &[
+            (3, 30, "ExecCloexec@72/28918"),
+            (3, 103, "Close@105/28918"),
+            (4, 32, "ExecCloexec@72/28918"),
+            (5, 32, "ExecCloexec@72/28918"),
+            (6, 33, "Close@102/28918"),
+        ],
+    );
+}
+
+/// The same after the main thread ended with pthread_exit (a zombie leader:
+/// `exit(0) = ?`, no exit line), where strace prints the execve with
+/// `<pid changed to LEADER ...>` (fixtures/strace/clean/thread_exec_leader_gone).
+#[test]
+fn real_exec_from_a_thread_after_the_leader_ended() {
+    let text = real_trace("thread_exec_leader_gone");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[67].starts_with("3504 ") && lines[67].contains(" exit(0) "));
+    assert!(lines[69].starts_with("3505 ") && lines[69].ends_with("<pid changed to 3504 ...>"));
+    assert!(lines[70].ends_with("+++ superseded by execve in pid 3505 +++"));
+    real_has(
+        &text,
+        &[
+            (3, 30, "ExecCloexec@72/3504"),
+            (3, 103, "Close@105/3504"),
+            (4, 32, "Close@102/3504"),
+        ],
+    );
+}
+
+/// The main thread ends alone, then its last thread execs: the model's lines
+/// are those of the real recording (fixtures/strace/clean/thread_exec_leader_gone).
+#[test]
+fn exec_from_a_thread_after_the_leader_ended() {
+    let m = model_of(&[
+        (0, 0, 0, 0),
+        (0, 0, 1, 0),
+        (9, 0, 0, 0),
+        (12, 0, 0, 0),
+        (7, 0, 0, 0),
+        (0, 0, 1, 0),
+    ]);
+    let want = [
+        "100 exit(0) = ?",
+        "101 execve(\"/bin/x\", [\"x\"], 0x7ffd /* 1 vars */ <pid changed to 100 ...>",
+        "100 +++ superseded by execve in pid 101 +++",
+        "100 <... execve resumed>) = 0",
+        "100 openat(AT_FDCWD, \"/tmp/f3\", O_RDONLY) = 3",
+    ];
+    assert_eq!(m.lines[4..], want);
+    assert_eq!(m.fates.get(&2), Some(&(0, Fate::ExecCloexec)));
+    assert_eq!(m.fates.get(&3), Some(&(0, Fate::Open)));
+    check_lifecycle(&m).unwrap();
+    check_clean(&m).unwrap();
 }
