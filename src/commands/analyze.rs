@@ -50,16 +50,16 @@ pub fn analyze(
     if settings.strict
         && let Some(i) = analysis.inputs.iter().find(|i| i.stats.skipped > 0)
     {
-        let (reason, s) = i
+        let (reason, s, unit) = i
             .stats
             .skipped_by_reason
             .iter()
             .next()
-            .map(|(r, s)| (r.clone(), s.first_at))
+            .map(|(r, s)| (r.clone(), s.first_at, s.unit))
             .unwrap_or_default();
         return Err(Failure::Message(format!(
-            "{}: line {}: {} ({} unusable lines or records in all; --strict makes this an error)",
-            i.path, s, reason, i.stats.skipped
+            "{}: {} {}: {} ({} unusable lines or records in all; --strict makes this an error)",
+            i.path, unit, s, reason, i.stats.skipped
         )));
     }
     let mut totals = Totals::default();

@@ -70,6 +70,8 @@ pub struct SkipCount {
     pub count: u64,
     /// 1-based line or record number of the first occurrence.
     pub first_at: u64,
+    /// What `first_at` counts: [`SkipReason::place_unit`].
+    pub unit: &'static str,
 }
 
 /// Why a reader skipped a line or record. The text (Display) is what every
@@ -143,6 +145,21 @@ impl SkipReason {
     ];
 }
 
+impl SkipReason {
+    /// What [`SkipCount::first_at`] counts for this reason: `line`, `byte`
+    /// (file offset) or `record`.
+    pub fn place_unit(&self) -> &'static str {
+        match self {
+            SkipReason::EtlDamagedBuffer
+            | SkipReason::EtlDamagedRecord
+            | SkipReason::EtlUnreadableBufferHeader
+            | SkipReason::EtlMissingHeader => "byte",
+            SkipReason::EtlNoProcessId => "record",
+            _ => "line",
+        }
+    }
+}
+
 impl std::fmt::Display for SkipReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let text = match self {
@@ -165,7 +182,7 @@ impl std::fmt::Display for SkipReason {
             SkipReason::EtlDamagedBuffer => "damaged buffer",
             SkipReason::EtlDamagedRecord => "damaged record (rest of buffer skipped)",
             SkipReason::EtlUnreadableBufferHeader => {
-                "unreadable buffer header (rest of file skipped)"
+                "unreadable buffer header (skipped to the next readable buffer or the end)"
             }
             SkipReason::EtlMissingHeader => "missing EventTrace header record (times unknown)",
             SkipReason::EtlNoProcessId => "handle event without a process id",
@@ -210,6 +227,7 @@ impl ReadStats {
                     SkipCount {
                         count,
                         first_at: at,
+                        unit: reason.place_unit(),
                     },
                 );
             }

@@ -3,6 +3,7 @@
 //! first place, and the total must equal the sum by reason.
 
 use handlecheck::formats::{self, ReadStats, SkipReason};
+use handlecheck::model::Op;
 
 use crate::common::etl_builder::EtlBuilder;
 use crate::common::reader;
@@ -60,6 +61,63 @@ fn etl_file() -> Vec<u8> {
     bytes
 }
 
+fn etl_read(bytes: &[u8]) -> reader::Collected<Result<(), formats::InputError>> {
+    reader::collect(0, |ctx| formats::etl::read(bytes, "t.etl", ctx))
+}
+
+/// Buffer size of [`etl_pairs`]: 10 handle records (0x30 bytes each) per
+/// buffer, so each buffer holds 5 whole create/close pairs.
+const PAIRS_BUFFER: usize = 0x48 + 10 * 0x30;
+
+/// Handle values of the pairs written to buffer `n` (1-based, after the header buffer).
+fn pair_handles(n: u32) -> std::ops::RangeInclusive<u32> {
+    let first = (n - 1) * 5 + 1;
+    first * 4..=(first + 4) * 4
+}
+
+/// An uncompressed file: the header buffer, then 3 buffers of 5 handles each
+/// created and closed by pid 4 (handles 4..=60).
+fn etl_pairs(b: EtlBuilder) -> Vec<u8> {
+    let mut b = b.buffer_size(PAIRS_BUFFER);
+    for i in 0..15u32 {
+        let h = 4 * (i + 1);
+        let ts = 10 + 2 * u64::from(i);
+        b.create_handle(0, ts, 4, 40, 0xFFFF_0000 + u64::from(h), h, 5);
+        b.close_handle(0, ts + 1, 4, 40, 0xFFFF_0000 + u64::from(h), h, 5, "");
+    }
+    b.build()
+}
+
+/// [`etl_pairs`] with buffer 2's `BufferSize` overwritten by `size`.
+fn etl_with_unreadable_header(size: u32) -> Vec<u8> {
+    let mut bytes = etl_pairs(EtlBuilder::new(8));
+    assert_eq!(bytes.len(), 4 * PAIRS_BUFFER);
+    let at = 2 * PAIRS_BUFFER;
+    bytes[at..at + 4].copy_from_slice(&size.to_le_bytes());
+    bytes
+}
+
+/// [`etl_pairs`] with no header buffer: the first buffer is CPU 0's.
+fn etl_without_header_record() -> Vec<u8> {
+    let bytes = etl_pairs(EtlBuilder::new(8).without_header_record());
+    assert_eq!(bytes.len(), 3 * PAIRS_BUFFER);
+    bytes
+}
+
+/// Records after the header (record 1): a pair by pid 4 (2, 4) around a user
+/// handle created under a PERFINFO header, which has no process id (3), then
+/// a kernel handle created and closed likewise (5, 6: kernel handles belong
+/// to pid 4 whatever the header says, so these are read).
+fn etl_with_event_without_pid() -> Vec<u8> {
+    let mut b = EtlBuilder::new(8);
+    b.create_handle(0, 10, 4, 40, 0xFFFF_0044, 0x44, 5);
+    b.handle_event_without_pid(false, 0, 11, 0xFFFF_0048, 0x48, 5);
+    b.close_handle(0, 12, 4, 40, 0xFFFF_0044, 0x44, 5, "");
+    b.handle_event_without_pid(false, 0, 13, 0xFFFF_0099, 0x8000_0010, 5);
+    b.handle_event_without_pid(true, 0, 14, 0xFFFF_0099, 0x8000_0010, 5);
+    b.build()
+}
+
 /// The input that makes each reason occur: (stats, expected count, first at).
 fn case(reason: SkipReason) -> (ReadStats, u64, Option<u64>) {
     use SkipReason as S;
@@ -106,10 +164,11 @@ fn case(reason: SkipReason) -> (ReadStats, u64, Option<u64>) {
             bytes[1024 + 0x48 + 4..1024 + 0x48 + 6].copy_from_slice(&0xFFF0u16.to_le_bytes());
             (whole(formats::Format::Etl, &bytes), 1, Some(1024))
         }
-        // Not covered here yet (see etl_robust for damaged files in general).
-        S::EtlUnreadableBufferHeader
-        | S::EtlMissingHeader
-        | S::EtlNoProcessId => (ReadStats::default(), 0, None),
+        S::EtlUnreadableBufferHeader => {
+            (etl_read(&etl_with_unreadable_header(0x10)).stats, 1, Some(2 * PAIRS_BUFFER as u64))
+        }
+        S::EtlMissingHeader => (etl_read(&etl_without_header_record()).stats, 1, Some(0)),
+        S::EtlNoProcessId => (etl_read(&etl_with_event_without_pid()).stats, 1, Some(3)),
         S::AppverifHandleStopWithoutHandle => (
             whole(
                 formats::Format::Appverif,
@@ -255,4 +314,181 @@ fn skip_texts_are_unchanged() {
         SkipReason::AppverifStopWithoutValue(0x305).to_string(),
         "appverif: stop 0x305 without a handle value"
     );
+}
+
+/// (pid, handle, is it an open) of every handle event read.
+fn handle_events(c: &reader::Collected<Result<(), formats::InputError>>) -> Vec<(u32, i64, bool)> {
+    c.events
+        .iter()
+        .filter(|e| matches!(e.op, Op::Open { .. } | Op::Close))
+        .map(|e| (e.pid, e.handle, matches!(e.op, Op::Open { .. })))
+        .collect()
+}
+
+fn only_reason(stats: &ReadStats, reason: SkipReason, count: u64, first_at: u64) {
+    let all: Vec<(&String, u64, u64)> = stats
+        .skipped_by_reason
+        .iter()
+        .map(|(k, s)| (k, s.count, s.first_at))
+        .collect();
+    assert_eq!(
+        all,
+        vec![(&reason.to_string(), count, first_at)],
+        "{stats:?}"
+    );
+    assert_eq!(stats.skipped, count);
+}
+
+#[test]
+fn an_unreadable_buffer_header_costs_only_its_buffer() {
+    // Too small, zero (not the zero-filled tail: a readable buffer follows),
+    // past the end of the file, just under a header, and one that would
+    // swallow buffer 3 (twice the buffer size, ending at the end of the file).
+    for size in [0x10u32, 0, 0xFFFF_FFF0, 0x47, 2 * PAIRS_BUFFER as u32] {
+        let c = etl_read(&etl_with_unreadable_header(size));
+        assert!(c.result.is_ok(), "size {size:#x}");
+        only_reason(
+            &c.stats,
+            SkipReason::EtlUnreadableBufferHeader,
+            1,
+            2 * PAIRS_BUFFER as u64,
+        );
+        let seen = handle_events(&c);
+        // Buffers 1 and 3 read whole, buffer 2 not at all.
+        for n in [1, 3] {
+            for h in pair_handles(n).step_by(4) {
+                assert!(
+                    seen.contains(&(4, i64::from(h), true)),
+                    "size {size:#x}: {h} in {seen:?}"
+                );
+                assert!(
+                    seen.contains(&(4, i64::from(h), false)),
+                    "size {size:#x}: {h} in {seen:?}"
+                );
+            }
+        }
+        assert_eq!(seen.len(), 20, "size {size:#x}: {seen:?}");
+        assert!(
+            seen.iter()
+                .all(|&(_, h, _)| !pair_handles(2).contains(&(h as u32)))
+        );
+        // Record numbers continue over the skipped buffer: the first event of
+        // buffer 3 is record 1 (header) + 10 (buffer 1) + 1.
+        let first3 = c.events.iter().find(|e| e.handle == 44).unwrap();
+        assert_eq!(first3.origin.record, 12);
+        assert_eq!(first3.origin.offset, 3 * PAIRS_BUFFER as u64 + 0x48);
+    }
+}
+
+#[test]
+fn an_unreadable_last_header_is_counted_and_the_rest_kept() {
+    let mut bytes = etl_pairs(EtlBuilder::new(8));
+    let at = 3 * PAIRS_BUFFER;
+    bytes[at..at + 4].copy_from_slice(&0x20u32.to_le_bytes());
+    let c = etl_read(&bytes);
+    only_reason(
+        &c.stats,
+        SkipReason::EtlUnreadableBufferHeader,
+        1,
+        at as u64,
+    );
+    assert_eq!(handle_events(&c).len(), 20);
+    // A zero-filled tail is the end of the data, not damage.
+    let mut bytes = etl_pairs(EtlBuilder::new(8));
+    bytes.extend(std::iter::repeat_n(0u8, 3 * PAIRS_BUFFER));
+    let c = etl_read(&bytes);
+    assert_eq!(c.stats.skipped, 0, "{:?}", c.stats);
+    assert_eq!(handle_events(&c).len(), 30);
+}
+
+#[test]
+fn a_missing_header_record_is_counted_and_every_event_read_without_times() {
+    let c = etl_read(&etl_without_header_record());
+    assert!(c.result.is_ok());
+    only_reason(&c.stats, SkipReason::EtlMissingHeader, 1, 0);
+    let seen = handle_events(&c);
+    assert_eq!(seen.len(), 30, "{seen:?}");
+    assert!(c.events.iter().all(|e| e.time.is_none()));
+    // With the header, the same events have times.
+    let c = etl_read(&etl_pairs(EtlBuilder::new(8)));
+    assert_eq!(c.stats.skipped, 0);
+    assert_eq!(handle_events(&c), seen);
+    assert!(c.events.iter().all(|e| e.time.is_some()));
+}
+
+#[test]
+fn a_user_handle_event_without_a_process_id_is_counted_and_the_rest_read() {
+    let c = etl_read(&etl_with_event_without_pid());
+    assert!(c.result.is_ok());
+    // Record 3 (the header buffer's record is 1): the user handle 0x48.
+    only_reason(&c.stats, SkipReason::EtlNoProcessId, 1, 3);
+    assert_eq!(
+        handle_events(&c),
+        vec![
+            (4, 0x44, true),
+            (4, 0x44, false),
+            (4, 0x8000_0010, true),
+            (4, 0x8000_0010, false)
+        ]
+    );
+    assert_eq!(c.stats.events, 4);
+}
+
+fn hc() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("handlecheck").unwrap();
+    c.env("NO_COLOR", "1")
+        .args(["--color", "never"])
+        .timeout(std::time::Duration::from_secs(120));
+    c
+}
+
+#[test]
+fn strict_turns_each_etl_skip_into_exit_2() {
+    use predicates::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "unreadable.etl",
+            etl_with_unreadable_header(0x10),
+            SkipReason::EtlUnreadableBufferHeader,
+            format!("byte {}", 2 * PAIRS_BUFFER),
+        ),
+        (
+            "headerless.etl",
+            etl_without_header_record(),
+            SkipReason::EtlMissingHeader,
+            "byte 0".to_string(),
+        ),
+        (
+            "nopid.etl",
+            etl_with_event_without_pid(),
+            SkipReason::EtlNoProcessId,
+            "record 3".to_string(),
+        ),
+    ];
+    for (name, bytes, reason, place) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        // Usable: read with the skip counted, nothing found, exit 0.
+        let out = hc()
+            .args(["analyze", "--format", "json"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["inputs"][0]["skipped"], 1, "{name}: {v}");
+        hc().args(["analyze", "--strict"])
+            .arg(&path)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(name))
+            .stderr(predicate::str::contains(format!("{place}: {reason}")))
+            .stderr(predicate::str::contains("--strict"));
+    }
 }

@@ -51,30 +51,65 @@ impl BufferInfo {
 #[derive(Debug, Default)]
 pub struct Layout {
     pub buffers: Vec<BufferInfo>,
+    /// Offsets of unreadable buffer headers that walking stepped over to the
+    /// next readable buffer (the data in between is skipped).
+    pub skipped_headers: Vec<usize>,
     /// Offset where walking stopped because a header made no sense (not at the end).
     pub broken_at: Option<usize>,
 }
 
 /// Walks buffer headers from the start of the file. Never reads data.
+///
+/// In a file of uncompressed buffers every buffer normally has the session's
+/// buffer size (research etw.md §2), so one unreadable header costs only its
+/// buffer: walking goes on at the next multiple of the previous buffer's size
+/// that holds a plausible header. A header whose size disagrees with that
+/// layout is unreadable only when a plausible header sits where the layout
+/// puts the next buffer and none where its own size does. Files with
+/// compressed buffers (whose sizes vary) stop at the first unreadable header.
 pub fn walk(bytes: &[u8]) -> Layout {
     let mut layout = Layout::default();
     let mut pos = 0usize;
+    // The previous buffer's size, while no buffer was compressed.
+    let mut stride: Option<usize> = None;
+    let mut seen_compressed = false;
     while pos < bytes.len() {
-        let Some(size) = u32_at(bytes, pos) else {
-            layout.broken_at = Some(pos);
-            break;
-        };
-        let size = size as usize;
-        if size == 0 {
-            // Zero-filled tail (preallocated file): the end of the data.
-            break;
-        }
-        if size < BUFFER_HEADER_SIZE || pos + BUFFER_HEADER_SIZE > bytes.len() {
-            layout.broken_at = Some(pos);
-            break;
-        }
-        let available = bytes.len() - pos;
+        let size = u32_at(bytes, pos).map(|s| s as usize);
         let flags = u16_at(bytes, pos + 0x34).unwrap_or(0);
+        let readable = match size {
+            None => false,
+            // Zero-filled tail (preallocated file): the end of the data, unless
+            // a readable buffer follows.
+            Some(0) => false,
+            Some(size) if size < BUFFER_HEADER_SIZE || pos + BUFFER_HEADER_SIZE > bytes.len() => {
+                false
+            }
+            Some(size) => match stride {
+                Some(s) if size != s && flags & flag::COMPRESSED == 0 => {
+                    let own_next = pos.checked_add(size);
+                    own_next.is_some_and(|n| plausible(bytes, n, None))
+                        || !plausible(bytes, pos + s, Some(s))
+                }
+                _ => true,
+            },
+        };
+        if !readable {
+            match stride.and_then(|s| next_plausible(bytes, pos, s)) {
+                Some(next) => {
+                    layout.skipped_headers.push(pos);
+                    pos = next;
+                    continue;
+                }
+                None => {
+                    if size != Some(0) {
+                        layout.broken_at = Some(pos);
+                    }
+                    break;
+                }
+            }
+        }
+        let size = size.unwrap_or(0);
+        let available = bytes.len() - pos;
         let context = u32_at(bytes, pos + 0x28).unwrap_or(0);
         let cpu = if flags & flag::PROC_INDEX != 0 {
             (context & 0x07FF) as u16
@@ -95,9 +130,48 @@ pub fn walk(bytes: &[u8]) -> Layout {
         if info.truncated {
             break;
         }
+        seen_compressed |= info.compressed();
+        stride = (!seen_compressed).then_some(size);
         pos += size;
     }
     layout
+}
+
+/// A plausible buffer header at `at`: a size of at least a header (`size`
+/// when given); for an uncompressed buffer also a used size within it and a
+/// record marker (trace header flags) first.
+fn plausible(bytes: &[u8], at: usize, size: Option<usize>) -> bool {
+    let (Some(got), Some(filled), Some(flags), Some(marker)) = (
+        u32_at(bytes, at),
+        u32_at(bytes, at + 0x30),
+        u16_at(bytes, at + 0x34),
+        u32_at(bytes, at + BUFFER_HEADER_SIZE),
+    ) else {
+        return false;
+    };
+    let (got, filled) = (got as usize, filled as usize);
+    if got < BUFFER_HEADER_SIZE || size.is_some_and(|s| s != got) {
+        return false;
+    }
+    if flags & flag::COMPRESSED != 0 {
+        return size.is_none() && got <= MAX_INFLATED;
+    }
+    (BUFFER_HEADER_SIZE..=got).contains(&filled)
+        && marker != 0xFFFF_FFFF
+        && marker.to_le_bytes()[3] & 0x80 != 0
+}
+
+/// The first offset after `pos`, in steps of the buffer size `stride`, that
+/// holds a plausible uncompressed buffer header of that size.
+fn next_plausible(bytes: &[u8], pos: usize, stride: usize) -> Option<usize> {
+    let mut at = pos.checked_add(stride)?;
+    while at.checked_add(BUFFER_HEADER_SIZE + 4)? <= bytes.len() {
+        if plausible(bytes, at, Some(stride)) {
+            return Some(at);
+        }
+        at = at.checked_add(stride)?;
+    }
+    None
 }
 
 /// Why a buffer's data could not be used.

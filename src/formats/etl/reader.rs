@@ -102,7 +102,7 @@ fn account(
             );
         }
     }
-    if let Some(at) = layout.broken_at {
+    for &at in layout.skipped_headers.iter().chain(&layout.broken_at) {
         ctx.stats.skip(
             crate::formats::SkipReason::EtlUnreadableBufferHeader,
             at as u64,

@@ -144,7 +144,9 @@ fn summarize(layout: &Layout, header: Option<&LogfileHeader>, scans: &[BufferSca
             (a, b) => a.or(b),
         };
     }
-    s.truncated = layout.broken_at.is_some() || layout.buffers.last().is_some_and(|b| b.truncated);
+    s.truncated = layout.broken_at.is_some()
+        || !layout.skipped_headers.is_empty()
+        || layout.buffers.last().is_some_and(|b| b.truncated);
     for (k, n) in counts {
         *s.by_event.entry(names::event_name(k)).or_insert(0) += n;
     }

@@ -45,6 +45,9 @@ pub struct EtlBuilder {
     cpus: u16,
     /// Buffers get flag EVENTS_LOST when set.
     events_lost_flag: bool,
+    /// Leave out the header buffer (the EventTrace/Header record), as in a
+    /// file whose first buffer was lost.
+    no_header_record: bool,
 }
 
 fn align8(n: usize) -> usize {
@@ -67,6 +70,7 @@ impl EtlBuilder {
             recs: Vec::new(),
             cpus: 1,
             events_lost_flag: false,
+            no_header_record: false,
         }
     }
     pub fn compressed(mut self, on: bool) -> Self {
@@ -83,6 +87,11 @@ impl EtlBuilder {
     }
     pub fn events_lost_flag(mut self) -> Self {
         self.events_lost_flag = true;
+        self
+    }
+    /// The file starts with the first CPU buffer: no EventTrace/Header record.
+    pub fn without_header_record(mut self) -> Self {
+        self.no_header_record = true;
         self
     }
 
@@ -200,6 +209,22 @@ impl EtlBuilder {
     ) {
         let p = self.handle_payload(object, handle, ty, "");
         self.kernel(cpu, 0x1120, pid, tid, ts, &p);
+    }
+
+    /// CreateHandle (`close` false) or CloseHandle under a PERFINFO header,
+    /// which carries no process or thread id.
+    pub fn handle_event_without_pid(
+        &mut self,
+        close: bool,
+        cpu: u16,
+        ts: u64,
+        object: u64,
+        handle: u32,
+        ty: u16,
+    ) {
+        let p = self.handle_payload(object, handle, ty, "");
+        let hook = if close { 0x1121 } else { 0x1120 };
+        self.kernel_as(Kind::PerfInfo, cpu, hook, 0, 0, ts, &p);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -462,7 +487,11 @@ impl EtlBuilder {
         header_rec.extend_from_slice(&HEADER_TS.to_le_bytes());
         header_rec.extend_from_slice(&[0; 8]);
         header_rec.extend(payload);
-        let mut out = self.buffer(0, 4, &[&header_rec], false);
+        let mut out = if self.no_header_record {
+            Vec::new()
+        } else {
+            self.buffer(0, 4, &[&header_rec], false)
+        };
         for cpu in (0..self.cpus).rev() {
             for recs in &per_cpu[usize::from(cpu)] {
                 out.extend(self.buffer(cpu, 0, recs, self.compressed));
