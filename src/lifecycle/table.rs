@@ -48,7 +48,7 @@ pub struct Table {
     pub execs: Vec<ExecRecord>,
     pub threads: Vec<ThreadRecord>,
     /// When the last task left (the process exited).
-    pub ended: Option<Event>,
+    pub ended: Option<Box<Event>>,
     /// The table was seeded by a rundown (ETW DCStart): a close of an unknown value is suspicious.
     pub seeded: bool,
     /// Highest number of live handles seen.

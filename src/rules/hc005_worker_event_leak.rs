@@ -119,7 +119,7 @@ impl WorkerEventLeak {
         if rec.process_went_on {
             return true;
         }
-        match (exit.time, table.ended.and_then(|e| e.time)) {
+        match (exit.time, table.ended.as_deref().and_then(|e| e.time)) {
             (Some(t), Some(end)) => {
                 let grace = (cx.thresholds.worker_exit_grace_ms as i64).saturating_mul(1_000_000);
                 end.saturating_sub(t) >= grace
@@ -270,11 +270,11 @@ impl WorkerEventLeak {
                     reclaimed.len()
                 ));
             }
-            if let Some(end) = table.ended
+            if let Some(end) = table.ended.as_deref()
                 && (end.origin.line != 0 || end.origin.record != 0)
             {
                 f.labels
-                    .push(label(&end, Role::Exit, "process ends with them open"));
+                    .push(label(end, Role::Exit, "process ends with them open"));
             }
             f.labels.sort_by_key(|l| l.event.seq);
             f.site = cx.site(Some(first), &first_open);

@@ -66,7 +66,7 @@ impl HandleLeak {
         table: crate::lifecycle::TableId,
         s: &SiteStats,
     ) -> bool {
-        let Some(end) = cx.graph.table(table).ended else {
+        let Some(end) = cx.graph.table(table).ended.as_deref() else {
             return false;
         };
         // A synthetic end (the trace stopped first) says nothing about time.
@@ -294,6 +294,7 @@ impl HandleLeak {
             // open when it was taken, not at exit.
             let exited = table
                 .ended
+                .as_deref()
                 .is_some_and(|e| e.origin.line != 0 || e.origin.record != 0);
             let what = if reported_by_tool {
                 "outstanding at the end of the trace"
@@ -339,10 +340,10 @@ impl HandleLeak {
                     ));
                 }
             }
-            if let Some(end) = table.ended
+            if let Some(end) = table.ended.as_deref()
                 && (end.origin.line != 0 || end.origin.record != 0)
             {
-                f.labels.push(label(&end, Role::Exit, "process exits"));
+                f.labels.push(label(end, Role::Exit, "process exits"));
             }
             if reported_by_tool {
                 f.notes.push("the debugger or verifier listed these handles as still open: opened and never closed since tracing began".to_string());

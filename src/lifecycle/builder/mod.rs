@@ -324,6 +324,9 @@ impl<'i> LifecycleBuilder<'i> {
                 let gen_ = self.tables[table.0 as usize].live.get(&ev.handle).copied();
                 let t = self.table(table);
                 t.in_flight.retain(|(tid, _, _)| *tid != ev.tid);
+                // Most tables have one call in flight at a time: room for one,
+                // not the four a first push reserves (many short processes).
+                t.in_flight.reserve_exact(1);
                 t.in_flight.push((ev.tid, ev, gen_));
             }
             Op::SetCloexec(on) => {

@@ -111,14 +111,12 @@ impl<'i> LifecycleBuilder<'i> {
             if t.ended.is_some() {
                 return;
             }
-            t.ended = event.or(Some(Event::new(
-                Op::ProcessExit,
-                Sym(0),
-                Default::default(),
-            )));
+            t.ended = Some(Box::new(event.unwrap_or_else(|| {
+                Event::new(Op::ProcessExit, Sym(0), Default::default())
+            })));
             t.live.values().copied().collect()
         };
-        let end = self.tables[table.0 as usize].ended;
+        let end = self.tables[table.0 as usize].ended.as_deref().copied();
         for g in live {
             if let Some(h) = self.history.as_mut() {
                 h.ended(g, true);
