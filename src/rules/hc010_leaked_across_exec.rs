@@ -217,9 +217,24 @@ impl LeakedAcrossExec {
             }
             f.labels.sort_by_key(|l| l.event.seq);
             f.labels.dedup_by_key(|l| l.event.seq);
-            f.notes.push(
-                "the new program never used them: nothing needed them across the exec".to_string(),
-            );
+            // A program still running when the trace stopped may use them later.
+            // A table the trace stopped seeing has a made-up end (no origin).
+            let exited = |t: &Table| {
+                t.ended
+                    .as_deref()
+                    .is_some_and(|e| e.origin.line != 0 || e.origin.record != 0)
+            };
+            if execs.iter().all(|(t, _, _)| exited(t)) {
+                f.notes.push(
+                    "the new program never used them: nothing needed them across the exec"
+                        .to_string(),
+                );
+            } else {
+                f.confidence = Confidence::Medium;
+                f.notes.push(
+                    "the new program had not used them when the trace stopped (it was still running): a later use would make this a deliberate hand-over".to_string(),
+                );
+            }
             if leaked
                 .iter()
                 .any(|g| Self::chain(cx, g).iter().any(|c| c.reopened_by_path))

@@ -228,3 +228,47 @@ fn bash_process_substitution_fd_63_leaks_into_later_children() {
         );
     }
 }
+
+/// A C program opens /etc/hostname without O_CLOEXEC and execs `sleep 3`;
+/// strace is stopped after 1 s, while sleep still runs. The leak is real and
+/// kept, but the trace cannot show that sleep never uses fd 3: the finding
+/// says so and is not of high confidence.
+#[test]
+fn exec_still_running_at_trace_end() {
+    for path in layouts("exec_still_running") {
+        let t = text(&path);
+        let open = lines_with(&t, &["\"/etc/hostname\", O_RDONLY) = 3"]);
+        let exec = lines_with(&t, &["execve(\"/bin/sleep\""]);
+        assert_eq!((open.len(), exec.len()), (1, 1), "{}", path.display());
+        assert!(
+            t.contains("<detached ...>"),
+            "{}: the trace must stop mid-call",
+            path.display()
+        );
+        let a = run(&path);
+        let found = hc010(&a);
+        assert_eq!(found.len(), 1, "{}: {found:#?}", path.display());
+        let f = found[0];
+        assert!(
+            has_label(f, Role::Open, open[0]),
+            "{}: {f:#?}",
+            path.display()
+        );
+        assert!(
+            has_label(f, Role::Exec, exec[0]),
+            "{}: {f:#?}",
+            path.display()
+        );
+        assert_eq!(f.confidence, handlecheck::model::Confidence::Medium);
+        assert!(
+            f.notes.iter().any(|n| n.contains("when the trace stopped")),
+            "{:?}",
+            f.notes
+        );
+        assert!(
+            !f.notes.iter().any(|n| n.contains("never used them")),
+            "{:?}",
+            f.notes
+        );
+    }
+}
