@@ -343,9 +343,15 @@ impl Place {
     }
 }
 
-/// Findings ordered errors first, then warnings, then notes; stable within a level.
-pub fn by_severity<'a>(findings: &[&'a Finding]) -> Vec<&'a Finding> {
-    report_order(findings)
+/// Findings ordered errors first, then warnings, then notes; stable within a
+/// level. A view's findings are in that order already: then they are lent,
+/// not copied.
+pub fn by_severity<'b, 'a>(findings: &'b [&'a Finding]) -> std::borrow::Cow<'b, [&'a Finding]> {
+    if findings.is_sorted_by_key(|f| std::cmp::Reverse(f.level)) {
+        std::borrow::Cow::Borrowed(findings)
+    } else {
+        std::borrow::Cow::Owned(report_order(findings))
+    }
 }
 
 /// One `## Heading` section of a rule doc, as one paragraph of plain text.

@@ -3,6 +3,7 @@
 //! with their evidence and per-finding timeline, and the per-process stats.
 
 use std::fmt::Write;
+use std::io;
 
 use super::ci::CiContext;
 use crate::analysis::Selection;
@@ -51,9 +52,15 @@ tr.cited{background:#fff3c4} .meta{color:#555;font-size:.9em} .legend span{displ
 svg text{font-family:system-ui,sans-serif;font-size:11px}
 ";
 
-/// The whole page. Needs the analysis to have kept its graphs (`Options::keep_graphs`)
-/// for the chart, stats and timelines; without them those sections say so.
+/// The whole page as text (see [`write`]).
 pub fn render(cx: &CiContext<'_>) -> String {
+    super::pretty::to_string(|w| write(cx, w))
+}
+
+/// Writes the whole page, each finding's article as soon as it is built.
+/// Needs the analysis to have kept its graphs (`Options::keep_graphs`) for
+/// the chart, stats and timelines; without them those sections say so.
+pub fn write(cx: &CiContext<'_>, w: &mut dyn io::Write) -> io::Result<()> {
     let a = cx.analysis;
     let sel = Selection::default();
     let mut h = String::new();
@@ -97,15 +104,19 @@ pub fn render(cx: &CiContext<'_>) -> String {
     if cx.findings.is_empty() {
         h.push_str("<p>No findings.</p>\n");
     }
+    w.write_all(h.as_bytes())?;
     for f in &cx.findings {
+        h.clear();
         finding(&mut h, cx, f);
+        w.write_all(h.as_bytes())?;
     }
+    h.clear();
     h.push_str("</section>\n");
 
     h.push_str("<section id=\"stats\"><h2>Handles per process and type</h2>\n");
     stats_tables(&mut h, &crate::report::views::stats::build(a, &sel));
     h.push_str("</section>\n</body></html>\n");
-    h
+    w.write_all(h.as_bytes())
 }
 
 fn svg_chart(h: &mut String, c: &Chart) {

@@ -2,6 +2,7 @@
 //! source and each line labelled with what happened there.
 
 use std::fmt::Write as _;
+use std::io::{self, Write};
 
 use miette::{
     GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, MietteError,
@@ -103,19 +104,24 @@ impl Default for HumanOptions {
     }
 }
 
-/// The whole human report: every finding (errors, warnings, notes), then
-/// the input and rule tables and the totals line (unless quiet).
+/// The whole human report as text (see [`write`]).
 pub fn render(cx: &CiContext<'_>, opts: &HumanOptions) -> String {
-    let mut s = String::new();
+    super::pretty::to_string(|w| write(cx, opts, w))
+}
+
+/// Writes the whole human report: every finding (errors, warnings, notes),
+/// each written as soon as it is rendered, then the input and rule tables and
+/// the totals line (unless quiet).
+pub fn write(cx: &CiContext<'_>, opts: &HumanOptions, w: &mut dyn Write) -> io::Result<()> {
     for f in cx.findings.iter().filter(|f| opts.show_folded || !f.folded) {
-        s.push_str(&render_in(cx, f, opts));
-        s.push('\n');
+        w.write_all(render_in(cx, f, opts).as_bytes())?;
+        w.write_all(b"\n")?;
     }
     if !opts.quiet {
-        s.push_str(&super::summary::render_view(cx, opts.color, opts.width));
-        s.push_str(&super::summary::folded_line(&cx.findings, opts.show_folded));
+        w.write_all(super::summary::render_view(cx, opts.color, opts.width).as_bytes())?;
+        w.write_all(super::summary::folded_line(&cx.findings, opts.show_folded).as_bytes())?;
     }
-    s
+    Ok(())
 }
 
 /// One finding of an analysis, outside a resolved view (tests, snapshots).
