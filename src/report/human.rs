@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use miette::{
-    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, MietteError,
-    MietteSpanContents, Report, Severity, SourceCode, SourceSpan, SpanContents,
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, MietteError,
+    MietteSpanContents, Severity, SourceCode, SourceSpan, SpanContents,
 };
 
 use crate::analysis::Analysis;
@@ -29,11 +29,13 @@ const STARTUP_FRAMES: &[&str] = &[
 
 /// Lines of one finding's evidence, laid out in a virtual buffer so that miette
 /// shows each with its real line number (and never the lines in between).
+#[derive(Debug)]
 struct Excerpt {
     data: String,
     lines: Vec<ExcerptLine>,
 }
 
+#[derive(Debug)]
 struct ExcerptLine {
     input: InputId,
     name: String,
@@ -80,6 +82,44 @@ impl SourceCode for Excerpt {
             0,
             last - first + 1,
         )))
+    }
+}
+
+/// A diagnostic with its excerpt as source: what `miette::Report` with
+/// `with_source_code` would be, without the report hook `Report::new` runs
+/// (it probes the terminal) for every finding.
+#[derive(Debug)]
+struct WithSource {
+    diag: MietteDiagnostic,
+    source: Excerpt,
+}
+
+impl std::fmt::Display for WithSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.diag, f)
+    }
+}
+
+impl std::error::Error for WithSource {}
+
+impl Diagnostic for WithSource {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.diag.code()
+    }
+    fn url<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.diag.url()
+    }
+    fn severity(&self) -> Option<Severity> {
+        self.diag.severity()
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.diag.help()
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        self.diag.labels()
+    }
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(&self.source)
     }
 }
 
@@ -339,7 +379,10 @@ pub fn render_in(cx: &CiContext<'_>, f: &Finding, opts: &HumanOptions) -> String
     .with_severity(severity(f.level))
     .with_labels(spans)
     .with_help(help.trim_end().to_string());
-    let report = Report::new(diag).with_source_code(excerpt);
+    let report = WithSource {
+        diag,
+        source: excerpt,
+    };
     let mut theme = if opts.color {
         GraphicalTheme::unicode()
     } else {
@@ -357,7 +400,7 @@ pub fn render_in(cx: &CiContext<'_>, f: &Finding, opts: &HumanOptions) -> String
         .with_word_separator(textwrap::WordSeparator::AsciiSpace)
         .with_links(false);
     let mut out = String::new();
-    if handler.render_report(&mut out, report.as_ref()).is_err() {
+    if handler.render_report(&mut out, &report).is_err() {
         out = format!("{}[{}]: {}\n", f.level.as_str(), f.code, f.message);
     }
     match out.strip_prefix("  ") {

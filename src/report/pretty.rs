@@ -16,8 +16,13 @@ struct Nested {
 }
 
 fn indent<W: ?Sized + Write>(w: &mut W, n: usize) -> io::Result<()> {
-    for _ in 0..n {
-        w.write_all(b"  ")?;
+    // One write for the usual depths (each write is a call through `dyn Write`).
+    const SPACES: &[u8; 64] = &[b' '; 64];
+    let mut left = 2 * n;
+    while left > 0 {
+        let step = left.min(SPACES.len());
+        w.write_all(&SPACES[..step])?;
+        left -= step;
     }
     Ok(())
 }
