@@ -105,9 +105,10 @@ pub fn write(cx: &CiContext<'_>, w: &mut dyn io::Write) -> io::Result<()> {
         h.push_str("<p>No findings.</p>\n");
     }
     w.write_all(h.as_bytes())?;
+    let index = crate::report::views::timeline::GenerationIndex::new(a);
     for f in &cx.findings {
         h.clear();
-        finding(&mut h, cx, f);
+        finding(&mut h, cx, f, &index);
         w.write_all(h.as_bytes())?;
     }
     h.clear();
@@ -238,7 +239,12 @@ fn svg_chart(h: &mut String, c: &Chart) {
     h.push_str("<span>dashed lines: findings, at their primary event</span></div>\n");
 }
 
-fn finding(h: &mut String, cx: &CiContext<'_>, f: &Finding) {
+fn finding(
+    h: &mut String,
+    cx: &CiContext<'_>,
+    f: &Finding,
+    index: &crate::report::views::timeline::GenerationIndex,
+) {
     let a = cx.analysis;
     let lvl = f.level.as_str();
     let _ = writeln!(
@@ -289,7 +295,7 @@ fn finding(h: &mut String, cx: &CiContext<'_>, f: &Finding) {
         h.push_str("</ul>\n");
     }
     if !a.graphs.is_empty() {
-        let rows = crate::report::views::timeline::for_finding(a, f);
+        let rows = crate::report::views::timeline::for_finding(a, f, index);
         let style = crate::report::views::handle_style(a);
         let mut values: Vec<i64> = f.labels.iter().map(|l| l.event.handle).collect();
         values.sort_unstable();
