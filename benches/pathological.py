@@ -14,6 +14,11 @@ usage: pathological.py CASE N
   close_range    N close_range double closes (two calls over one fd each)
   long_line      a first line of N bytes (a write), then an ordinary open/close
   bad_close      N close(-1) calls
+  findings       N distinct findings: N double closes of fd 3, each of a file
+                 with its own name (digits fold into one site, so the names
+                 are letters), and every 8th one a file left open at exit
+                 (one more finding: leaks group by allocation site); for the
+                 reporters at scale
 """
 import sys
 
@@ -25,6 +30,17 @@ CLONE_THREAD = ("clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE
 FORK = ("clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, "
         "child_tidptr=0x7f3c1a2b4a10) = %d\n")
 OPEN = 'openat(AT_FDCWD, "%s", O_RDONLY|O_CLOEXEC) = %d\n'
+
+
+def letters(i):
+    """`i` in base 26 as letters: names that stay distinct sites (digit
+    runs in resources fold into one)."""
+    s = ""
+    while True:
+        s = chr(97 + i % 26) + s
+        i //= 26
+        if i == 0:
+            return s
 
 
 def main():
@@ -85,6 +101,16 @@ def main():
     elif case == "bad_close":
         for _ in range(n):
             w("%d close(-1) = -1 EBADF (Bad file descriptor)\n" % root)
+    elif case == "findings":
+        leaked = 0
+        for i in range(n):
+            name = letters(i)
+            w("%d %s" % (root, OPEN % ("/data/in-" + name, 3)))
+            w("%d close(3) = 0\n" % root)
+            w("%d close(3) = -1 EBADF (Bad file descriptor)\n" % root)
+            if i % 8 == 0:
+                w("%d %s" % (root, OPEN % ("/data/kept-" + name, 4 + leaked)))
+                leaked += 1
     else:
         sys.exit("unknown case " + case)
     w("%d exit_group(0) = ?\n%d +++ exited with 0 +++\n" % (root, root))

@@ -106,17 +106,12 @@ pub fn analyze(
         quiet: settings.quiet,
         show_folded: settings.verbose,
     };
-    let text = report::render(settings.format, &cx, &human);
+    let write = |w: &mut dyn Write| report::write(settings.format, &cx, &human, w);
     match (&settings.output, sink) {
-        (Some(p), _) => handlecheck::report::output::write_atomically(p.as_ref(), |w| {
-            w.write_all(text.as_bytes())
-        })
-        .map_err(|e| Failure::Message(format!("{}: {e}", p.display())))?,
-        (None, Sink::Stdout) => super::write_stdout(&text)?,
-        (None, Sink::Stderr) => {
-            let mut err = std::io::stderr().lock();
-            err.write_all(text.as_bytes())?;
-        }
+        (Some(p), _) => handlecheck::report::output::write_atomically(p.as_ref(), write)
+            .map_err(|e| Failure::Message(format!("{}: {e}", p.display())))?,
+        (None, Sink::Stdout) => handlecheck::report::output::stdout_with(write)?,
+        (None, Sink::Stderr) => handlecheck::report::output::stderr_with(write)?,
     }
     write_extra_reports(&cx, settings)?;
     report_stale_baseline(&cx, settings);
@@ -193,9 +188,8 @@ fn apply_config_and_baseline(
 fn write_extra_reports(cx: &CiContext<'_>, settings: &Settings) -> Result<(), Failure> {
     let file = HumanOptions::default();
     for spec in &settings.reports {
-        let text = report::render(spec.format, cx, &file);
         handlecheck::report::output::write_atomically(spec.path.as_ref(), |w| {
-            w.write_all(text.as_bytes())
+            report::write(spec.format, cx, &file, w)
         })
         .map_err(|e| Failure::Message(format!("{}: {e}", spec.path.display())))?;
     }

@@ -84,17 +84,36 @@ impl EvidenceSource {
                 "offset {offset} is past the end of the file (changed since it was read?)"
             ));
         }
-        buf.truncate(n);
-        let end = memchr::memchr(b'\n', &buf).unwrap_or(buf.len());
-        let cut = end > MAX_LINE;
-        buf.truncate(end.min(MAX_LINE));
-        if buf.last() == Some(&b'\r') {
-            buf.pop();
+        Ok(line_of(&buf[..n]).into_owned())
+    }
+
+    /// The bytes of a [`EvidenceSource::Path`] file mapped once, for
+    /// resolving many of its lines without a read call each (`None` for other
+    /// sources, or when the file cannot be mapped: [`resolve`](Self::resolve)
+    /// reads then).
+    pub fn map(&self, file: &File) -> Option<memmap2::Mmap> {
+        match self {
+            // SAFETY: read-only, and dropped once the evidence is resolved; a
+            // file truncated under us would fault, the caveat the readers'
+            // map (`input::map_file`) accepts too.
+            EvidenceSource::Path(_) => unsafe { memmap2::Mmap::map(file) }.ok(),
+            _ => None,
         }
-        if cut {
-            buf.extend_from_slice("…".as_bytes());
-        }
-        Ok(buf)
+    }
+
+    /// As [`resolve`](Self::resolve) for a text input, from its bytes
+    /// ([`map`](Self::map)).
+    pub fn resolve_mapped(&self, bytes: &[u8], event: &Event) -> Result<String, String> {
+        let offset = event.origin.offset;
+        let rest = usize::try_from(offset)
+            .ok()
+            .and_then(|start| bytes.get(start..))
+            .filter(|r| !r.is_empty())
+            .ok_or_else(|| {
+                format!("offset {offset} is past the end of the file (changed since it was read?)")
+            })?;
+        let window = &rest[..rest.len().min(MAX_LINE + 1)];
+        Ok(crate::model::sanitize::line_for_terminal(&line_of(window)))
     }
 
     /// Opens the file behind a [`EvidenceSource::Path`] once, for resolving
@@ -138,6 +157,24 @@ impl EvidenceSource {
     }
 }
 
+/// The line at the start of `window` (at most `MAX_LINE + 1` bytes): up to
+/// its newline, without a trailing CR, cut with `…` when longer than `MAX_LINE`.
+fn line_of(window: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let end = memchr::memchr(b'\n', window).unwrap_or(window.len());
+    let cut = end > MAX_LINE;
+    let mut line = &window[..end.min(MAX_LINE)];
+    if line.last() == Some(&b'\r') {
+        line = &line[..line.len() - 1];
+    }
+    if cut {
+        let mut owned = line.to_vec();
+        owned.extend_from_slice("…".as_bytes());
+        std::borrow::Cow::Owned(owned)
+    } else {
+        std::borrow::Cow::Borrowed(line)
+    }
+}
+
 fn read_some(r: &mut impl Read, buf: &mut [u8]) -> Option<usize> {
     let mut filled = 0;
     while filled < buf.len() {
@@ -149,4 +186,40 @@ fn read_some(r: &mut impl Read, buf: &mut [u8]) -> Option<usize> {
         }
     }
     Some(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Interner, Op, Origin};
+
+    /// Mapped and read resolution give the same text for every line shape: a
+    /// plain line, CRLF, a line longer than the cut, the last line without a
+    /// newline, and an offset past the end.
+    #[test]
+    fn mapped_lines_read_as_read_lines() {
+        let long = "x".repeat(MAX_LINE + 50);
+        let text = format!("1 close(3) = 0\n2 close(4) = 0\r\n{long}\n3 tail(5) = 0");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.log");
+        std::fs::write(&path, &text).unwrap();
+        let source = EvidenceSource::Path(path.clone());
+        let mut interner = Interner::default();
+        let call = interner.intern("close");
+        let mut file = source.open().unwrap();
+        let map = source.map(file.as_ref().unwrap()).unwrap();
+        let mut offsets: Vec<u64> = vec![0];
+        offsets.extend(text.match_indices('\n').map(|(i, _)| i as u64 + 1));
+        offsets.push(text.len() as u64 + 10);
+        for offset in offsets {
+            let event = Event::new(Op::Close, call, Origin::line(0, 1, offset));
+            let read = source.resolve(file.as_mut(), &event, &interner);
+            let mapped = source.resolve_mapped(&map, &event);
+            assert_eq!(read, mapped, "offset {offset}");
+        }
+        let cut = source
+            .resolve_mapped(&map, &Event::new(Op::Close, call, Origin::line(0, 3, 32)))
+            .unwrap();
+        assert!(cut.ends_with('…') && cut.chars().count() == MAX_LINE + 1);
+    }
 }

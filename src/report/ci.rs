@@ -59,27 +59,39 @@ pub struct CiContext<'a> {
 
 /// Evidence text resolved once, by (input, event sequence number), plus the
 /// lines that could not be read (reported as warnings, never shown as text).
+/// The texts sit end to end in one buffer, found by a binary search of the
+/// sorted keys: a few bytes per label beyond the text itself.
 #[derive(Clone, Debug, Default)]
 pub struct Evidence {
-    texts: BTreeMap<(u16, u64), String>,
+    /// Sorted (input, seq) of every resolved label, with where its text is.
+    keys: Vec<((u16, u64), Span)>,
+    texts: String,
     pub warnings: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    start: usize,
+    len: usize,
 }
 
 impl Evidence {
     /// Reads the evidence of every label of `findings`, each input opened
-    /// once and closed before the next.
+    /// (and mapped, when it is a plain file) once and closed before the next.
     pub fn resolve(analysis: &Analysis, findings: &[&Finding]) -> Evidence {
-        let mut wanted: BTreeMap<u16, BTreeMap<u64, &Label>> = BTreeMap::new();
-        for f in findings {
-            for l in &f.labels {
-                wanted
-                    .entry(l.event.origin.input)
-                    .or_default()
-                    .insert(l.event.seq, l);
-            }
-        }
-        let mut out = Evidence::default();
-        for (input, labels) in wanted {
+        let mut wanted: Vec<(u16, u64, &Label)> = findings
+            .iter()
+            .flat_map(|f| &f.labels)
+            .map(|l| (l.event.origin.input, l.event.seq, l))
+            .collect();
+        wanted.sort_unstable_by_key(|(input, seq, _)| (*input, *seq));
+        wanted.dedup_by_key(|(input, seq, _)| (*input, *seq));
+        let mut out = Evidence {
+            keys: Vec::with_capacity(wanted.len()),
+            ..Evidence::default()
+        };
+        for labels in wanted.chunk_by(|a, b| a.0 == b.0) {
+            let input = labels[0].0;
             let Some(i) = analysis.input(input) else {
                 continue;
             };
@@ -94,15 +106,17 @@ impl Evidence {
                     continue;
                 }
             };
+            let map = file.as_ref().and_then(|f| i.evidence.map(f));
             let mut failed: Vec<(u32, String)> = Vec::new();
-            for (seq, l) in labels {
-                match i
-                    .evidence
-                    .resolve(file.as_mut(), &l.event, &analysis.interner)
-                {
-                    Ok(text) => {
-                        out.texts.insert((input, seq), text);
-                    }
+            for &(_, seq, l) in labels {
+                let text = match &map {
+                    Some(bytes) => i.evidence.resolve_mapped(bytes, &l.event),
+                    None => i
+                        .evidence
+                        .resolve(file.as_mut(), &l.event, &analysis.interner),
+                };
+                match text {
+                    Ok(text) => out.push((input, seq), &text),
                     Err(e) => failed.push((l.event.origin.line.max(l.event.origin.record), e)),
                 }
             }
@@ -114,14 +128,31 @@ impl Evidence {
                 ));
             }
         }
+        out.texts.shrink_to_fit();
         out
+    }
+
+    /// Appends the text of `key` (keys come in sorted order).
+    fn push(&mut self, key: (u16, u64), text: &str) {
+        let span = Span {
+            start: self.texts.len(),
+            len: text.len(),
+        };
+        self.texts.push_str(text);
+        self.keys.push((key, span));
     }
 
     /// The text of a label's line or record ("" when it could not be read).
     pub fn text(&self, l: &Label) -> &str {
-        self.texts
-            .get(&(l.event.origin.input, l.event.seq))
-            .map_or("", String::as_str)
+        let key = (l.event.origin.input, l.event.seq);
+        self.keys
+            .binary_search_by_key(&key, |(k, _)| *k)
+            .ok()
+            .and_then(|i| {
+                let s = self.keys[i].1;
+                self.texts.get(s.start..s.start + s.len)
+            })
+            .unwrap_or("")
     }
 }
 
@@ -343,9 +374,15 @@ impl Place {
     }
 }
 
-/// Findings ordered errors first, then warnings, then notes; stable within a level.
-pub fn by_severity<'a>(findings: &[&'a Finding]) -> Vec<&'a Finding> {
-    report_order(findings)
+/// Findings ordered errors first, then warnings, then notes; stable within a
+/// level. A view's findings are in that order already: then they are lent,
+/// not copied.
+pub fn by_severity<'b, 'a>(findings: &'b [&'a Finding]) -> std::borrow::Cow<'b, [&'a Finding]> {
+    if findings.is_sorted_by_key(|f| std::cmp::Reverse(f.level)) {
+        std::borrow::Cow::Borrowed(findings)
+    } else {
+        std::borrow::Cow::Owned(report_order(findings))
+    }
 }
 
 /// One `## Heading` section of a rule doc, as one paragraph of plain text.

@@ -7,6 +7,7 @@
 //! [`MAX_PER_KIND`]; the summary lists everything (up to [`MAX_SUMMARY_ROWS`]).
 
 use std::fmt::Write as _;
+use std::io::{self, Write};
 
 use crate::model::{Finding, Level};
 
@@ -77,45 +78,49 @@ pub fn annotation(cx: &CiContext<'_>, f: &Finding) -> String {
     )
 }
 
+/// The workflow commands as text (see [`write`]).
 pub fn render(cx: &CiContext<'_>) -> String {
-    let mut out = String::new();
+    super::pretty::to_string(|w| write(cx, w))
+}
+
+/// Writes the annotations (at most [`MAX_PER_KIND`] of each kind, then a line
+/// saying how many were not annotated), the lost-event warnings and the totals.
+pub fn write(cx: &CiContext<'_>, w: &mut dyn Write) -> io::Result<()> {
     let mut shown = [0usize; 3];
     let mut held = 0usize;
-    for f in by_severity(&cx.findings) {
+    for f in by_severity(&cx.findings).iter() {
         let slot = &mut shown[f.level as usize];
         if *slot >= MAX_PER_KIND {
             held += 1;
             continue;
         }
         *slot += 1;
-        out.push_str(&annotation(cx, f));
-        out.push('\n');
+        writeln!(w, "{}", annotation(cx, f))?;
     }
     if held > 0 {
-        let _ = writeln!(
-            out,
+        writeln!(
+            w,
             "handlecheck: {held} more findings not annotated (GitHub shows {MAX_PER_KIND} per kind); see the job summary"
-        );
+        )?;
     }
     for i in &cx.analysis.inputs {
         for (what, n) in &i.stats.lost {
-            let _ = writeln!(
-                out,
+            writeln!(
+                w,
                 "::warning title=handlecheck: trace incomplete::{}",
                 escape_data(&format!(
                     "{}: the tracer lost {n} {what}; findings an unseen event could explain have low confidence",
                     cx.display_path(&i.path)
                 ))
-            );
+            )?;
         }
     }
-    let _ = writeln!(
-        out,
+    writeln!(
+        w,
         "handlecheck: {} in {} inputs",
         cx.totals_line(),
         cx.analysis.inputs.len()
-    );
-    out
+    )
 }
 
 fn counts(findings: &[&Finding]) -> (usize, usize, usize) {

@@ -7,6 +7,8 @@
 //! Fingerprints are the engine's, which are unique within a run (GitLab keeps
 //! only the first issue of a repeated fingerprint).
 
+use std::io::{self, Write};
+
 use serde::Serialize;
 
 use crate::model::{Confidence, Finding, Level};
@@ -46,34 +48,41 @@ pub fn severity(f: &Finding) -> &'static str {
     }
 }
 
+fn issue(cx: &CiContext<'_>, f: &Finding) -> Issue {
+    let p = cx.primary(f);
+    Issue {
+        kind: "issue",
+        description: format!(
+            "{} {}: {}",
+            f.code,
+            f.name,
+            crate::model::sanitize::for_terminal(&f.message)
+        ),
+        check_name: f.code,
+        fingerprint: f.fingerprint.clone(),
+        severity: severity(f),
+        categories: ["Bug Risk"],
+        location: Location {
+            path: p.as_ref().map(|p| p.path.clone()).unwrap_or_default(),
+            lines: Lines {
+                begin: p.as_ref().map_or(1, |p| p.line_or_record()),
+            },
+        },
+    }
+}
+
+/// The Code Quality report as text (see [`write`]).
 pub fn render(cx: &CiContext<'_>) -> String {
-    let issues: Vec<Issue> = cx
-        .findings
-        .iter()
-        .map(|f| {
-            let p = cx.primary(f);
-            Issue {
-                kind: "issue",
-                description: format!(
-                    "{} {}: {}",
-                    f.code,
-                    f.name,
-                    crate::model::sanitize::for_terminal(&f.message)
-                ),
-                check_name: f.code,
-                fingerprint: f.fingerprint.clone(),
-                severity: severity(f),
-                categories: ["Bug Risk"],
-                location: Location {
-                    path: p.as_ref().map(|p| p.path.clone()).unwrap_or_default(),
-                    lines: Lines {
-                        begin: p.as_ref().map_or(1, |p| p.line_or_record()),
-                    },
-                },
-            }
-        })
-        .collect();
-    let mut s = serde_json::to_string_pretty(&issues).unwrap_or_else(|_| "[]".into());
-    s.push('\n');
-    s
+    super::pretty::to_string(|w| write(cx, w))
+}
+
+/// Writes the Code Quality array, one issue at a time. Uncapped: GitLab
+/// reads every issue of the artifact.
+pub fn write(cx: &CiContext<'_>, w: &mut dyn Write) -> io::Result<()> {
+    let mut list = super::pretty::Array::begin(w, 0)?;
+    for f in &cx.findings {
+        list.item(w, &issue(cx, f))?;
+    }
+    list.end(w)?;
+    w.write_all(b"\n")
 }

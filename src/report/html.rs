@@ -3,6 +3,7 @@
 //! with their evidence and per-finding timeline, and the per-process stats.
 
 use std::fmt::Write;
+use std::io;
 
 use super::ci::CiContext;
 use crate::analysis::Selection;
@@ -51,9 +52,15 @@ tr.cited{background:#fff3c4} .meta{color:#555;font-size:.9em} .legend span{displ
 svg text{font-family:system-ui,sans-serif;font-size:11px}
 ";
 
-/// The whole page. Needs the analysis to have kept its graphs (`Options::keep_graphs`)
-/// for the chart, stats and timelines; without them those sections say so.
+/// The whole page as text (see [`write`]).
 pub fn render(cx: &CiContext<'_>) -> String {
+    super::pretty::to_string(|w| write(cx, w))
+}
+
+/// Writes the whole page, each finding's article as soon as it is built.
+/// Needs the analysis to have kept its graphs (`Options::keep_graphs`) for
+/// the chart, stats and timelines; without them those sections say so.
+pub fn write(cx: &CiContext<'_>, w: &mut dyn io::Write) -> io::Result<()> {
     let a = cx.analysis;
     let sel = Selection::default();
     let mut h = String::new();
@@ -97,15 +104,20 @@ pub fn render(cx: &CiContext<'_>) -> String {
     if cx.findings.is_empty() {
         h.push_str("<p>No findings.</p>\n");
     }
+    w.write_all(h.as_bytes())?;
+    let index = crate::report::views::timeline::GenerationIndex::new(a);
     for f in &cx.findings {
-        finding(&mut h, cx, f);
+        h.clear();
+        finding(&mut h, cx, f, &index);
+        w.write_all(h.as_bytes())?;
     }
+    h.clear();
     h.push_str("</section>\n");
 
     h.push_str("<section id=\"stats\"><h2>Handles per process and type</h2>\n");
     stats_tables(&mut h, &crate::report::views::stats::build(a, &sel));
     h.push_str("</section>\n</body></html>\n");
-    h
+    w.write_all(h.as_bytes())
 }
 
 fn svg_chart(h: &mut String, c: &Chart) {
@@ -227,7 +239,12 @@ fn svg_chart(h: &mut String, c: &Chart) {
     h.push_str("<span>dashed lines: findings, at their primary event</span></div>\n");
 }
 
-fn finding(h: &mut String, cx: &CiContext<'_>, f: &Finding) {
+fn finding(
+    h: &mut String,
+    cx: &CiContext<'_>,
+    f: &Finding,
+    index: &crate::report::views::timeline::GenerationIndex,
+) {
     let a = cx.analysis;
     let lvl = f.level.as_str();
     let _ = writeln!(
@@ -278,7 +295,7 @@ fn finding(h: &mut String, cx: &CiContext<'_>, f: &Finding) {
         h.push_str("</ul>\n");
     }
     if !a.graphs.is_empty() {
-        let rows = crate::report::views::timeline::for_finding(a, f);
+        let rows = crate::report::views::timeline::for_finding(a, f, index);
         let style = crate::report::views::handle_style(a);
         let mut values: Vec<i64> = f.labels.iter().map(|l| l.event.handle).collect();
         values.sort_unstable();

@@ -2,10 +2,11 @@
 //! source and each line labelled with what happened there.
 
 use std::fmt::Write as _;
+use std::io::{self, Write};
 
 use miette::{
-    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, MietteError,
-    MietteSpanContents, Report, Severity, SourceCode, SourceSpan, SpanContents,
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, MietteError,
+    MietteSpanContents, Severity, SourceCode, SourceSpan, SpanContents,
 };
 
 use crate::analysis::Analysis;
@@ -28,11 +29,13 @@ const STARTUP_FRAMES: &[&str] = &[
 
 /// Lines of one finding's evidence, laid out in a virtual buffer so that miette
 /// shows each with its real line number (and never the lines in between).
+#[derive(Debug)]
 struct Excerpt {
     data: String,
     lines: Vec<ExcerptLine>,
 }
 
+#[derive(Debug)]
 struct ExcerptLine {
     input: InputId,
     name: String,
@@ -82,6 +85,44 @@ impl SourceCode for Excerpt {
     }
 }
 
+/// A diagnostic with its excerpt as source: what `miette::Report` with
+/// `with_source_code` would be, without the report hook `Report::new` runs
+/// (it probes the terminal) for every finding.
+#[derive(Debug)]
+struct WithSource {
+    diag: MietteDiagnostic,
+    source: Excerpt,
+}
+
+impl std::fmt::Display for WithSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.diag, f)
+    }
+}
+
+impl std::error::Error for WithSource {}
+
+impl Diagnostic for WithSource {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.diag.code()
+    }
+    fn url<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.diag.url()
+    }
+    fn severity(&self) -> Option<Severity> {
+        self.diag.severity()
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.diag.help()
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        self.diag.labels()
+    }
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(&self.source)
+    }
+}
+
 pub struct HumanOptions {
     pub color: bool,
     /// Columns of the terminal (or of the file's text).
@@ -103,19 +144,24 @@ impl Default for HumanOptions {
     }
 }
 
-/// The whole human report: every finding (errors, warnings, notes), then
-/// the input and rule tables and the totals line (unless quiet).
+/// The whole human report as text (see [`write`]).
 pub fn render(cx: &CiContext<'_>, opts: &HumanOptions) -> String {
-    let mut s = String::new();
+    super::pretty::to_string(|w| write(cx, opts, w))
+}
+
+/// Writes the whole human report: every finding (errors, warnings, notes),
+/// each written as soon as it is rendered, then the input and rule tables and
+/// the totals line (unless quiet).
+pub fn write(cx: &CiContext<'_>, opts: &HumanOptions, w: &mut dyn Write) -> io::Result<()> {
     for f in cx.findings.iter().filter(|f| opts.show_folded || !f.folded) {
-        s.push_str(&render_in(cx, f, opts));
-        s.push('\n');
+        w.write_all(render_in(cx, f, opts).as_bytes())?;
+        w.write_all(b"\n")?;
     }
     if !opts.quiet {
-        s.push_str(&super::summary::render_view(cx, opts.color, opts.width));
-        s.push_str(&super::summary::folded_line(&cx.findings, opts.show_folded));
+        w.write_all(super::summary::render_view(cx, opts.color, opts.width).as_bytes())?;
+        w.write_all(super::summary::folded_line(&cx.findings, opts.show_folded).as_bytes())?;
     }
-    s
+    Ok(())
 }
 
 /// One finding of an analysis, outside a resolved view (tests, snapshots).
@@ -333,7 +379,10 @@ pub fn render_in(cx: &CiContext<'_>, f: &Finding, opts: &HumanOptions) -> String
     .with_severity(severity(f.level))
     .with_labels(spans)
     .with_help(help.trim_end().to_string());
-    let report = Report::new(diag).with_source_code(excerpt);
+    let report = WithSource {
+        diag,
+        source: excerpt,
+    };
     let mut theme = if opts.color {
         GraphicalTheme::unicode()
     } else {
@@ -351,7 +400,7 @@ pub fn render_in(cx: &CiContext<'_>, f: &Finding, opts: &HumanOptions) -> String
         .with_word_separator(textwrap::WordSeparator::AsciiSpace)
         .with_links(false);
     let mut out = String::new();
-    if handler.render_report(&mut out, report.as_ref()).is_err() {
+    if handler.render_report(&mut out, &report).is_err() {
         out = format!("{}[{}]: {}\n", f.level.as_str(), f.code, f.message);
     }
     match out.strip_prefix("  ") {

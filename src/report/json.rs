@@ -1,28 +1,16 @@
 //! `--format json`: a versioned, documented schema (version 1).
 
+use std::io::{self, Write};
+
 use serde::Serialize;
 
 use crate::analysis::Analysis;
 use crate::model::{Confidence, Finding, Level, Role};
 
 use super::ci::CiContext;
+use super::pretty;
 
 pub const SCHEMA_VERSION: u32 = 1;
-
-#[derive(Serialize)]
-struct Report<'a> {
-    version: u32,
-    tool: Tool,
-    inputs: Vec<InputJson<'a>>,
-    findings: Vec<FindingJson<'a>>,
-    summary: Summary,
-    /// Inputs that could not be read (the others were analysed).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    input_errors: Vec<String>,
-    /// Evidence lines that could not be read back (their `text` is empty).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    warnings: Vec<String>,
-}
 
 #[derive(Serialize)]
 struct Tool {
@@ -159,56 +147,78 @@ pub fn render(a: &Analysis, findings: &[&Finding]) -> String {
     render_view(&cx)
 }
 
-/// The json report of a resolved view.
+/// The json report of a resolved view, as text (see [`write`]).
 pub fn render_view(cx: &CiContext<'_>) -> String {
+    super::pretty::to_string(|w| write(cx, w))
+}
+
+/// Writes the json report of a resolved view: the inputs, then the findings
+/// one at a time, then the summary, the errors and warnings, and the baseline
+/// (`--baseline`) as the last member.
+pub fn write(cx: &CiContext<'_>, w: &mut dyn Write) -> io::Result<()> {
     let a = cx.analysis;
     let findings = &cx.findings;
-    let report = Report {
-        version: SCHEMA_VERSION,
-        tool: Tool {
+    let inputs: Vec<InputJson<'_>> = a
+        .inputs
+        .iter()
+        .map(|i| InputJson {
+            path: cx.display_path(&i.path),
+            format: i.format.as_str(),
+            units: i.stats.units,
+            events: i.stats.events,
+            skipped: i.stats.skipped,
+            skipped_by_reason: i
+                .stats
+                .skipped_by_reason
+                .iter()
+                .map(|(r, s)| SkipJson {
+                    reason: r,
+                    count: s.count,
+                    first_at: s.first_at,
+                })
+                .collect(),
+            lost: &i.stats.lost,
+            notices: &i.stats.notices,
+        })
+        .collect();
+    let (errors, warnings, notes) = cx.counts();
+    let summary = Summary {
+        errors,
+        warnings,
+        notes,
+        hidden: cx.totals.hidden,
+        baselined: cx.totals.baselined,
+        allowed: cx.totals.allowed,
+    };
+    let mut doc = pretty::Object::begin(w, 0)?;
+    doc.member(w, "version", &SCHEMA_VERSION)?;
+    doc.member(
+        w,
+        "tool",
+        &Tool {
             name: "handlecheck",
             version: env!("CARGO_PKG_VERSION"),
         },
-        inputs: a
-            .inputs
-            .iter()
-            .map(|i| InputJson {
-                path: cx.display_path(&i.path),
-                format: i.format.as_str(),
-                units: i.stats.units,
-                events: i.stats.events,
-                skipped: i.stats.skipped,
-                skipped_by_reason: i
-                    .stats
-                    .skipped_by_reason
-                    .iter()
-                    .map(|(r, s)| SkipJson {
-                        reason: r,
-                        count: s.count,
-                        first_at: s.first_at,
-                    })
-                    .collect(),
-                lost: &i.stats.lost,
-                notices: &i.stats.notices,
-            })
-            .collect(),
-        findings: findings.iter().map(|f| finding_json(cx, f)).collect(),
-        summary: Summary {
-            errors: findings.iter().filter(|f| f.level == Level::Error).count(),
-            warnings: findings
-                .iter()
-                .filter(|f| f.level == Level::Warning)
-                .count(),
-            notes: findings.iter().filter(|f| f.level == Level::Note).count(),
-            hidden: cx.totals.hidden,
-            baselined: cx.totals.baselined,
-            allowed: cx.totals.allowed,
-        },
-        input_errors: a.errors.iter().map(|e| e.to_string()).collect(),
-        warnings: cx.evidence.warnings.clone(),
-    };
-    let mut s =
-        serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
-    s.push('\n');
-    s
+    )?;
+    doc.member(w, "inputs", &inputs)?;
+    let mut list = doc.array(w, "findings")?;
+    for f in findings {
+        list.item(w, &finding_json(cx, f))?;
+    }
+    list.end(w)?;
+    doc.member(w, "summary", &summary)?;
+    // Inputs that could not be read (the others were analysed).
+    if !a.errors.is_empty() {
+        let input_errors: Vec<String> = a.errors.iter().map(|e| e.to_string()).collect();
+        doc.member(w, "input_errors", &input_errors)?;
+    }
+    // Evidence lines that could not be read back (their `text` is empty).
+    if !cx.evidence.warnings.is_empty() {
+        doc.member(w, "warnings", &cx.evidence.warnings)?;
+    }
+    if let Some(b) = &cx.baseline {
+        doc.member(w, "baseline", b)?;
+    }
+    doc.end(w)?;
+    w.write_all(b"\n")
 }

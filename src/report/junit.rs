@@ -8,7 +8,9 @@
 //! testcase's `<system-out>` and the case passes. A rule with no findings is a
 //! passing testcase.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::io::{self, Write};
 
 use crate::model::Finding;
 
@@ -90,67 +92,95 @@ fn finding_text(cx: &CiContext<'_>, f: &Finding) -> String {
     s
 }
 
+/// The JUnit report as text (see [`write`]).
 pub fn render(cx: &CiContext<'_>) -> String {
-    let mut suites = String::new();
-    let (mut all_tests, mut all_failures) = (0usize, 0usize);
+    super::pretty::to_string(|w| write(cx, w))
+}
+
+/// Writes the JUnit report: the counts first (they are attributes of the
+/// enclosing elements), then each testcase with its findings written one at
+/// a time into the `<failure>` or `<system-out>` body.
+pub fn write(cx: &CiContext<'_>, w: &mut dyn Write) -> io::Result<()> {
     // One suite per job (one trace, or one `strace -ff` set named by its
     // prefix), so names stay the same from run to run.
     let mut jobs: Vec<u32> = cx.analysis.inputs.iter().map(|i| i.job).collect();
     jobs.dedup();
-    for job in jobs {
+    // The findings of each (job, rule), in report order: one pass over them.
+    let mut by_case: HashMap<(u32, &'static str), Vec<&Finding>> = HashMap::new();
+    for f in &cx.findings {
+        if let Some(job) = cx.job_of(f) {
+            by_case.entry((job, f.code)).or_default().push(f);
+        }
+    }
+    let none: Vec<&Finding> = Vec::new();
+    let case = |job: u32, code: &'static str| by_case.get(&(job, code)).unwrap_or(&none);
+    let failures_of = |job: u32| {
+        cx.rules
+            .iter()
+            .filter(|r| case(job, r.meta().code).iter().any(|f| cx.is_failure(f)))
+            .count()
+    };
+    let all_tests = jobs.len() * cx.rules.len();
+    let all_failures: usize = jobs.iter().map(|j| failures_of(*j)).sum();
+    write!(
+        w,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"handlecheck\" tests=\"{all_tests}\" failures=\"{all_failures}\" errors=\"0\">\n"
+    )?;
+    for &job in &jobs {
         let path = cx.job_name(job);
         let class = classname(&path);
-        let mut cases = String::new();
-        let (mut tests, mut failures) = (0usize, 0usize);
+        writeln!(
+            w,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\" time=\"0\">",
+            escape_attr(&path),
+            cx.rules.len(),
+            failures_of(job)
+        )?;
         for r in &cx.rules {
             let m = r.meta();
-            let mine: Vec<&Finding> = cx
-                .findings
-                .iter()
-                .copied()
-                .filter(|f| f.code == m.code && cx.job_of(f) == Some(job))
-                .collect();
-            tests += 1;
+            let mine = case(job, m.code);
             let name = format!("{} {}", m.code, m.name);
-            let _ = write!(
-                cases,
+            write!(
+                w,
                 "    <testcase name=\"{}\" classname=\"{}\" file=\"{}\" time=\"0\"",
                 escape_attr(&name),
                 escape_attr(&class),
                 escape_attr(&path)
-            );
+            )?;
             if mine.is_empty() {
-                cases.push_str("/>\n");
+                w.write_all(b"/>\n")?;
                 continue;
             }
-            cases.push_str(">\n");
-            let (failing, passing): (Vec<&Finding>, Vec<&Finding>) =
-                mine.iter().partition(|f| cx.is_failure(f));
-            if !failing.is_empty() {
-                failures += 1;
-                let body: String = failing.iter().map(|f| finding_text(cx, f)).collect();
-                let first = failing
-                    .first()
-                    .map(|f| crate::model::sanitize::for_terminal(&f.message))
-                    .unwrap_or_default();
-                let message = if failing.len() == 1 {
+            w.write_all(b">\n")?;
+            let failing = || mine.iter().filter(|f| cx.is_failure(f));
+            let passing = || mine.iter().filter(|f| !cx.is_failure(f));
+            let count = failing().count();
+            if let Some(first) = failing().next() {
+                let first = crate::model::sanitize::for_terminal(&first.message);
+                let message = if count == 1 {
                     first
                 } else {
-                    format!("{} findings; first: {first}", failing.len())
+                    format!("{count} findings; first: {first}")
                 };
-                let _ = writeln!(
-                    cases,
-                    "      <failure message=\"{}\" type=\"{}\">{}</failure>",
+                write!(
+                    w,
+                    "      <failure message=\"{}\" type=\"{}\">",
                     escape_attr(&message),
-                    escape_attr(m.code),
-                    escape(&body)
-                );
+                    escape_attr(m.code)
+                )?;
+                for f in failing() {
+                    w.write_all(escape(&finding_text(cx, f)).as_bytes())?;
+                }
+                w.write_all(b"</failure>\n")?;
             }
-            if !passing.is_empty() {
-                let body: String = passing.iter().map(|f| finding_text(cx, f)).collect();
-                let _ = writeln!(cases, "      <system-out>{}</system-out>", escape(&body));
+            if passing().next().is_some() {
+                w.write_all(b"      <system-out>")?;
+                for f in passing() {
+                    w.write_all(escape(&finding_text(cx, f)).as_bytes())?;
+                }
+                w.write_all(b"</system-out>\n")?;
             }
-            cases.push_str("    </testcase>\n");
+            w.write_all(b"    </testcase>\n")?;
         }
         let lost = cx
             .analysis
@@ -159,25 +189,17 @@ pub fn render(cx: &CiContext<'_>) -> String {
             .filter(|i| i.job == job)
             .flat_map(|i| i.stats.lost.iter());
         for (what, n) in lost {
-            let _ = writeln!(
-                cases,
+            writeln!(
+                w,
                 "    <system-err>{}</system-err>",
                 escape(&format!(
                     "the tracer lost {n} {what}; findings an unseen event could explain have low confidence"
                 ))
-            );
+            )?;
         }
-        all_tests += tests;
-        all_failures += failures;
-        let _ = write!(
-            suites,
-            "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"0\">\n{cases}  </testsuite>\n",
-            escape_attr(&path)
-        );
+        w.write_all(b"  </testsuite>\n")?;
     }
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"handlecheck\" tests=\"{all_tests}\" failures=\"{all_failures}\" errors=\"0\">\n{suites}</testsuites>\n"
-    )
+    w.write_all(b"</testsuites>\n")
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod output;
+pub mod pretty;
 pub mod progress;
 pub mod sarif;
 pub mod stats;
@@ -83,41 +84,35 @@ pub use crate::model::sanitize;
 pub use ci::{CiContext, Evidence, Totals};
 
 /// Renders the resolved view in one format: the same call for stdout and every
-/// `--report` file, human text included.
+/// `--report` file, human text included. As text; [`write`] streams it.
 pub fn render(format: OutputFormat, cx: &CiContext<'_>, human: &human::HumanOptions) -> String {
+    pretty::to_string(|w| write(format, cx, human, w))
+}
+
+/// Writes the resolved view in one format into `w` (give it a buffered
+/// writer): every reporter writes finding by finding, so the report never
+/// exists whole in memory.
+pub fn write(
+    format: OutputFormat,
+    cx: &CiContext<'_>,
+    human: &human::HumanOptions,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     match format {
-        OutputFormat::Human => human::render(cx, human),
-        machine => render_machine(machine, cx).unwrap_or_default(),
+        OutputFormat::Human => human::write(cx, human, w),
+        OutputFormat::Json => json::write(cx, w),
+        OutputFormat::Sarif => sarif::write(cx, w),
+        OutputFormat::Junit => junit::write(cx, w),
+        OutputFormat::Github => github::write(cx, w),
+        OutputFormat::Gitlab => gitlab::write(cx, w),
+        OutputFormat::Html => html::write(cx, w),
     }
 }
 
 /// Renders a machine format (everything but `human`; see [`render`]).
 pub fn render_machine(format: OutputFormat, cx: &CiContext<'_>) -> Option<String> {
-    Some(match format {
-        OutputFormat::Human => return None,
-        OutputFormat::Json => {
-            let s = json::render_view(cx);
-            match &cx.baseline {
-                Some(b) => splice_json_baseline(&s, b),
-                None => s,
-            }
-        }
-        OutputFormat::Sarif => sarif::render(cx),
-        OutputFormat::Junit => junit::render(cx),
-        OutputFormat::Github => github::render(cx),
-        OutputFormat::Gitlab => gitlab::render(cx),
-        OutputFormat::Html => html::render(cx),
-    })
-}
-
-/// Adds `"baseline": {...}` as the last member of the json report (keeping the
-/// order of the other members).
-fn splice_json_baseline(json: &str, b: &BaselineReport) -> String {
-    let body = json.trim_end();
-    let Some(open) = body.strip_suffix('}') else {
-        return json.to_string();
-    };
-    let value = serde_json::to_string_pretty(b).unwrap_or_else(|_| "null".into());
-    let value = value.replace('\n', "\n  ");
-    format!("{},\n  \"baseline\": {value}\n}}\n", open.trim_end())
+    if format == OutputFormat::Human {
+        return None;
+    }
+    Some(render(format, cx, &human::HumanOptions::default()))
 }

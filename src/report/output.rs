@@ -6,6 +6,9 @@
 use std::io::{self, Write};
 use std::path::Path;
 
+/// The write buffer of reports: the reporters write many small pieces.
+const BUFFER: usize = 64 * 1024;
+
 /// Writes `path` through `write`: into a temporary file beside it, then renamed
 /// over it. A path that exists and is not a regular file (`/dev/stdout`,
 /// `/dev/null`, a FIFO) is written in place: renaming over it would replace it.
@@ -15,12 +18,13 @@ pub fn write_atomically(
 ) -> io::Result<()> {
     let existing = std::fs::metadata(path).ok();
     if existing.as_ref().is_some_and(|m| !m.is_file()) {
-        let mut f = std::fs::OpenOptions::new()
+        let f = std::fs::OpenOptions::new()
             .write(true)
             .truncate(true)
             .open(path)?;
-        write(&mut f)?;
-        return f.flush();
+        let mut w = io::BufWriter::with_capacity(BUFFER, f);
+        write(&mut w)?;
+        return w.flush();
     }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -31,7 +35,7 @@ pub fn write_atomically(
         .suffix(".tmp")
         .tempfile_in(dir)?;
     {
-        let mut w = io::BufWriter::new(tmp.as_file_mut());
+        let mut w = io::BufWriter::with_capacity(BUFFER, tmp.as_file_mut());
         write(&mut w)?;
         w.flush()?;
     }
@@ -70,6 +74,22 @@ fn default_permissions() -> Option<std::fs::Permissions> {
 pub fn stdout(bytes: &[u8]) -> io::Result<()> {
     let mut out = io::stdout().lock();
     out.write_all(bytes)?;
+    out.flush()
+}
+
+/// Streams a report to stdout through a buffer, flushed at the end. A closed
+/// pipe comes back as `ErrorKind::BrokenPipe` (the caller ends quietly with
+/// 0) as soon as a write meets it; nothing panics.
+pub fn stdout_with(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let mut out = io::BufWriter::with_capacity(BUFFER, io::stdout().lock());
+    write(&mut out)?;
+    out.flush()
+}
+
+/// [`stdout_with`] for stderr (`run`: the command keeps stdout).
+pub fn stderr_with(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let mut out = io::BufWriter::with_capacity(BUFFER, io::stderr().lock());
+    write(&mut out)?;
     out.flush()
 }
 

@@ -8,11 +8,14 @@
 //! is our fingerprint (rule + normalised site; never pids or handle values),
 //! because `upload-sarif` can only compute one from a source file it finds.
 
+use std::io::{self, Write};
+
 use serde_json::{Value, json};
 
 use crate::model::{Finding, Label, Level};
 
 use super::ci::{CiContext, Place, by_severity, doc_section};
+use super::pretty;
 
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// `tool.driver.informationUri`: the project's home (Cargo.toml `repository`).
@@ -207,7 +210,15 @@ fn result_json(cx: &CiContext<'_>, f: &Finding, rule_index: Option<usize>) -> Va
     v
 }
 
+/// The SARIF log as text (see [`write`]).
 pub fn render(cx: &CiContext<'_>) -> String {
+    super::pretty::to_string(|w| write(cx, w))
+}
+
+/// Writes the SARIF log: the envelope (rules, notifications, artifacts), then
+/// the results one at a time (each built, written and dropped), then the rest
+/// of the run; the bytes of the whole document printed pretty at once.
+pub fn write(cx: &CiContext<'_>, w: &mut dyn Write) -> io::Result<()> {
     let registry = crate::rules::registry();
     let rules: Vec<Value> = registry
         .iter()
@@ -222,14 +233,6 @@ pub fn render(cx: &CiContext<'_>) -> String {
         .max_results
         .filter(|m| *m > 0)
         .map_or(total, |m| m.min(total));
-    let results: Vec<Value> = ordered
-        .iter()
-        .take(keep)
-        .map(|f| {
-            let idx = registry.iter().position(|r| r.meta().code == f.code);
-            result_json(cx, f, idx)
-        })
-        .collect();
     let mut notifications = Vec::new();
     let mut props = serde_json::Map::new();
     if keep < total {
@@ -272,42 +275,52 @@ pub fn render(cx: &CiContext<'_>) -> String {
         .iter()
         .map(|i| json!({ "location": artifact(&cx.display_path(&i.path)) }))
         .collect();
-    let mut run = json!({
-        "tool": { "driver": {
-            "name": "handlecheck",
-            "version": env!("CARGO_PKG_VERSION"),
-            "semanticVersion": env!("CARGO_PKG_VERSION"),
-            "informationUri": INFORMATION_URI,
-            "rules": rules,
-        }},
-        // GitHub code scanning's category: one per tool, stable across runs.
-        "automationDetails": { "id": "handlecheck/" },
-        "artifacts": artifacts,
-        "invocations": [{
-            "executionSuccessful": cx.analysis.errors.is_empty(),
-            "toolExecutionNotifications": notifications,
-        }],
-        "results": results,
-        "columnKind": "unicodeCodePoints",
-    });
-    if let Some(base) = &cx.base_dir {
+    let tool = json!({ "driver": {
+        "name": "handlecheck",
+        "version": env!("CARGO_PKG_VERSION"),
+        "semanticVersion": env!("CARGO_PKG_VERSION"),
+        "informationUri": INFORMATION_URI,
+        "rules": rules,
+    }});
+    let invocations = json!([{
+        "executionSuccessful": cx.analysis.errors.is_empty(),
+        "toolExecutionNotifications": notifications,
+    }]);
+    let base_ids = cx.base_dir.as_ref().map(|base| {
         let mut root = format!("file://{}", uri(&base.to_string_lossy().replace('\\', "/")));
         if !root.ends_with('/') {
             root.push('/');
         }
-        run["originalUriBaseIds"] = json!({ SRCROOT: { "uri": root } });
+        json!({ SRCROOT: { "uri": root } })
+    });
+    // Members in the order serde_json prints a map: by key.
+    let mut doc = pretty::Object::begin(w, 0)?;
+    doc.member(w, "$schema", SCHEMA_URI)?;
+    let mut runs = doc.array(w, "runs")?;
+    let mut run = runs.object(w)?;
+    run.member(w, "artifacts", &artifacts)?;
+    // GitHub code scanning's category: one per tool, stable across runs.
+    run.member(w, "automationDetails", &json!({ "id": "handlecheck/" }))?;
+    run.member(w, "columnKind", "unicodeCodePoints")?;
+    run.member(w, "invocations", &invocations)?;
+    if let Some(ids) = &base_ids {
+        run.member(w, "originalUriBaseIds", ids)?;
     }
     if !props.is_empty() {
-        run["properties"] = Value::Object(props);
+        run.member(w, "properties", &props)?;
     }
-    let doc = json!({
-        "$schema": SCHEMA_URI,
-        "version": "2.1.0",
-        "runs": [run],
-    });
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
-    s.push('\n');
-    s
+    let mut results = run.array(w, "results")?;
+    for f in ordered.iter().take(keep) {
+        let idx = registry.iter().position(|r| r.meta().code == f.code);
+        results.item(w, &result_json(cx, f, idx))?;
+    }
+    results.end(w)?;
+    run.member(w, "tool", &tool)?;
+    run.end(w)?;
+    runs.end(w)?;
+    doc.member(w, "version", "2.1.0")?;
+    doc.end(w)?;
+    w.write_all(b"\n")
 }
 
 #[cfg(test)]

@@ -279,7 +279,7 @@ fn render(cx: &CiContext<'_>, f: OutputFormat) -> String {
     render_machine(f, cx).expect("a machine format")
 }
 
-fn sarif_validator() -> jsonschema::Validator {
+pub(crate) fn sarif_validator() -> jsonschema::Validator {
     // The official schema has a pattern (run.language, artifact.sourceLanguage) with a stray `]`, which
     // ECMAScript reads as a literal `]` but the validator's meta-check refuses as
     // a "regex": escape it in memory (same meaning); the file stays as published.
@@ -298,7 +298,7 @@ fn sarif_validator() -> jsonschema::Validator {
         .expect("the SARIF schema compiles")
 }
 
-fn assert_valid(v: &jsonschema::Validator, doc: &serde_json::Value) {
+pub(crate) fn assert_valid(v: &jsonschema::Validator, doc: &serde_json::Value) {
     let errors: Vec<String> = v
         .iter_errors(doc)
         .map(|e| format!("{} at {}", e, e.instance_path()))

@@ -33,6 +33,7 @@ mod ownership;
 mod pathological;
 mod perf_trace;
 mod properties;
+mod report_stream;
 mod rule_alone;
 mod rule_snapshots;
 mod skip_accounting;

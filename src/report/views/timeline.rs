@@ -262,16 +262,95 @@ fn citations(findings: &[&Finding]) -> FxHashMap<(Origin, u64), Vec<(&'static st
     out
 }
 
+/// The kept generations of every graph by (process, handle value), ordered
+/// by where their span starts: built once, so that each finding's timeline
+/// looks up the few generations its labels fall in instead of scanning every
+/// generation (the html report draws one timeline per finding).
+pub struct GenerationIndex {
+    /// Per graph of the analysis, in order.
+    graphs: Vec<FxHashMap<(u32, Handle), Vec<GenSpan>>>,
+}
+
+/// `[from, to)` of one generation (`to`: the next generation's open, else
+/// `u64::MAX`), with the largest `to` of the spans up to it in the list.
+struct GenSpan {
+    from: u64,
+    to: u64,
+    max_to: u64,
+    gen_index: usize,
+}
+
+/// A generation's span as [`finding_touches`] reads it.
+fn span_of(graph: &HandleGraph, g: &Generation) -> (u64, Option<u64>) {
+    let from = g.open.map_or(0, |e| e.seq);
+    let to = g
+        .next
+        .and_then(|n| graph.gen_(n))
+        .and_then(|n| n.open)
+        .map(|e| e.seq);
+    (from, to)
+}
+
+impl GenerationIndex {
+    pub fn new(a: &Analysis) -> GenerationIndex {
+        let graphs = a
+            .graphs
+            .iter()
+            .map(|graph| {
+                let mut by: FxHashMap<(u32, Handle), Vec<GenSpan>> = FxHashMap::default();
+                for (gen_index, g) in graph.gens.iter().enumerate() {
+                    let (from, to) = span_of(graph, g);
+                    by.entry((graph.table(g.table).pid, g.handle))
+                        .or_default()
+                        .push(GenSpan {
+                            from,
+                            to: to.unwrap_or(u64::MAX),
+                            max_to: 0,
+                            gen_index,
+                        });
+                }
+                for spans in by.values_mut() {
+                    spans.sort_unstable_by_key(|s| (s.from, s.gen_index));
+                    let mut max = 0;
+                    for s in spans.iter_mut() {
+                        max = max.max(s.to);
+                        s.max_to = max;
+                    }
+                }
+                by
+            })
+            .collect();
+        GenerationIndex { graphs }
+    }
+
+    /// Pushes the generations of graph `graph` in process `pid` on `value`
+    /// whose span holds `seq`.
+    fn holding(&self, graph: usize, pid: u32, value: Handle, seq: u64, out: &mut Vec<usize>) {
+        let Some(spans) = self.graphs.get(graph).and_then(|m| m.get(&(pid, value))) else {
+            return;
+        };
+        let starts_by = spans.partition_point(|s| s.from <= seq);
+        for s in spans[..starts_by].iter().rev() {
+            if s.max_to <= seq {
+                break;
+            }
+            if seq < s.to {
+                out.push(s.gen_index);
+            }
+        }
+    }
+}
+
 /// A finding's own timeline, from what the graph kept of the generations it
 /// touches (open, uses, release, operations after release) and its labels.
-pub fn for_finding(a: &Analysis, f: &Finding) -> Vec<TimelineRow> {
+pub fn for_finding(a: &Analysis, f: &Finding, index: &GenerationIndex) -> Vec<TimelineRow> {
     let Some(primary) = f.primary() else {
         return Vec::new();
     };
     let value = primary.event.handle;
     let mut events: Vec<Event> = f.labels.iter().map(|l| l.event).collect();
-    for graph in &a.graphs {
-        for g in generations_of(graph, f, value) {
+    for (k, graph) in a.graphs.iter().enumerate() {
+        for g in generations_of(graph, k, index, f, value) {
             events.extend(g.open);
             events.extend(g.use_sites.items.iter().copied());
             events.extend(g.failed_uses.items.iter().copied());
@@ -304,21 +383,31 @@ pub fn for_finding(a: &Analysis, f: &Finding) -> Vec<TimelineRow> {
     rows
 }
 
-/// The kept generations of `value` whose span holds one of the finding's labels.
-fn generations_of<'g>(graph: &'g HandleGraph, f: &Finding, value: Handle) -> Vec<&'g Generation> {
-    graph
-        .gens
-        .iter()
+/// The kept generations of `value` whose span holds one of the finding's
+/// labels, in the graph's order: the candidates from the index (each label's
+/// position, in its process and the finding's), then the exact test.
+fn generations_of<'g>(
+    graph: &'g HandleGraph,
+    graph_number: usize,
+    index: &GenerationIndex,
+    f: &Finding,
+    value: Handle,
+) -> Vec<&'g Generation> {
+    let mut candidates = Vec::new();
+    for l in &f.labels {
+        for pid in [l.event.pid, f.pid] {
+            index.holding(graph_number, pid, value, l.event.seq, &mut candidates);
+        }
+    }
+    candidates.sort_unstable();
+    candidates.dedup();
+    candidates
+        .into_iter()
+        .filter_map(|i| graph.gens.get(i))
         .map(|g| &**g)
-        .filter(|g| g.handle == value)
         .filter(|g| {
             let pid = graph.table(g.table).pid;
-            let from = g.open.map_or(0, |e| e.seq);
-            let to = g
-                .next
-                .and_then(|n| graph.gen_(n))
-                .and_then(|n| n.open)
-                .map(|e| e.seq);
+            let (from, to) = span_of(graph, g);
             finding_touches(f, pid, value, from, to)
         })
         .collect()
