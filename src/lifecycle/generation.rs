@@ -77,6 +77,11 @@ impl<T> Default for Capped<T> {
 impl<T> Capped<T> {
     pub fn push(&mut self, item: T, cap: usize) {
         if self.items.len() < cap {
+            // Most lists hold one or two events: grow one at a time at first
+            // (a first push otherwise reserves four, 480 bytes of events).
+            if self.items.len() < 4 && self.items.len() == self.items.capacity() {
+                self.items.reserve_exact(1);
+            }
             self.items.push(item);
         } else {
             self.dropped = self.dropped.saturating_add(1);

@@ -29,8 +29,10 @@ impl Findings {
         Findings::default()
     }
 
-    pub fn push(&mut self, f: Finding) {
+    pub fn push(&mut self, mut f: Finding) {
         if f.site.is_empty() {
+            f.labels.shrink_to_fit();
+            f.notes.shrink_to_fit();
             self.out.push(f);
             self.extra_lines.push(Vec::new());
             return;
@@ -52,6 +54,10 @@ impl Findings {
             }
             None => {
                 self.index.insert(key, self.out.len());
+                // Kept to the end of the run: no spare room (a label vector
+                // grown to four for two labels cost 300 bytes a finding).
+                f.labels.shrink_to_fit();
+                f.notes.shrink_to_fit();
                 self.out.push(f);
                 self.extra_lines.push(Vec::new());
             }
