@@ -165,3 +165,26 @@ fn strace_k_frame_of_8_mb() {
         }
     }
 }
+
+/// 160,000 releaseHandleFailed messages of one SafeHandle type (64 MB): one
+/// finding, within the memory bound (320 MB here). Each message was kept as
+/// a whole finding until the rule ended before: about 350 MB of heap.
+#[test]
+fn many_release_handle_failed_messages() {
+    let n = 160_000u32;
+    let mut t = String::new();
+    for i in 0..n {
+        t.push_str(&format!(
+            "Managed Debugging Assistant 'ReleaseHandleFailed' has detected a problem in 'C:\\app\\x.exe'.\n\
+             Additional Information: A SafeHandle or CriticalHandle of type 'Microsoft.Win32.SafeHandles.SafeFileHandle' \
+             failed to properly release the handle with value 0x{:016X}. This usually indicates that the handle was \
+             released incorrectly via another means (such as using the CloseHandle method directly).\n",
+            0x1000 + 4 * i
+        ));
+    }
+    let a = analyze_text("mda.txt", t.as_bytes());
+    assert_eq!(a.inputs[0].stats.events, u64::from(n));
+    let hc007: Vec<_> = a.findings.iter().filter(|f| f.code == "HC007").collect();
+    assert_eq!(hc007.len(), 1, "{:?}", codes(&a));
+    assert_eq!(hc007[0].count, n);
+}
