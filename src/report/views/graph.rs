@@ -87,12 +87,7 @@ pub fn build(a: &Analysis, sel: &Selection) -> GraphView {
                 continue;
             }
             let pid = graph.table(g.table).pid;
-            let from = g.open.map_or(0, |e| e.seq);
-            let to = g
-                .next
-                .and_then(|n| graph.gen_(n))
-                .and_then(|n| n.open)
-                .map(|e| e.seq);
+            let (from, to) = super::timeline::span_of(graph, g);
             let mut findings: Vec<String> = by_value
                 .get(&g.handle)
                 .into_iter()

@@ -281,7 +281,7 @@ struct GenSpan {
 }
 
 /// A generation's span as [`finding_touches`] reads it.
-fn span_of(graph: &HandleGraph, g: &Generation) -> (u64, Option<u64>) {
+pub(super) fn span_of(graph: &HandleGraph, g: &Generation) -> (u64, Option<u64>) {
     let from = g.open.map_or(0, |e| e.seq);
     let to = g
         .next
