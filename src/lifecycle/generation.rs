@@ -166,6 +166,41 @@ pub struct Generation {
 }
 
 impl Generation {
+    /// A generation with nothing recorded yet: no open event, no uses, no
+    /// release, not linked. The builder and tests fill in the rest.
+    pub fn new(id: GenId, table: TableId, handle: Handle, provenance: Provenance) -> Generation {
+        Generation {
+            id,
+            table,
+            handle,
+            provenance,
+            open: None,
+            kind: ResourceKind::Unknown,
+            resource: None,
+            cloexec: false,
+            made_in_trace: false,
+            site: None,
+            uses: 0,
+            last_use: None,
+            use_sites: Capped::default(),
+            failed_uses: Capped::default(),
+            release: None,
+            after_release: Capped::default(),
+            in_flight_at_release: Capped::default(),
+            sharers_at_release: 0,
+            prev: None,
+            next: None,
+            thread_link: None,
+            outlived_thread: None,
+            open_at_exit: None,
+            stale_use_candidates: Capped::default(),
+            notable: false,
+            inherited: false,
+            made_inheritable: false,
+            reopened_by_path: false,
+        }
+    }
+
     /// How it ended, by value (stored boxed: see the field).
     pub fn release(&self) -> Option<Release> {
         self.release.as_deref().copied()

@@ -91,39 +91,14 @@ impl GenStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lifecycle::generation::{Capped, Provenance, TableId};
+    use crate::lifecycle::generation::{Provenance, TableId};
     use crate::model::ResourceKind;
 
     fn generation(id: u32) -> Generation {
         Generation {
-            id: GenId(id),
-            table: TableId(0),
-            handle: i64::from(id),
-            provenance: Provenance::Opened,
-            open: None,
             kind: ResourceKind::File,
-            resource: None,
-            cloexec: false,
             made_in_trace: true,
-            site: None,
-            uses: 0,
-            last_use: None,
-            use_sites: Capped::default(),
-            failed_uses: Capped::default(),
-            release: None,
-            after_release: Capped::default(),
-            in_flight_at_release: Capped::default(),
-            sharers_at_release: 0,
-            prev: None,
-            next: None,
-            thread_link: None,
-            outlived_thread: None,
-            open_at_exit: None,
-            stale_use_candidates: Capped::default(),
-            notable: false,
-            inherited: false,
-            made_inheritable: false,
-            reopened_by_path: false,
+            ..Generation::new(GenId(id), TableId(0), i64::from(id), Provenance::Opened)
         }
     }
 

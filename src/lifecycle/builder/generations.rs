@@ -28,34 +28,12 @@ impl<'i> LifecycleBuilder<'i> {
         }
         let made_in_trace = provenance.made_in_trace(false);
         let gen_ = Generation {
-            id,
-            table,
-            handle,
-            provenance,
             open,
             kind,
             resource,
-            cloexec: false,
             made_in_trace,
-            site: None,
-            uses: 0,
-            last_use: None,
-            use_sites: Capped::default(),
-            failed_uses: Capped::default(),
-            release: None,
-            after_release: Capped::default(),
-            in_flight_at_release: Capped::default(),
-            sharers_at_release: 0,
             prev,
-            next: None,
-            thread_link: None,
-            outlived_thread: None,
-            open_at_exit: None,
-            stale_use_candidates: Capped::default(),
-            notable: false,
-            inherited: false,
-            made_inheritable: false,
-            reopened_by_path: false,
+            ..Generation::new(id, table, handle, provenance)
         };
         if let Some(h) = self.history.as_mut() {
             h.started(&gen_, self.tables[table.0 as usize].pid);

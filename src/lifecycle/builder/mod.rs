@@ -16,7 +16,7 @@ use self::sweeps::SweepRun;
 use crate::formats::EventSink;
 use crate::lifecycle::HandleGraph;
 use crate::lifecycle::generation::{
-    Capped, GenId, Generation, Provenance, Release, ReleaseHow, SiteKey, TableId,
+    GenId, Generation, Provenance, Release, ReleaseHow, SiteKey, TableId,
 };
 use crate::lifecycle::sites::SiteStats;
 use crate::lifecycle::store::GenStore;
