@@ -69,6 +69,25 @@ impl Interner {
         }
     }
 
+    /// Strings interned so far (the next new string gets this id).
+    pub fn len(&self) -> usize {
+        self.strings.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.strings.is_empty()
+    }
+
+    /// Forgets every string interned after the first `len` (a reader that
+    /// parsed a line ahead and gave the line up takes its strings back).
+    pub fn truncate(&mut self, len: usize) {
+        while self.strings.len() > len {
+            if let Some(s) = self.strings.pop() {
+                self.string_ids.remove(&s);
+            }
+        }
+    }
+
     pub fn resolve(&self, sym: Sym) -> &str {
         self.strings
             .get(sym.0 as usize)

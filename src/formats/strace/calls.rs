@@ -47,6 +47,17 @@ pub(super) struct DecoCache {
     slots: Vec<(Vec<u8>, bool, Option<Sym>)>,
 }
 
+impl DecoCache {
+    /// Drops the entries whose symbol is `len` or later (taken back from the interner).
+    pub(super) fn forget_from(&mut self, len: usize) {
+        for slot in &mut self.slots {
+            if slot.2.is_some_and(|s| s.0 as usize >= len) {
+                slot.2 = None;
+            }
+        }
+    }
+}
+
 fn slot_of(deco: &[u8]) -> usize {
     let mut h: u64 = deco.len() as u64;
     for &b in deco.iter().rev().take(16) {
@@ -146,8 +157,12 @@ impl StraceParser {
         let mut ev = self.event(op, call, v.fd);
         ev.outcome = outcome;
         self.decorate(&mut ev, v, dir, ctx);
-        if v.deco.is_none() && self.y_mode && v.fd >= 0 {
-            ev.flags |= flags::UNDECORATED_IN_Y_MODE;
+        if v.deco.is_none() && v.fd >= 0 {
+            if self.y_mode {
+                ev.flags |= flags::UNDECORATED_IN_Y_MODE;
+            } else {
+                self.undecorated_before_y = true;
+            }
         }
         ev
     }
@@ -656,8 +671,12 @@ impl StraceParser {
             Some(v) if v.deco.is_some() && outcome.is_ok() => self.decorate(&mut ev, v, false, ctx),
             _ => self.decorate(&mut ev, src, false, ctx),
         }
-        if src.deco.is_none() && self.y_mode && src.fd >= 0 {
-            ev.flags |= flags::UNDECORATED_IN_Y_MODE;
+        if src.deco.is_none() && src.fd >= 0 {
+            if self.y_mode {
+                ev.flags |= flags::UNDECORATED_IN_Y_MODE;
+            } else {
+                self.undecorated_before_y = true;
+            }
         }
         self.hold(ev);
     }

@@ -16,6 +16,7 @@ mod calls;
 mod fast;
 pub mod ff;
 mod frames;
+pub mod parallel;
 mod prefix;
 mod resource;
 pub mod stream;
@@ -137,6 +138,9 @@ struct Pending {
     /// For a pending clone/fork: the child whose Spawn was already emitted
     /// because it printed before the clone returned.
     spawned: Option<u32>,
+    /// [`StraceParser::lines_seen`] at the entry line: how a resumed half
+    /// parsed ahead in a chunk checks that it resumes this very entry.
+    from_line: u64,
 }
 
 /// Per-line values every event of the line shares.
@@ -180,6 +184,12 @@ pub struct StraceParser {
     root_learnt: bool,
     /// The trace uses -y (a decoration was seen).
     y_mode: bool,
+    /// An fd argument without decoration was met while `y_mode` was off: its
+    /// event would carry [`flags::UNDECORATED_IN_Y_MODE`] had -y been seen.
+    /// A line parsed ahead (without the real `y_mode`) is redone when set.
+    undecorated_before_y: bool,
+    /// Lines fed to [`StraceParser::line`] so far.
+    lines_seen: u64,
     /// Events of the last line, waiting for its `-k` frames.
     held: Vec<Event>,
     frames: Vec<Sym>,
@@ -222,6 +232,8 @@ impl StraceParser {
             root: 0,
             root_learnt: false,
             y_mode: false,
+            undecorated_before_y: false,
+            lines_seen: 0,
             held: Vec::new(),
             frames: Vec::new(),
             stash: Vec::new(),
@@ -254,6 +266,7 @@ impl StraceParser {
         ctx: &mut ReadContext<'_>,
     ) {
         ctx.stats.units += 1;
+        self.lines_seen += 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.starts_with(b" > ") {
             self.frame(line, ctx);
@@ -670,6 +683,7 @@ impl StraceParser {
                     spec,
                     text,
                     spawned: None,
+                    from_line: self.lines_seen,
                 });
             }
         }

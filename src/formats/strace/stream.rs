@@ -18,6 +18,10 @@ pub fn read(
 ) -> Result<EvidenceSource, InputError> {
     let display = o.display.clone();
     let plain = o.plain_path.clone();
+    let threads = rayon::current_num_threads();
+    if plain.is_some() && threads > 1 {
+        return read_mapped(o, id, threads, provider, stats);
+    }
     let mut spool = if plain.is_none() {
         Some(tempfile::NamedTempFile::new().map_err(|e| input::io_error(&display, &e))?)
     } else {
@@ -40,6 +44,38 @@ pub fn read(
             .map_err(|e| input::io_error(&display, &e))?
     };
     provider.with_input(id, stats, &mut |ctx| parser.finish(ctx));
+    check_read(&display, empty, cut, stats)?;
+    Ok(match (plain, spool) {
+        (Some(p), _) => EvidenceSource::Path(p),
+        (None, Some(s)) => EvidenceSource::Spool(std::sync::Mutex::new(s)),
+        (None, None) => EvidenceSource::Memory(Vec::new()),
+    })
+}
+
+/// A plain file: mapped and read on `threads` threads ([`super::parallel`]).
+fn read_mapped(
+    o: input::Opened,
+    id: InputId,
+    threads: usize,
+    provider: &mut dyn InputProvider,
+    stats: &mut ReadStats,
+) -> Result<EvidenceSource, InputError> {
+    let map = input::map_file(&o)?;
+    let empty = o.head.iter().all(|b| b.is_ascii_whitespace());
+    let cut = super::parallel::read(&map, id, threads, provider, stats);
+    check_read(&o.display, empty, cut, stats)?;
+    let path = o.plain_path.unwrap_or_default();
+    Ok(EvidenceSource::Path(path))
+}
+
+/// Counts the lines dropped for length; refuses an input with nothing strace in it.
+fn check_read(
+    display: &str,
+    empty: bool,
+    cut: lines::Cut,
+    stats: &mut ReadStats,
+) -> Result<(), InputError> {
+    let display = display.to_string();
     stats.skip_many(
         crate::formats::SkipReason::LineTooLong,
         cut.count,
@@ -56,9 +92,5 @@ pub fn read(
                 .hint("name the format with --input-format if this is not strace"),
         );
     }
-    Ok(match (plain, spool) {
-        (Some(p), _) => EvidenceSource::Path(p),
-        (None, Some(s)) => EvidenceSource::Spool(std::sync::Mutex::new(s)),
-        (None, None) => EvidenceSource::Memory(Vec::new()),
-    })
+    Ok(())
 }

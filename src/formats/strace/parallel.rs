@@ -1,0 +1,983 @@
+//! Reading a mapped strace file on every thread.
+//!
+//! The parser is a state machine over lines (pending halves, live tasks, the
+//! clock, `-k` frames, spliced notices), so it cannot run on pieces of a file
+//! independently. Most of its work per line is not state, though: the leader,
+//! the argument scan and the events of a call depend on the line alone. So:
+//!
+//! 1. the file is cut into chunks at line ends ([`CHUNK`] bytes, the same for
+//!    every thread count);
+//! 2. each chunk is *parsed ahead* on any thread by a fresh parser with its own
+//!    interner ([`parse_ahead`]): for every line it can read alone it keeps the
+//!    events and what they assumed;
+//! 3. on the reading thread, the one real parser *stitches* the chunks in order
+//!    ([`StraceParser::stitch`]): it runs its state (clock, tasks, pending
+//!    halves, frames, notices) over every line, takes a parsed-ahead line's
+//!    events when the line's assumptions hold in the real state, and parses the
+//!    line itself when they do not, or when the line was not parsed ahead.
+//!
+//! The events, their order and the order strings are interned in are those of
+//! the sequential parse (tested by cutting every bundled trace at every line).
+//! What a line parsed ahead assumes, and how each assumption is checked:
+//! - no notice spliced into the previous line and no summary table running: the
+//!   stitcher's own state, else the line is parsed in full;
+//! - `-y` not yet seen, when one of the line's fd arguments is undecorated
+//!   (the event's `UNDECORATED_IN_Y_MODE` depends on it): else the call is
+//!   parsed again from the real state;
+//! - for a `<... resumed>` half joined to its entry within the chunk: that the
+//!   real pending entry of the task is that very line, else the real
+//!   resumption runs.
+//!
+//! Lines never parsed ahead: calls with process effects (clone, fork, and
+//! gettid in the stderr layout), `<detached ...>` and `<pid changed ...>`
+//! halves, exits, signals, notices, frames and anything else that is not a
+//! call; they are a few percent of an ordinary trace.
+
+use std::ops::Range;
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+use crate::formats::{InputProvider, ReadContext, ReadStats};
+use crate::input::lines::{Cut, MAX_LINE};
+use crate::model::{Event, InputId, Interner, Origin, Outcome, Sym, flags};
+
+use super::prefix::{Stamp, parse_leader};
+use super::syscalls::{Action, FastMap, Spec, Table};
+use super::{
+    BodyKind, DETACHED, LineCtx, Pending, StraceParser, UNFINISHED, body_kind, fast, resumed_name,
+    spliced_notice, tokenize,
+};
+
+/// Bytes per chunk (each cut at the next line end).
+pub const CHUNK: usize = 1 << 21;
+
+/// Chunks parsed ahead but not yet stitched, per thread: bounds memory.
+const AHEAD_PER_THREAD: usize = 2;
+
+/// What a line parsed ahead is.
+#[derive(Clone, Copy, Debug)]
+enum Ahead {
+    /// A complete call.
+    Complete,
+    /// The entry half of an `<unfinished ...>` call; `head` is the call text
+    /// up to ` <unfinished ...>`, as line byte positions.
+    Entry {
+        index: u16,
+        spec: Spec,
+        head: (u32, u32),
+    },
+    /// A `<... resumed>` half joined to the entry half on the chunk's line
+    /// `entry` (counted from 1 among the lines fed to the parser).
+    Resumed { entry: u32 },
+}
+
+/// A line parsed ahead: its leader and what its events assumed.
+#[derive(Clone, Copy, Debug)]
+struct Pre {
+    ahead: Ahead,
+    tid: Option<u32>,
+    bracketed: bool,
+    stamp: Option<Stamp>,
+    /// Where the body starts in the line, and the call name's length.
+    body: u32,
+    name_len: u32,
+    /// This line's events in the chunk's event list.
+    events: (u32, u32),
+    /// The chunk interner's length after this line.
+    syms_end: u32,
+    /// The line switches `-y` mode on.
+    sets_y: bool,
+    undecorated_before_y: bool,
+}
+
+/// One line of a chunk, without its `\n` and one trailing `\r` (as
+/// [`crate::input::lines`] hands lines over).
+struct Rec {
+    start: usize,
+    len: usize,
+    /// Longer than [`MAX_LINE`]: dropped and counted, as the line reader does.
+    too_long: bool,
+    pre: Option<Pre>,
+}
+
+/// A chunk parsed ahead.
+#[derive(Default)]
+struct Chunk {
+    /// Where it lies in the file.
+    start: usize,
+    end: usize,
+    recs: Vec<Rec>,
+    events: Vec<Event>,
+    /// The thread that parsed it, and that thread's interner generation.
+    slot: usize,
+    epoch: u32,
+    /// The strings the chunk added to its thread's interner: symbols
+    /// `first_sym..`, their text in `text` ending at `ends`.
+    first_sym: u32,
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl Chunk {
+    /// The text of a symbol this chunk added.
+    fn added(&self, sym: Sym) -> Option<&str> {
+        let i = sym.0.checked_sub(self.first_sym)? as usize;
+        let end = *self.ends.get(i)? as usize;
+        let start = match i {
+            0 => 0,
+            _ => *self.ends.get(i - 1)? as usize,
+        };
+        self.text.get(start..end)
+    }
+}
+
+/// Where the chunk starting at `start` ends: `chunk_len` bytes on, then on
+/// to the next line end.
+fn chunk_end(map: &[u8], start: usize, chunk_len: usize) -> usize {
+    let end = start.saturating_add(chunk_len.max(1)).min(map.len());
+    if end >= map.len() {
+        return map.len();
+    }
+    match memchr::memchr(b'\n', &map[end - 1..]) {
+        Some(i) => end + i,
+        None => map.len(),
+    }
+}
+
+/// An entry half seen in a chunk: its line, call and where its head text lies
+/// in the chunk.
+struct ChunkEntry {
+    line: u32,
+    index: u16,
+    spec: Spec,
+    head: Range<usize>,
+}
+
+/// Strings a thread's interner for reading ahead holds before it starts over
+/// (a trace of a million distinct paths must not be held once per thread).
+const AHEAD_STRINGS: usize = 1 << 16;
+
+/// A thread's parser for reading ahead, kept across its chunks so that the
+/// syscall table, caches and strings are made once per thread.
+struct AheadParser {
+    parser: StraceParser,
+    interner: Interner,
+    slot: usize,
+    epoch: u32,
+}
+
+impl AheadParser {
+    fn new(slot: usize) -> AheadParser {
+        AheadParser {
+            parser: StraceParser::new(),
+            interner: Interner::new(),
+            slot,
+            epoch: 0,
+        }
+    }
+
+    /// Parses one chunk ahead: every line it can read alone gets its events.
+    fn parse(&mut self, bytes: &[u8], at: usize) -> Chunk {
+        if self.interner.len() > AHEAD_STRINGS {
+            self.parser = StraceParser::new();
+            self.interner = Interner::new();
+            self.epoch += 1;
+        }
+        let parser = &mut self.parser;
+        let first_sym = self.interner.len();
+        let mut chunk = Chunk {
+            start: at,
+            end: at + bytes.len(),
+            slot: self.slot,
+            epoch: self.epoch,
+            first_sym: first_sym as u32,
+            ..Chunk::default()
+        };
+        let mut stats = ReadStats::default();
+        let mut sink: Vec<Event> = Vec::new();
+        let mut entries: FastMap<u32, ChunkEntry> = FastMap::default();
+        let mut fed: u32 = 0;
+        let mut start = 0usize;
+        while start < bytes.len() {
+            let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+            let raw = &bytes[start..end];
+            let next = end + 1;
+            if raw.len() >= MAX_LINE {
+                chunk.recs.push(Rec {
+                    start,
+                    len: 0,
+                    too_long: true,
+                    pre: None,
+                });
+                start = next;
+                continue;
+            }
+            let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+            fed += 1;
+            let pre = {
+                let mut ctx = ReadContext {
+                    input: 0,
+                    interner: &mut self.interner,
+                    sink: &mut sink,
+                    stats: &mut stats,
+                };
+                parser.ahead(bytes, start, line, fed, &mut entries, &mut ctx)
+            };
+            let pre = pre.map(|mut pre| {
+                let from = chunk.events.len() as u32;
+                chunk.events.append(&mut parser.held);
+                pre.events = (from, chunk.events.len() as u32);
+                pre.syms_end = self.interner.len() as u32;
+                pre
+            });
+            chunk.recs.push(Rec {
+                start,
+                len: line.len(),
+                too_long: false,
+                pre,
+            });
+            start = next;
+        }
+        for i in first_sym..self.interner.len() {
+            chunk.text.push_str(self.interner.resolve(Sym(i as u32)));
+            chunk.ends.push(chunk.text.len() as u32);
+        }
+        chunk
+    }
+}
+
+impl StraceParser {
+    /// Parses `line` (at `at` in `chunk`, its `fed`th line) alone, if
+    /// it is a line that can be: its events are left in `held`.
+    fn ahead(
+        &mut self,
+        chunk: &[u8],
+        at: usize,
+        line: &[u8],
+        fed: u32,
+        entries: &mut FastMap<u32, ChunkEntry>,
+        ctx: &mut ReadContext<'_>,
+    ) -> Option<Pre> {
+        // The second `\r` strip of `line()`.
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.starts_with(b" > ")
+            || line.starts_with(b" | ")
+            || line.starts_with(b"strace: ")
+            || line.starts_with(b"% time")
+            || line.starts_with(b"System call usage summary")
+            || spliced_notice(line).is_some()
+            || tokenize::trim(line).is_empty()
+        {
+            return None;
+        }
+        let leader = fast::leader(line).unwrap_or_else(|| parse_leader(line));
+        let body = line.get(leader.body..).unwrap_or(&[]);
+        // Any line of a task ends what its entry half seen here stands for.
+        let entry = leader.tid.and_then(|t| entries.remove(&t));
+        let syms_before = ctx.interner.len();
+        let skipped_before = ctx.stats.skipped;
+        self.y_mode = false;
+        self.undecorated_before_y = false;
+        self.cur = LineCtx {
+            time: None,
+            tid: leader.tid.unwrap_or(0),
+            origin: Origin::default(),
+            flags: 0,
+        };
+        let (ahead, name_len) = match body_kind(body) {
+            BodyKind::Call(name_len) => (self.ahead_call(body, name_len, ctx)?, name_len),
+            BodyKind::Resumed => {
+                let e = entry?;
+                let name = resumed_name(body)?;
+                if Table::name(e.index).as_bytes() != name {
+                    return None;
+                }
+                let rest = body.get(name.len() + 14..).unwrap_or(&[]);
+                let mut rebuilt = std::mem::take(&mut self.rebuilt);
+                rebuilt.clear();
+                rebuilt.extend_from_slice(chunk.get(e.head.clone()).unwrap_or(&[]));
+                rebuilt.extend_from_slice(rest);
+                self.cur.flags |= flags::RESUMED;
+                self.complete(&rebuilt, name.len(), e.index, e.spec, None, ctx);
+                self.rebuilt = rebuilt;
+                (Ahead::Resumed { entry: e.line }, name.len())
+            }
+            _ => return None,
+        };
+        // Anything but events (a skip, a call cut by program output) is the
+        // real parser's to do: give the line up.
+        if self.cut_by_output.take().is_some() || ctx.stats.skipped != skipped_before {
+            self.held.clear();
+            ctx.interner.truncate(syms_before);
+            self.forget_syms_from(syms_before);
+            return None;
+        }
+        if let (Ahead::Entry { index, spec, head }, Some(tid)) = (ahead, leader.tid) {
+            // `head` is in the body; the body is at `at + leader.body` in the chunk.
+            let body_at = at + leader.body;
+            entries.insert(
+                tid,
+                ChunkEntry {
+                    line: fed,
+                    index,
+                    spec,
+                    head: body_at + head.0 as usize..body_at + head.1 as usize,
+                },
+            );
+        }
+        Some(Pre {
+            ahead,
+            tid: leader.tid,
+            bracketed: leader.bracketed,
+            stamp: leader.stamp,
+            body: leader.body as u32,
+            name_len: name_len as u32,
+            events: (0, 0),
+            syms_end: 0,
+            sets_y: self.y_mode,
+            undecorated_before_y: self.undecorated_before_y,
+        })
+    }
+
+    /// `call_line` for a line parsed ahead: complete calls and entry halves
+    /// without process effects.
+    fn ahead_call(
+        &mut self,
+        body: &[u8],
+        name_len: usize,
+        ctx: &mut ReadContext<'_>,
+    ) -> Option<Ahead> {
+        let name = body.get(..name_len).unwrap_or(&[]);
+        let t = tokenize::trim(body);
+        let head = t.strip_suffix(UNFINISHED);
+        if head.is_none() && (t.ends_with(DETACHED) || t.ends_with(b" ...>")) {
+            return None;
+        }
+        let (index, spec) = self.table.get(name)?;
+        if matches!(
+            spec.action,
+            Action::Clone | Action::Clone3 | Action::Fork | Action::LearnTid
+        ) {
+            return None;
+        }
+        match head {
+            None => {
+                self.complete(body, name_len, index, spec, None, ctx);
+                Some(Ahead::Complete)
+            }
+            Some(head) => {
+                let head = head.strip_suffix(b" ").unwrap_or(head);
+                self.entry_events(head, name_len, index, spec, ctx);
+                let from = head.as_ptr() as usize - body.as_ptr() as usize;
+                Some(Ahead::Entry {
+                    index,
+                    spec,
+                    head: (from as u32, (from + head.len()) as u32),
+                })
+            }
+        }
+    }
+
+    /// Cached symbols at or past `len` are gone from the chunk interner.
+    fn forget_syms_from(&mut self, len: usize) {
+        for n in &mut self.names {
+            if n.is_some_and(|s| s.0 as usize >= len) {
+                *n = None;
+            }
+        }
+        self.deco_cache.forget_from(len);
+    }
+
+    /// One line of a chunk parsed ahead, in the real state (see the module doc).
+    /// `pre`'s positions are in `line` after its second `\r` strip, as in `line()`.
+    fn stitch(
+        &mut self,
+        line: &[u8],
+        pre: &Pre,
+        events: &[Event],
+        origin: Origin,
+        remap: &mut Remap<'_>,
+        ctx: &mut ReadContext<'_>,
+    ) {
+        if !self.stash.is_empty() || self.in_summary {
+            self.line(line, origin, None, ctx);
+            remap.replay(pre.syms_end, ctx.interner);
+            return;
+        }
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        ctx.stats.units += 1;
+        self.lines_seen += 1;
+        self.give_up_cut(ctx);
+        self.flush(ctx);
+        let time = pre.stamp.map(|s| self.clock.time(s));
+        let tid = match pre.tid {
+            Some(t) => t,
+            None => self.lone(),
+        };
+        self.cur = LineCtx {
+            time,
+            tid,
+            origin,
+            flags: 0,
+        };
+        let body = line.get(pre.body as usize..).unwrap_or(&[]);
+        let name_len = pre.name_len as usize;
+        let kind = match pre.ahead {
+            Ahead::Resumed { .. } => BodyKind::Resumed,
+            _ => BodyKind::Call(name_len),
+        };
+        let tid = self.observe(tid, pre.bracketed, body, kind, ctx);
+        self.cur.tid = tid;
+        let redo = self.y_mode && pre.undecorated_before_y;
+        match pre.ahead {
+            Ahead::Complete | Ahead::Entry { .. } if redo => {
+                self.call_line(body, name_len, ctx);
+                remap.replay(pre.syms_end, ctx.interner);
+                return;
+            }
+            Ahead::Complete => {}
+            Ahead::Entry { index, spec, head } => {
+                self.release_pending(tid);
+                let mut text = self.pool.pop().unwrap_or_default();
+                text.extend_from_slice(body.get(head.0 as usize..head.1 as usize).unwrap_or(&[]));
+                self.tasks.entry(tid).or_default().pending = Some(Pending {
+                    index,
+                    spec,
+                    text,
+                    spawned: None,
+                    from_line: self.lines_seen,
+                });
+            }
+            Ahead::Resumed { entry } => {
+                let expected = remap.lines_before + u64::from(entry);
+                let same = !redo
+                    && Some(tid) == pre.tid
+                    && self
+                        .tasks
+                        .get(&tid)
+                        .and_then(|t| t.pending.as_ref())
+                        .is_some_and(|p| p.from_line == expected && p.spawned.is_none());
+                if !same {
+                    self.resumed(body, ctx);
+                    remap.replay(pre.syms_end, ctx.interner);
+                    return;
+                }
+                if let Some(p) = self.tasks.get_mut(&tid).and_then(|t| t.pending.take()) {
+                    let mut text = p.text;
+                    text.clear();
+                    self.pool.push(text);
+                }
+            }
+        }
+        remap.replay(pre.syms_end, ctx.interner);
+        for ev in events {
+            let mut ev = *ev;
+            ev.time = self.cur.time;
+            ev.pid = tid;
+            ev.tid = tid;
+            ev.origin = origin;
+            ev.call = remap.get(ev.call, ctx.interner);
+            ev.resource = ev.resource.map(|r| remap.get(r, ctx.interner));
+            if let Outcome::Failed { class, name } = ev.outcome {
+                ev.outcome = Outcome::Failed {
+                    class,
+                    name: remap.get(name, ctx.interner),
+                };
+            }
+            self.hold(ev);
+        }
+        if pre.sets_y {
+            self.y_mode = true;
+        }
+    }
+}
+
+/// Symbols of the threads' interners for reading ahead, mapped to the real
+/// interner: per thread, kept across its chunks (a thread's chunks are
+/// stitched in the order it parsed them).
+#[derive(Default)]
+struct Remaps {
+    slots: Vec<SlotMap>,
+}
+
+#[derive(Default)]
+struct SlotMap {
+    epoch: u32,
+    map: Vec<u32>,
+}
+
+/// One chunk's view of [`Remaps`]: its thread's map and the strings it added,
+/// interned in the real interner in the chunk's order as the lines that
+/// first used them are stitched.
+struct Remap<'a> {
+    chunk: &'a Chunk,
+    /// Lines the parser was fed before this chunk.
+    lines_before: u64,
+    map: &'a mut Vec<u32>,
+    replayed: usize,
+}
+
+const UNMAPPED: u32 = u32::MAX;
+
+impl Remaps {
+    fn for_chunk<'a>(&'a mut self, chunk: &'a Chunk, lines_before: u64) -> Remap<'a> {
+        if self.slots.len() <= chunk.slot {
+            self.slots.resize_with(chunk.slot + 1, SlotMap::default);
+        }
+        let slot = &mut self.slots[chunk.slot];
+        if slot.epoch != chunk.epoch {
+            slot.epoch = chunk.epoch;
+            slot.map.clear();
+        }
+        let len = chunk.first_sym as usize + chunk.ends.len();
+        slot.map.resize(len.max(slot.map.len()), UNMAPPED);
+        Remap {
+            chunk,
+            lines_before,
+            map: &mut slot.map,
+            replayed: chunk.first_sym as usize,
+        }
+    }
+}
+
+impl Remap<'_> {
+    fn get(&mut self, sym: Sym, global: &mut Interner) -> Sym {
+        let i = sym.0 as usize;
+        match self.map.get(i) {
+            Some(&m) if m != UNMAPPED => Sym(m),
+            _ => {
+                // Symbols of earlier chunks were mapped when those were stitched.
+                let g = global.intern(self.chunk.added(sym).unwrap_or("?"));
+                if let Some(slot) = self.map.get_mut(i) {
+                    *slot = g.0;
+                }
+                g
+            }
+        }
+    }
+
+    /// Interns the strings the chunk added up to symbol `end`, in order.
+    fn replay(&mut self, end: u32, global: &mut Interner) {
+        while self.replayed < end as usize {
+            self.get(Sym(self.replayed as u32), global);
+            self.replayed += 1;
+        }
+    }
+}
+
+/// Chunks handed between the threads parsing ahead and the stitching one.
+struct Shared<'m> {
+    map: &'m [u8],
+    chunk_len: usize,
+    /// Chunks claimed but not yet stitched, at most.
+    window: usize,
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+struct State {
+    /// Where the next chunk starts: chunks are cut as they are claimed, in
+    /// order, so that the cut touches only bytes about to be read (finding
+    /// every cut up front would bring the whole file into memory).
+    next_start: usize,
+    /// Chunks below this one were taken by the stitcher.
+    taken: usize,
+    /// One slot per claimed chunk, filled when it is parsed.
+    ready: Vec<Option<Chunk>>,
+    /// The stitcher is gone (it finished, or is unwinding): stop.
+    stop: bool,
+}
+
+impl Shared<'_> {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn wait<'g>(&self, g: MutexGuard<'g, State>) -> MutexGuard<'g, State> {
+        self.changed.wait(g).unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The next chunk, if one is left and the window has room: its number and bytes.
+    fn claim(&self, st: &mut State) -> Option<(usize, Range<usize>)> {
+        if st.next_start >= self.map.len() || st.ready.len() >= st.taken + self.window {
+            return None;
+        }
+        let start = st.next_start;
+        let end = chunk_end(self.map, start, self.chunk_len);
+        st.next_start = end;
+        st.ready.push(None);
+        Some((st.ready.len() - 1, start..end))
+    }
+
+    fn all_claimed(&self, st: &State) -> bool {
+        st.next_start >= self.map.len()
+    }
+
+    fn parse(
+        &self,
+        ahead: &mut AheadParser,
+        j: usize,
+        range: Range<usize>,
+    ) -> MutexGuard<'_, State> {
+        let chunk = ahead.parse(&self.map[range.clone()], range.start);
+        let mut st = self.lock();
+        if let Some(slot) = st.ready.get_mut(j) {
+            *slot = Some(chunk);
+        }
+        self.changed.notify_all();
+        st
+    }
+
+    /// A thread parsing ahead: claims chunks within the window until none is left.
+    fn work(&self, ahead: &mut AheadParser) {
+        let mut st = self.lock();
+        loop {
+            if st.stop || self.all_claimed(&st) {
+                return;
+            }
+            match self.claim(&mut st) {
+                Some((j, range)) => {
+                    drop(st);
+                    st = self.parse(ahead, j, range);
+                }
+                None => st = self.wait(st),
+            }
+        }
+    }
+
+    /// The stitcher: chunk `k` (`None` after the last), parsing chunks ahead
+    /// itself while it waits.
+    fn take(&self, k: usize, ahead: &mut AheadParser) -> Option<Chunk> {
+        let mut st = self.lock();
+        loop {
+            if let Some(chunk) = st.ready.get_mut(k).and_then(Option::take) {
+                st.taken = k + 1;
+                drop(st);
+                self.changed.notify_all();
+                return Some(chunk);
+            }
+            if k >= st.ready.len() && self.all_claimed(&st) {
+                return None;
+            }
+            match self.claim(&mut st) {
+                Some((j, range)) => {
+                    drop(st);
+                    st = self.parse(ahead, j, range);
+                }
+                None => st = self.wait(st),
+            }
+        }
+    }
+}
+
+/// Stops the threads parsing ahead when the stitcher leaves, however it leaves.
+struct StopOnDrop<'a, 'm>(&'a Shared<'m>);
+
+impl Drop for StopOnDrop<'_, '_> {
+    fn drop(&mut self) {
+        self.0.lock().stop = true;
+        self.0.changed.notify_all();
+    }
+}
+
+/// Mapped pages are given back in steps of this many bytes (a multiple of
+/// any page size).
+const RELEASE_STEP: usize = 1 << 20;
+
+/// Reads the mapped strace file `map` on `threads` threads (this one
+/// included) into `provider`. Returns the lines dropped for length.
+pub fn read(
+    map: &memmap2::Mmap,
+    id: InputId,
+    threads: usize,
+    provider: &mut dyn InputProvider,
+    stats: &mut ReadStats,
+) -> Cut {
+    // Stitched bytes are not read again: their pages leave this process's
+    // memory (the page cache keeps them), so a big file costs a window of
+    // chunks, not its size.
+    let mut released = 0usize;
+    let mut done_with = |end: usize| {
+        let upto = end / RELEASE_STEP * RELEASE_STEP;
+        if upto > released {
+            // SAFETY: the bytes below `end` are never read again; a read-only
+            // file mapping reads them back from the file if they were.
+            let _ = unsafe {
+                map.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    released,
+                    upto - released,
+                )
+            };
+            released = upto;
+        }
+    };
+    read_chunked(map, id, threads, CHUNK, provider, stats, &mut done_with)
+}
+
+/// [`read`] with chunks of `chunk_len` bytes (tests cut at every line);
+/// `done_with(end)` is told when every byte below `end` is stitched.
+fn read_chunked(
+    map: &[u8],
+    id: InputId,
+    threads: usize,
+    chunk_len: usize,
+    provider: &mut dyn InputProvider,
+    stats: &mut ReadStats,
+    done_with: &mut dyn FnMut(usize),
+) -> Cut {
+    let threads = threads.max(1);
+    let shared = Shared {
+        map,
+        chunk_len,
+        window: threads * AHEAD_PER_THREAD + 1,
+        state: Mutex::new(State {
+            next_start: 0,
+            taken: 0,
+            ready: Vec::new(),
+            stop: false,
+        }),
+        changed: Condvar::new(),
+    };
+    let mut parser = StraceParser::new();
+    let mut cut = Cut::default();
+    let mut number: u32 = 0;
+    std::thread::scope(|scope| {
+        let _stop = StopOnDrop(&shared);
+        for slot in 1..threads {
+            let shared = &shared;
+            scope.spawn(move || shared.work(&mut AheadParser::new(slot)));
+        }
+        let mut ahead = AheadParser::new(0);
+        let mut remaps = Remaps::default();
+        let mut k = 0;
+        while let Some(chunk) = shared.take(k, &mut ahead) {
+            k += 1;
+            let bytes = map.get(chunk.start..chunk.end).unwrap_or(&[]);
+            provider.with_input(id, stats, &mut |ctx| {
+                let mut remap = remaps.for_chunk(&chunk, parser.lines_seen);
+                for rec in &chunk.recs {
+                    number = number.saturating_add(1);
+                    if rec.too_long {
+                        if cut.count == 0 {
+                            cut.first_line = u64::from(number);
+                        }
+                        cut.count += 1;
+                        continue;
+                    }
+                    let line = bytes.get(rec.start..rec.start + rec.len).unwrap_or(&[]);
+                    let origin = Origin::line(id, number, (chunk.start + rec.start) as u64);
+                    match &rec.pre {
+                        None => parser.line(line, origin, None, ctx),
+                        Some(pre) => {
+                            let (a, b) = (pre.events.0 as usize, pre.events.1 as usize);
+                            let events = chunk.events.get(a..b).unwrap_or(&[]);
+                            parser.stitch(line, pre, events, origin, &mut remap, ctx);
+                        }
+                    }
+                }
+            });
+            done_with(chunk.end);
+        }
+    });
+    provider.with_input(id, stats, &mut |ctx| parser.finish(ctx));
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::EventSink;
+
+    /// Collects what a reader produces: events and the interner.
+    #[derive(Default)]
+    struct Collect {
+        interner: Interner,
+        events: Vec<Event>,
+    }
+
+    impl InputProvider for Collect {
+        fn with_input(
+            &mut self,
+            input: InputId,
+            stats: &mut ReadStats,
+            read: &mut dyn FnMut(&mut ReadContext<'_>),
+        ) {
+            let mut ctx = ReadContext {
+                input,
+                interner: &mut self.interner,
+                sink: &mut self.events as &mut dyn EventSink,
+                stats,
+            };
+            read(&mut ctx);
+        }
+    }
+
+    /// Everything the sequential reader makes of `bytes`.
+    fn sequential(bytes: &[u8]) -> (Collect, ReadStats, Cut) {
+        let mut out = Collect::default();
+        let mut stats = ReadStats::default();
+        let mut parser = StraceParser::new();
+        let cut = crate::input::lines::for_each_line(&mut &bytes[..], None, |l| {
+            let origin = Origin::line(0, l.number, l.offset);
+            out.with_input(0, &mut stats, &mut |ctx| {
+                parser.line(l.bytes, origin, None, ctx)
+            });
+        })
+        .unwrap();
+        out.with_input(0, &mut stats, &mut |ctx| parser.finish(ctx));
+        (out, stats, cut)
+    }
+
+    fn chunked(bytes: &[u8], threads: usize, chunk_len: usize) -> (Collect, ReadStats, Cut) {
+        let mut out = Collect::default();
+        let mut stats = ReadStats::default();
+        let cut = read_chunked(
+            bytes,
+            0,
+            threads,
+            chunk_len,
+            &mut out,
+            &mut stats,
+            &mut |_| {},
+        );
+        (out, stats, cut)
+    }
+
+    fn strings(i: &Interner) -> Vec<String> {
+        (0..i.len())
+            .map(|n| i.resolve(Sym(n as u32)).to_string())
+            .collect()
+    }
+
+    /// Asserts that the chunked read is the sequential one, field by field.
+    fn assert_same(name: &str, bytes: &[u8], threads: usize, chunk_len: usize) {
+        let (a, sa, ca) = sequential(bytes);
+        let (b, sb, cb) = chunked(bytes, threads, chunk_len);
+        let ctx = format!("{name}, {threads} threads, chunks of {chunk_len} bytes");
+        assert_eq!(strings(&a.interner), strings(&b.interner), "{ctx}: strings");
+        assert_eq!(a.events.len(), b.events.len(), "{ctx}: event count");
+        for (x, y) in a.events.iter().zip(&b.events) {
+            assert_eq!(
+                format!("{x:?}"),
+                format!("{y:?}"),
+                "{ctx}: event at line {}",
+                x.origin.line
+            );
+        }
+        assert_eq!(ca, cb, "{ctx}: cut lines");
+        assert_eq!(sa.units, sb.units, "{ctx}: lines");
+        assert_eq!(sa.events, sb.events, "{ctx}: events");
+        assert_eq!(sa.skipped, sb.skipped, "{ctx}: skipped");
+        assert_eq!(
+            format!("{:?}", sa.skipped_by_reason),
+            format!("{:?}", sb.skipped_by_reason),
+            "{ctx}: skip reasons"
+        );
+        assert_eq!(sa.counters, sb.counters, "{ctx}: counters");
+    }
+
+    /// Every bundled strace trace (fixtures, and the shared samples when present).
+    fn bundled_traces() -> Vec<(String, Vec<u8>)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut out = Vec::new();
+        let mut dirs = vec![root.join("fixtures/strace")];
+        let shared = root.join("../shared/samples/strace");
+        if shared.is_dir() {
+            dirs.push(shared);
+        } else {
+            eprintln!("../shared/samples/strace is absent: checking the fixtures only");
+        }
+        while let Some(dir) = dirs.pop() {
+            let Ok(rd) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            let mut entries: Vec<_> = rd.filter_map(Result::ok).map(|e| e.path()).collect();
+            entries.sort();
+            for p in entries {
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.extension().is_some_and(|e| e == "log") {
+                    let bytes = std::fs::read(&p).unwrap();
+                    if super::super::sniff(&bytes[..bytes.len().min(crate::input::SNIFF_LEN)]) {
+                        out.push((p.display().to_string(), bytes));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_bundled_trace_cut_at_every_line_reads_as_the_sequential_parse() {
+        let traces = bundled_traces();
+        assert!(traces.len() > 50, "only {} traces found", traces.len());
+        for (name, bytes) in &traces {
+            // Chunk length 1: every line is a chunk of its own.
+            for (threads, chunk_len) in [(1, 1), (2, 1), (3, 97), (2, 4096)] {
+                assert_same(name, bytes, threads, chunk_len);
+            }
+        }
+    }
+
+    #[test]
+    fn chunks_end_at_line_ends() {
+        let map = b"a\nbb\nccc\n\ndd";
+        let mut cuts = vec![0];
+        while *cuts.last().unwrap() < map.len() {
+            cuts.push(chunk_end(map, *cuts.last().unwrap(), 3));
+        }
+        assert_eq!(cuts, [0, 5, 9, 12]);
+        assert_eq!(chunk_end(b"abc", 0, 100), 3);
+        assert_eq!(chunk_end(b"abc\n", 0, 4), 4);
+    }
+
+    #[test]
+    fn a_resumed_half_whose_entry_was_taken_elsewhere_is_not_joined() {
+        // 12's pending read is taken by the exec in 11 (`superseded`): the
+        // chunk saw the entry and joins the resumed half, the real parser has
+        // no entry for 12 any more and must skip the half instead.
+        let t = b"12 read(3</tmp/a>, <unfinished ...>\n\
+                  11 execve(\"/bin/true\", [\"true\"], 0x1 /* 1 var */ <unfinished ...>\n\
+                  11 +++ superseded by execve in pid 12 +++\n\
+                  12 <... read resumed>\"x\", 1) = 1\n\
+                  11 exit_group(0) = ?\n\
+                  11 +++ exited with 0 +++\n";
+        for chunk_len in [1, 20, 40, 4096] {
+            assert_same("superseded entry", t, 2, chunk_len);
+        }
+    }
+
+    #[test]
+    fn y_mode_learnt_in_an_earlier_chunk_marks_undecorated_fds() {
+        let t = b"5 read(3</etc/passwd>, \"x\", 1) = 1\n\
+                  5 close(7) = -1 EBADF (Bad file descriptor)\n\
+                  5 read(9, <unfinished ...>\n\
+                  5 <... read resumed>\"x\", 1) = 1\n";
+        for chunk_len in [1, 30, 4096] {
+            assert_same("y mode", t, 2, chunk_len);
+        }
+        let (b, _, _) = chunked(t, 2, 1);
+        let close = b.events.iter().find(|e| e.handle == 7).unwrap();
+        assert!(close.has(flags::UNDECORATED_IN_Y_MODE));
+    }
+
+    #[test]
+    fn lines_too_long_are_dropped_and_counted_in_place() {
+        let mut t = b"5 close(3) = 0\n".to_vec();
+        t.extend(std::iter::repeat_n(b'x', MAX_LINE + 3));
+        t.extend_from_slice(b"\n5 close(4) = 0\n");
+        let (b, _, cut) = chunked(&t, 2, 8);
+        assert_eq!(
+            cut,
+            Cut {
+                count: 1,
+                first_line: 2
+            }
+        );
+        assert_eq!(
+            b.events.iter().map(|e| e.origin.line).collect::<Vec<_>>(),
+            [1, 3]
+        );
+        assert_same("long line", &t, 2, 8);
+    }
+}
