@@ -33,6 +33,7 @@
 //! halves, exits, signals, notices, frames and anything else that is not a
 //! call; they are a few percent of an ordinary trace.
 
+use std::io::{Read, Write};
 use std::ops::Range;
 use std::sync::{Condvar, Mutex, MutexGuard};
 
@@ -86,6 +87,8 @@ struct Pre {
     syms_end: u32,
     /// The line switches `-y` mode on.
     sets_y: bool,
+    /// The events wait in `held` for `-k` frames that may follow.
+    hold: bool,
     undecorated_before_y: bool,
 }
 
@@ -115,6 +118,8 @@ struct Chunk {
     first_sym: u32,
     text: String,
     ends: Vec<u32>,
+    /// The bytes, when they came from a stream (a mapped file keeps its own).
+    owned: Vec<u8>,
 }
 
 impl Chunk {
@@ -176,7 +181,8 @@ impl AheadParser {
     }
 
     /// Parses one chunk ahead: every line it can read alone gets its events.
-    fn parse(&mut self, bytes: &[u8], at: usize) -> Chunk {
+    /// `after_long_line`: a line too long to keep came just before `bytes`.
+    fn parse(&mut self, bytes: &[u8], at: usize, after_long_line: bool) -> Chunk {
         if self.interner.len() > AHEAD_STRINGS {
             self.parser = StraceParser::new();
             self.interner = Interner::new();
@@ -197,6 +203,18 @@ impl AheadParser {
         let mut entries: FastMap<u32, ChunkEntry> = FastMap::default();
         let mut fed: u32 = 0;
         let mut start = 0usize;
+        // The parser's `held` is the chunk's event list while it parses: the
+        // events are written once. (About one event per 100 bytes.)
+        parser.held = Vec::with_capacity(bytes.len() / 80 + 16);
+        chunk.recs.reserve(bytes.len() / 90 + 16);
+        if after_long_line {
+            chunk.recs.push(Rec {
+                start: 0,
+                len: 0,
+                too_long: true,
+                pre: None,
+            });
+        }
         while start < bytes.len() {
             let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
             let raw = &bytes[start..end];
@@ -223,9 +241,7 @@ impl AheadParser {
                 parser.ahead(bytes, start, line, fed, &mut entries, &mut ctx)
             };
             let pre = pre.map(|mut pre| {
-                let from = chunk.events.len() as u32;
-                chunk.events.append(&mut parser.held);
-                pre.events = (from, chunk.events.len() as u32);
+                pre.events.1 = parser.held.len() as u32;
                 pre.syms_end = self.interner.len() as u32;
                 pre
             });
@@ -236,6 +252,15 @@ impl AheadParser {
                 pre,
             });
             start = next;
+        }
+        chunk.events = std::mem::take(&mut parser.held);
+        // A line's events wait for `-k` frames unless the next line is one
+        // the stitcher flushes at (a line parsed ahead): then they go at once.
+        for i in 0..chunk.recs.len() {
+            let next_flushes = chunk.recs.get(i + 1).is_some_and(|r| r.pre.is_some());
+            if let Some(pre) = chunk.recs[i].pre.as_mut() {
+                pre.hold = !next_flushes;
+            }
         }
         for i in first_sym..self.interner.len() {
             chunk.text.push_str(self.interner.resolve(Sym(i as u32)));
@@ -275,6 +300,7 @@ impl StraceParser {
         let entry = leader.tid.and_then(|t| entries.remove(&t));
         let syms_before = ctx.interner.len();
         let skipped_before = ctx.stats.skipped;
+        let held_from = self.held.len();
         self.y_mode = false;
         self.undecorated_before_y = false;
         self.cur = LineCtx {
@@ -306,7 +332,7 @@ impl StraceParser {
         // Anything but events (a skip, a call cut by program output) is the
         // real parser's to do: give the line up.
         if self.cut_by_output.take().is_some() || ctx.stats.skipped != skipped_before {
-            self.held.clear();
+            self.held.truncate(held_from);
             ctx.interner.truncate(syms_before);
             self.forget_syms_from(syms_before);
             return None;
@@ -331,8 +357,9 @@ impl StraceParser {
             stamp: leader.stamp,
             body: leader.body as u32,
             name_len: name_len as u32,
-            events: (0, 0),
+            events: (held_from as u32, 0),
             syms_end: 0,
+            hold: true,
             sets_y: self.y_mode,
             undecorated_before_y: self.undecorated_before_y,
         })
@@ -483,7 +510,12 @@ impl StraceParser {
                     name: remap.get(name, ctx.interner),
                 };
             }
-            self.hold(ev);
+            if pre.hold {
+                self.hold(ev);
+            } else {
+                ctx.stats.events += 1;
+                ctx.sink.event(ev);
+            }
         }
         if pre.sets_y {
             self.y_mode = true;
@@ -564,21 +596,53 @@ impl Remap<'_> {
     }
 }
 
+/// Where chunks come from.
+enum Source<'m> {
+    /// A mapped file, cut into chunks as they are claimed.
+    Map(&'m [u8]),
+    /// Blocks a reader thread cut from a stream (stdin, a decompressed file).
+    Stream,
+}
+
+/// A block of whole lines read from a stream.
+struct Block {
+    /// The lines are `bytes[..len]` (the buffer keeps its whole length, so
+    /// that it can be read into again without zeroing).
+    bytes: Vec<u8>,
+    len: usize,
+    /// Stream offset of `bytes[0]`.
+    start: usize,
+    /// A line longer than [`MAX_LINE`] came just before `bytes` (dropped).
+    after_long_line: bool,
+}
+
+/// A chunk to parse: its number, and its bytes (`Map`) or block (`Stream`).
+enum Job {
+    Range(usize, Range<usize>),
+    Block(usize, Block),
+}
+
 /// Chunks handed between the threads parsing ahead and the stitching one.
 struct Shared<'m> {
-    map: &'m [u8],
+    source: Source<'m>,
     chunk_len: usize,
-    /// Chunks claimed but not yet stitched, at most.
+    /// Chunks claimed (or read) but not yet stitched, at most.
     window: usize,
     state: Mutex<State>,
     changed: Condvar,
 }
 
 struct State {
-    /// Where the next chunk starts: chunks are cut as they are claimed, in
-    /// order, so that the cut touches only bytes about to be read (finding
-    /// every cut up front would bring the whole file into memory).
+    /// `Map`: where the next chunk starts. Chunks are cut as they are
+    /// claimed, in order, so that the cut touches only bytes about to be read
+    /// (finding every cut up front would bring the whole file into memory).
     next_start: usize,
+    /// `Stream`: blocks read, not yet claimed; the reader is done; its error.
+    blocks: std::collections::VecDeque<Block>,
+    stream_done: bool,
+    stream_error: Option<std::io::Error>,
+    /// Buffers of stitched blocks, for the reader to fill again.
+    spare: Vec<Vec<u8>>,
     /// Chunks below this one were taken by the stitcher.
     taken: usize,
     /// One slot per claimed chunk, filled when it is parsed.
@@ -587,7 +651,26 @@ struct State {
     stop: bool,
 }
 
-impl Shared<'_> {
+impl<'m> Shared<'m> {
+    fn new(source: Source<'m>, chunk_len: usize, threads: usize) -> Shared<'m> {
+        Shared {
+            source,
+            chunk_len,
+            window: threads * AHEAD_PER_THREAD + 1,
+            state: Mutex::new(State {
+                next_start: 0,
+                blocks: Default::default(),
+                stream_done: false,
+                stream_error: None,
+                spare: Vec::new(),
+                taken: 0,
+                ready: Vec::new(),
+                stop: false,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -596,29 +679,48 @@ impl Shared<'_> {
         self.changed.wait(g).unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The next chunk, if one is left and the window has room: its number and bytes.
-    fn claim(&self, st: &mut State) -> Option<(usize, Range<usize>)> {
-        if st.next_start >= self.map.len() || st.ready.len() >= st.taken + self.window {
+    /// The next chunk, if one is there and the window has room.
+    fn claim(&self, st: &mut State) -> Option<Job> {
+        if st.ready.len() >= st.taken + self.window {
             return None;
         }
-        let start = st.next_start;
-        let end = chunk_end(self.map, start, self.chunk_len);
-        st.next_start = end;
+        let j = st.ready.len();
+        let job = match self.source {
+            Source::Map(map) => {
+                if st.next_start >= map.len() {
+                    return None;
+                }
+                let start = st.next_start;
+                let end = chunk_end(map, start, self.chunk_len);
+                st.next_start = end;
+                Job::Range(j, start..end)
+            }
+            Source::Stream => Job::Block(j, st.blocks.pop_front()?),
+        };
         st.ready.push(None);
-        Some((st.ready.len() - 1, start..end))
+        Some(job)
     }
 
     fn all_claimed(&self, st: &State) -> bool {
-        st.next_start >= self.map.len()
+        match self.source {
+            Source::Map(map) => st.next_start >= map.len(),
+            Source::Stream => st.stream_done && st.blocks.is_empty(),
+        }
     }
 
-    fn parse(
-        &self,
-        ahead: &mut AheadParser,
-        j: usize,
-        range: Range<usize>,
-    ) -> MutexGuard<'_, State> {
-        let chunk = ahead.parse(&self.map[range.clone()], range.start);
+    fn parse(&self, ahead: &mut AheadParser, job: Job) -> MutexGuard<'_, State> {
+        let (j, chunk) = match job {
+            Job::Range(j, range) => match self.source {
+                Source::Map(map) => (j, ahead.parse(&map[range.clone()], range.start, false)),
+                Source::Stream => (j, Chunk::default()),
+            },
+            Job::Block(j, block) => {
+                let bytes = block.bytes.get(..block.len).unwrap_or(&[]);
+                let mut chunk = ahead.parse(bytes, block.start, block.after_long_line);
+                chunk.owned = block.bytes;
+                (j, chunk)
+            }
+        };
         let mut st = self.lock();
         if let Some(slot) = st.ready.get_mut(j) {
             *slot = Some(chunk);
@@ -635,9 +737,9 @@ impl Shared<'_> {
                 return;
             }
             match self.claim(&mut st) {
-                Some((j, range)) => {
+                Some(job) => {
                     drop(st);
-                    st = self.parse(ahead, j, range);
+                    st = self.parse(ahead, job);
                 }
                 None => st = self.wait(st),
             }
@@ -659,17 +761,166 @@ impl Shared<'_> {
                 return None;
             }
             match self.claim(&mut st) {
-                Some((j, range)) => {
+                Some(job) => {
                     drop(st);
-                    st = self.parse(ahead, j, range);
+                    st = self.parse(ahead, job);
                 }
                 None => st = self.wait(st),
             }
         }
     }
+
+    /// The reader thread of a stream: blocks of whole lines, each copied to
+    /// `spool` (evidence) first, until the end or an error.
+    fn read_stream(&self, reader: &mut dyn Read, mut spool: Option<&mut dyn Write>) {
+        let result = self.cut_stream(reader, &mut spool);
+        let mut st = self.lock();
+        st.stream_done = true;
+        if let Err(e) = result {
+            st.stream_error = Some(e);
+        }
+        drop(st);
+        self.changed.notify_all();
+    }
+
+    fn cut_stream(
+        &self,
+        reader: &mut dyn Read,
+        spool: &mut Option<&mut dyn Write>,
+    ) -> std::io::Result<()> {
+        let block_len = self.chunk_len.max(1);
+        // `buf[..filled]` is data; the rest is zeroed room to read into.
+        let mut buf: Vec<u8> = vec![0u8; block_len.max(READ_ROOM)];
+        let mut filled = 0usize;
+        // `buf[..clean]` is known to hold no line end (a partial line).
+        let mut clean = 0usize;
+        // Stream offset of buf[0]; a too-long line is being dropped; one was.
+        let mut offset = 0usize;
+        let mut skipping = false;
+        let mut after_long_line = false;
+        let mut eof = false;
+        // The partial line in `buf` is longer than a block: read more anyway.
+        let mut need_more = false;
+        while !eof {
+            // Fill to one block (a pipe gives 64 KiB per read).
+            while filled < block_len || std::mem::take(&mut need_more) {
+                if buf.len() - filled < READ_ROOM {
+                    buf.resize((buf.len() * 2).max(filled + READ_ROOM), 0);
+                }
+                let n = loop {
+                    match reader.read(&mut buf[filled..]) {
+                        Ok(n) => break n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(e),
+                    }
+                };
+                if let Some(s) = spool.as_mut() {
+                    s.write_all(&buf[filled..filled + n])?;
+                }
+                filled += n;
+                if n == 0 {
+                    eof = true;
+                    break;
+                }
+            }
+            if skipping {
+                // Drop the long line up to its end.
+                match memchr::memchr(b'\n', &buf[..filled]) {
+                    Some(i) => {
+                        offset += i + 1;
+                        buf.copy_within(i + 1..filled, 0);
+                        filled -= i + 1;
+                        clean = 0;
+                        skipping = false;
+                    }
+                    None => {
+                        offset += filled;
+                        filled = 0;
+                        clean = 0;
+                        continue;
+                    }
+                }
+            }
+            let cut = match memchr::memrchr(b'\n', &buf[clean.min(filled)..filled]) {
+                _ if eof => filled,
+                Some(i) => clean + i + 1,
+                None => {
+                    // No line end: `buf` is one partial line.
+                    if filled >= MAX_LINE {
+                        // A line of MAX_LINE bytes or more: dropped and counted.
+                        offset += filled;
+                        filled = 0;
+                        skipping = true;
+                        after_long_line = true;
+                    }
+                    // Else: a line longer than a block; read on.
+                    clean = filled;
+                    need_more = true;
+                    continue;
+                }
+            };
+            // The block keeps this buffer; the partial line after it moves
+            // to a fresh one.
+            let mut next = self.lock().spare.pop().unwrap_or_default();
+            let room = block_len.max(READ_ROOM).max(filled - cut + READ_ROOM);
+            if next.len() < room {
+                next.resize(room, 0);
+            }
+            next[..filled - cut].copy_from_slice(&buf[cut..filled]);
+            let bytes = std::mem::replace(&mut buf, next);
+            filled -= cut;
+            // What is left is after the last line end.
+            clean = filled;
+            let block = Block {
+                bytes,
+                len: cut,
+                start: offset,
+                after_long_line: std::mem::take(&mut after_long_line),
+            };
+            offset += cut;
+            if !self.push_block(block) {
+                return Ok(());
+            }
+        }
+        if after_long_line {
+            self.push_block(Block {
+                bytes: Vec::new(),
+                len: 0,
+                start: offset,
+                after_long_line: true,
+            });
+        }
+        Ok(())
+    }
+
+    /// A stitched block's buffer, back for the reader.
+    fn recycle(&self, buf: Vec<u8>) {
+        if buf.is_empty() {
+            return;
+        }
+        let mut st = self.lock();
+        if st.spare.len() < self.window {
+            st.spare.push(buf);
+        }
+    }
+
+    /// Queues a block, waiting for room; false when the stitcher is gone.
+    fn push_block(&self, block: Block) -> bool {
+        let mut st = self.lock();
+        while !st.stop && st.blocks.len() + st.ready.len() > st.taken + self.window {
+            st = self.wait(st);
+        }
+        if st.stop {
+            return false;
+        }
+        st.blocks.push_back(block);
+        drop(st);
+        self.changed.notify_all();
+        true
+    }
 }
 
-/// Stops the threads parsing ahead when the stitcher leaves, however it leaves.
+/// Stops the other threads when the stitcher leaves, however it leaves.
 struct StopOnDrop<'a, 'm>(&'a Shared<'m>);
 
 impl Drop for StopOnDrop<'_, '_> {
@@ -678,6 +929,9 @@ impl Drop for StopOnDrop<'_, '_> {
         self.0.changed.notify_all();
     }
 }
+
+/// Bytes of room a stream read gets at least.
+const READ_ROOM: usize = 64 << 10;
 
 /// Mapped pages are given back in steps of this many bytes (a multiple of
 /// any page size).
@@ -711,48 +965,93 @@ pub fn read(
             released = upto;
         }
     };
-    read_chunked(map, id, threads, CHUNK, provider, stats, &mut done_with)
+    let shared = Shared::new(Source::Map(map), CHUNK, threads.max(1));
+    stitch_all(&shared, None, id, threads, provider, stats, &mut done_with)
 }
 
-/// [`read`] with chunks of `chunk_len` bytes (tests cut at every line);
-/// `done_with(end)` is told when every byte below `end` is stitched.
-fn read_chunked(
-    map: &[u8],
+/// Reads a stream (stdin, a decompressed file) on `threads` threads: a reader
+/// thread cuts it into blocks of whole lines and copies every byte to `spool`
+/// (for evidence) as it reads, so the parsing never waits for the spool.
+pub fn read_stream(
+    reader: &mut (dyn Read + Send),
+    spool: Option<&mut (dyn Write + Send)>,
+    id: InputId,
+    threads: usize,
+    provider: &mut dyn InputProvider,
+    stats: &mut ReadStats,
+) -> std::io::Result<Cut> {
+    read_stream_chunked(reader, spool, id, threads, CHUNK, provider, stats)
+}
+
+fn read_stream_chunked(
+    reader: &mut (dyn Read + Send),
+    spool: Option<&mut (dyn Write + Send)>,
     id: InputId,
     threads: usize,
     chunk_len: usize,
     provider: &mut dyn InputProvider,
     stats: &mut ReadStats,
+) -> std::io::Result<Cut> {
+    let shared = Shared::new(Source::Stream, chunk_len, threads.max(1));
+    let feed = StreamFeed { reader, spool };
+    let cut = stitch_all(
+        &shared,
+        Some(feed),
+        id,
+        threads,
+        provider,
+        stats,
+        &mut |_| {},
+    );
+    match shared.lock().stream_error.take() {
+        Some(e) => Err(e),
+        None => Ok(cut),
+    }
+}
+
+/// What the reader thread of a stream reads and writes.
+struct StreamFeed<'r, 's> {
+    reader: &'r mut (dyn Read + Send),
+    spool: Option<&'s mut (dyn Write + Send)>,
+}
+
+/// Runs the threads (a stream's reader thread when `feed` is given, and
+/// `threads - 1` threads parsing ahead) and stitches every chunk in order on
+/// this one. `done_with(end)` is told when every byte below `end` is stitched.
+fn stitch_all(
+    shared: &Shared<'_>,
+    feed: Option<StreamFeed<'_, '_>>,
+    id: InputId,
+    threads: usize,
+    provider: &mut dyn InputProvider,
+    stats: &mut ReadStats,
     done_with: &mut dyn FnMut(usize),
 ) -> Cut {
     let threads = threads.max(1);
-    let shared = Shared {
-        map,
-        chunk_len,
-        window: threads * AHEAD_PER_THREAD + 1,
-        state: Mutex::new(State {
-            next_start: 0,
-            taken: 0,
-            ready: Vec::new(),
-            stop: false,
-        }),
-        changed: Condvar::new(),
-    };
     let mut parser = StraceParser::new();
     let mut cut = Cut::default();
     let mut number: u32 = 0;
     std::thread::scope(|scope| {
-        let _stop = StopOnDrop(&shared);
+        let _stop = StopOnDrop(shared);
+        if let Some(feed) = feed {
+            scope.spawn(move || {
+                let StreamFeed { reader, spool } = feed;
+                let spool = spool.map(|s| s as &mut dyn Write);
+                shared.read_stream(reader, spool)
+            });
+        }
         for slot in 1..threads {
-            let shared = &shared;
             scope.spawn(move || shared.work(&mut AheadParser::new(slot)));
         }
         let mut ahead = AheadParser::new(0);
         let mut remaps = Remaps::default();
         let mut k = 0;
-        while let Some(chunk) = shared.take(k, &mut ahead) {
+        while let Some(mut chunk) = shared.take(k, &mut ahead) {
             k += 1;
-            let bytes = map.get(chunk.start..chunk.end).unwrap_or(&[]);
+            let bytes: &[u8] = match shared.source {
+                Source::Map(map) => map.get(chunk.start..chunk.end).unwrap_or(&[]),
+                Source::Stream => chunk.owned.get(..chunk.end - chunk.start).unwrap_or(&[]),
+            };
             provider.with_input(id, stats, &mut |ctx| {
                 let mut remap = remaps.for_chunk(&chunk, parser.lines_seen);
                 for rec in &chunk.recs {
@@ -777,10 +1076,26 @@ fn read_chunked(
                 }
             });
             done_with(chunk.end);
+            shared.recycle(std::mem::take(&mut chunk.owned));
         }
     });
     provider.with_input(id, stats, &mut |ctx| parser.finish(ctx));
     cut
+}
+
+/// [`read`] on a byte slice with chunks of `chunk_len` bytes (tests cut at
+/// every line).
+#[cfg(test)]
+fn read_chunked(
+    map: &[u8],
+    id: InputId,
+    threads: usize,
+    chunk_len: usize,
+    provider: &mut dyn InputProvider,
+    stats: &mut ReadStats,
+) -> Cut {
+    let shared = Shared::new(Source::Map(map), chunk_len, threads.max(1));
+    stitch_all(&shared, None, id, threads, provider, stats, &mut |_| {})
 }
 
 #[cfg(test)]
@@ -831,15 +1146,46 @@ mod tests {
     fn chunked(bytes: &[u8], threads: usize, chunk_len: usize) -> (Collect, ReadStats, Cut) {
         let mut out = Collect::default();
         let mut stats = ReadStats::default();
-        let cut = read_chunked(
+        let cut = read_chunked(bytes, 0, threads, chunk_len, &mut out, &mut stats);
+        (out, stats, cut)
+    }
+
+    /// A reader that gives at most `step` bytes per read, as a pipe gives
+    /// what it has.
+    struct Trickle<'a> {
+        bytes: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.bytes.len());
+            buf[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            Ok(n)
+        }
+    }
+
+    /// The stream path: also checks that the spool got every byte.
+    fn streamed(bytes: &[u8], threads: usize, chunk_len: usize) -> (Collect, ReadStats, Cut) {
+        let mut out = Collect::default();
+        let mut stats = ReadStats::default();
+        let mut reader = Trickle {
             bytes,
+            step: chunk_len / 3 + 1,
+        };
+        let mut spool: Vec<u8> = Vec::new();
+        let cut = read_stream_chunked(
+            &mut reader,
+            Some(&mut spool),
             0,
             threads,
             chunk_len,
             &mut out,
             &mut stats,
-            &mut |_| {},
-        );
+        )
+        .unwrap();
+        assert!(spool == bytes, "the spool is not the stream");
         (out, stats, cut)
     }
 
@@ -854,6 +1200,19 @@ mod tests {
         let (a, sa, ca) = sequential(bytes);
         let (b, sb, cb) = chunked(bytes, threads, chunk_len);
         let ctx = format!("{name}, {threads} threads, chunks of {chunk_len} bytes");
+        compare(&ctx, (&a, &sa, ca), (&b, &sb, cb));
+        // (A block per line of a stream costs a buffer each: not at length 1.)
+        if chunk_len > 1 {
+            let (b, sb, cb) = streamed(bytes, threads, chunk_len);
+            compare(&format!("{ctx}, streamed"), (&a, &sa, ca), (&b, &sb, cb));
+        }
+    }
+
+    fn compare(
+        ctx: &str,
+        (a, sa, ca): (&Collect, &ReadStats, Cut),
+        (b, sb, cb): (&Collect, &ReadStats, Cut),
+    ) {
         assert_eq!(strings(&a.interner), strings(&b.interner), "{ctx}: strings");
         assert_eq!(a.events.len(), b.events.len(), "{ctx}: event count");
         for (x, y) in a.events.iter().zip(&b.events) {

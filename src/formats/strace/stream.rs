@@ -30,7 +30,15 @@ pub fn read(
     let empty = o.head.iter().all(|b| b.is_ascii_whitespace());
     let mut reader = o.into_reader();
     let mut parser = StraceParser::new();
-    let cut = {
+    let cut = if threads > 1 {
+        // A reader thread cuts the stream into blocks and spools them; the
+        // blocks are parsed on every thread ([`super::parallel`]).
+        let spool_writer: Option<&mut (dyn std::io::Write + Send)> = spool
+            .as_mut()
+            .map(|s| s.as_file_mut() as &mut (dyn std::io::Write + Send));
+        super::parallel::read_stream(&mut *reader, spool_writer, id, threads, provider, stats)
+            .map_err(|e| input::io_error(&display, &e))?
+    } else {
         let spool_writer: Option<&mut dyn std::io::Write> = spool
             .as_mut()
             .map(|s| s.as_file_mut() as &mut dyn std::io::Write);
@@ -40,10 +48,11 @@ pub fn read(
                 parser.line(line.bytes, origin, None, ctx)
             });
         };
-        lines::for_each_line(&mut reader, spool_writer, &mut feed)
-            .map_err(|e| input::io_error(&display, &e))?
+        let cut = lines::for_each_line(&mut reader, spool_writer, &mut feed)
+            .map_err(|e| input::io_error(&display, &e))?;
+        provider.with_input(id, stats, &mut |ctx| parser.finish(ctx));
+        cut
     };
-    provider.with_input(id, stats, &mut |ctx| parser.finish(ctx));
     check_read(&display, empty, cut, stats)?;
     Ok(match (plain, spool) {
         (Some(p), _) => EvidenceSource::Path(p),
