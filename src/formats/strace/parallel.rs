@@ -42,14 +42,14 @@ use crate::input::lines::{Cut, MAX_LINE};
 use crate::model::{Event, InputId, Interner, Origin, Outcome, Sym, flags};
 
 use super::prefix::{Stamp, parse_leader};
-use super::syscalls::{Action, FastMap, Spec, Table};
+use super::syscalls::{Action, FastMap, Table};
 use super::{
     BodyKind, DETACHED, LineCtx, Pending, StraceParser, UNFINISHED, body_kind, fast, resumed_name,
     spliced_notice, tokenize,
 };
 
 /// Bytes per chunk (each cut at the next line end).
-pub const CHUNK: usize = 1 << 21;
+pub const CHUNK: usize = 1 << 20;
 
 /// Chunks parsed ahead but not yet stitched, per thread: bounds memory.
 const AHEAD_PER_THREAD: usize = 2;
@@ -61,11 +61,7 @@ enum Ahead {
     Complete,
     /// The entry half of an `<unfinished ...>` call; `head` is the call text
     /// up to ` <unfinished ...>`, as line byte positions.
-    Entry {
-        index: u16,
-        spec: Spec,
-        head: (u32, u32),
-    },
+    Entry { index: u16, head: (u32, u32) },
     /// A `<... resumed>` half joined to the entry half on the chunk's line
     /// `entry` (counted from 1 among the lines fed to the parser).
     Resumed { entry: u32 },
@@ -95,11 +91,20 @@ struct Pre {
 /// One line of a chunk, without its `\n` and one trailing `\r` (as
 /// [`crate::input::lines`] hands lines over).
 struct Rec {
-    start: usize,
-    len: usize,
+    /// Within the chunk: under [`MAX_LINE`] plus a chunk, so `u32` holds it.
+    start: u32,
+    len: u32,
+    kind: RecKind,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RecKind {
+    /// For the stitcher to parse.
+    Plain,
+    /// Parsed ahead: the chunk's next [`Pre`].
+    Parsed,
     /// Longer than [`MAX_LINE`]: dropped and counted, as the line reader does.
-    too_long: bool,
-    pre: Option<Pre>,
+    TooLong,
 }
 
 /// A chunk parsed ahead.
@@ -109,6 +114,8 @@ struct Chunk {
     start: usize,
     end: usize,
     recs: Vec<Rec>,
+    /// The lines parsed ahead, in order.
+    pres: Vec<Pre>,
     events: Vec<Event>,
     /// The thread that parsed it, and that thread's interner generation.
     slot: usize,
@@ -153,7 +160,6 @@ fn chunk_end(map: &[u8], start: usize, chunk_len: usize) -> usize {
 struct ChunkEntry {
     line: u32,
     index: u16,
-    spec: Spec,
     head: Range<usize>,
 }
 
@@ -211,8 +217,7 @@ impl AheadParser {
             chunk.recs.push(Rec {
                 start: 0,
                 len: 0,
-                too_long: true,
-                pre: None,
+                kind: RecKind::TooLong,
             });
         }
         while start < bytes.len() {
@@ -221,10 +226,9 @@ impl AheadParser {
             let next = end + 1;
             if raw.len() >= MAX_LINE {
                 chunk.recs.push(Rec {
-                    start,
+                    start: start as u32,
                     len: 0,
-                    too_long: true,
-                    pre: None,
+                    kind: RecKind::TooLong,
                 });
                 start = next;
                 continue;
@@ -240,26 +244,32 @@ impl AheadParser {
                 };
                 parser.ahead(bytes, start, line, fed, &mut entries, &mut ctx)
             };
-            let pre = pre.map(|mut pre| {
-                pre.events.1 = parser.held.len() as u32;
-                pre.syms_end = self.interner.len() as u32;
-                pre
-            });
+            let kind = match pre {
+                Some(mut pre) => {
+                    pre.events.1 = parser.held.len() as u32;
+                    pre.syms_end = self.interner.len() as u32;
+                    chunk.pres.push(pre);
+                    RecKind::Parsed
+                }
+                None => RecKind::Plain,
+            };
             chunk.recs.push(Rec {
-                start,
-                len: line.len(),
-                too_long: false,
-                pre,
+                start: start as u32,
+                len: line.len() as u32,
+                kind,
             });
             start = next;
         }
         chunk.events = std::mem::take(&mut parser.held);
         // A line's events wait for `-k` frames unless the next line is one
         // the stitcher flushes at (a line parsed ahead): then they go at once.
-        for i in 0..chunk.recs.len() {
-            let next_flushes = chunk.recs.get(i + 1).is_some_and(|r| r.pre.is_some());
-            if let Some(pre) = chunk.recs[i].pre.as_mut() {
-                pre.hold = !next_flushes;
+        let mut pres = chunk.pres.iter_mut();
+        for (i, rec) in chunk.recs.iter().enumerate() {
+            if rec.kind == RecKind::Parsed
+                && let Some(pre) = pres.next()
+            {
+                let next = chunk.recs.get(i + 1).map(|r| r.kind);
+                pre.hold = next != Some(RecKind::Parsed);
             }
         }
         for i in first_sym..self.interner.len() {
@@ -317,13 +327,14 @@ impl StraceParser {
                 if Table::name(e.index).as_bytes() != name {
                     return None;
                 }
+                let spec = Table::spec(e.index)?;
                 let rest = body.get(name.len() + 14..).unwrap_or(&[]);
                 let mut rebuilt = std::mem::take(&mut self.rebuilt);
                 rebuilt.clear();
                 rebuilt.extend_from_slice(chunk.get(e.head.clone()).unwrap_or(&[]));
                 rebuilt.extend_from_slice(rest);
                 self.cur.flags |= flags::RESUMED;
-                self.complete(&rebuilt, name.len(), e.index, e.spec, None, ctx);
+                self.complete(&rebuilt, name.len(), e.index, spec, None, ctx);
                 self.rebuilt = rebuilt;
                 (Ahead::Resumed { entry: e.line }, name.len())
             }
@@ -337,7 +348,7 @@ impl StraceParser {
             self.forget_syms_from(syms_before);
             return None;
         }
-        if let (Ahead::Entry { index, spec, head }, Some(tid)) = (ahead, leader.tid) {
+        if let (Ahead::Entry { index, head }, Some(tid)) = (ahead, leader.tid) {
             // `head` is in the body; the body is at `at + leader.body` in the chunk.
             let body_at = at + leader.body;
             entries.insert(
@@ -345,7 +356,6 @@ impl StraceParser {
                 ChunkEntry {
                     line: fed,
                     index,
-                    spec,
                     head: body_at + head.0 as usize..body_at + head.1 as usize,
                 },
             );
@@ -397,7 +407,6 @@ impl StraceParser {
                 let from = head.as_ptr() as usize - body.as_ptr() as usize;
                 Some(Ahead::Entry {
                     index,
-                    spec,
                     head: (from as u32, (from + head.len()) as u32),
                 })
             }
@@ -462,7 +471,12 @@ impl StraceParser {
                 return;
             }
             Ahead::Complete => {}
-            Ahead::Entry { index, spec, head } => {
+            Ahead::Entry { index, head } => {
+                let Some(spec) = Table::spec(index) else {
+                    self.call_line(body, name_len, ctx);
+                    remap.replay(pre.syms_end, ctx.interner);
+                    return;
+                };
                 self.release_pending(tid);
                 let mut text = self.pool.pop().unwrap_or_default();
                 text.extend_from_slice(body.get(head.0 as usize..head.1 as usize).unwrap_or(&[]));
@@ -1054,18 +1068,24 @@ fn stitch_all(
             };
             provider.with_input(id, stats, &mut |ctx| {
                 let mut remap = remaps.for_chunk(&chunk, parser.lines_seen);
+                let mut pres = chunk.pres.iter();
                 for rec in &chunk.recs {
                     number = number.saturating_add(1);
-                    if rec.too_long {
+                    if rec.kind == RecKind::TooLong {
                         if cut.count == 0 {
                             cut.first_line = u64::from(number);
                         }
                         cut.count += 1;
                         continue;
                     }
-                    let line = bytes.get(rec.start..rec.start + rec.len).unwrap_or(&[]);
-                    let origin = Origin::line(id, number, (chunk.start + rec.start) as u64);
-                    match &rec.pre {
+                    let (start, len) = (rec.start as usize, rec.len as usize);
+                    let line = bytes.get(start..start + len).unwrap_or(&[]);
+                    let origin = Origin::line(id, number, (chunk.start + start) as u64);
+                    let pre = match rec.kind {
+                        RecKind::Parsed => pres.next(),
+                        _ => None,
+                    };
+                    match pre {
                         None => parser.line(line, origin, None, ctx),
                         Some(pre) => {
                             let (a, b) = (pre.events.0 as usize, pre.events.1 as usize);

@@ -589,6 +589,11 @@ impl Table {
         TABLE.len()
     }
 
+    /// The spec of the call at `index`.
+    pub fn spec(index: u16) -> Option<Spec> {
+        TABLE.get(index as usize).map(|e| e.1)
+    }
+
     pub fn name(index: u16) -> &'static str {
         TABLE.get(index as usize).map(|e| e.0).unwrap_or("?")
     }
