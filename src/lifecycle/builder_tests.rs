@@ -86,7 +86,7 @@ fn a_second_close_lands_after_the_release() {
     );
     let gens = gens_of(&g, 6);
     assert_eq!(gens.len(), 1, "a failed close opens nothing");
-    assert_eq!(gens[0].after_release.total(), 1);
+    assert_eq!(gens[0].cold.after_release.total(), 1);
     assert!(
         gens[0].notable,
         "a generation with a release after its release is kept"
@@ -128,7 +128,7 @@ fn threads_share_their_process_table() {
         1,
         "the worker's second close finds the one generation released"
     );
-    assert_eq!(gen7[0].after_release.total(), 1);
+    assert_eq!(gen7[0].cold.after_release.total(), 1);
     assert_eq!(g.tables.len(), 1, "both threads use pid 10's table");
     let table = g.table(gen7[0].table);
     assert_eq!(table.pid, 10);

@@ -75,6 +75,14 @@ impl<T> Default for Capped<T> {
 }
 
 impl<T> Capped<T> {
+    /// Empty (usable in a `static`).
+    pub const fn new() -> Capped<T> {
+        Capped {
+            items: thin_vec::ThinVec::new(),
+            dropped: 0,
+        }
+    }
+
     pub fn push(&mut self, item: T, cap: usize) {
         if self.items.len() < cap {
             // Most lists hold one or two events: grow one at a time at first
@@ -106,6 +114,63 @@ pub struct SiteKey {
     pub stack: Option<StackId>,
 }
 
+/// The parts of a generation that only used, released-again or otherwise
+/// eventful generations fill: kept apart so that a handle that is opened and
+/// then only held (a million live fds) costs a pointer for all of them.
+#[derive(Clone, Debug)]
+pub struct ColdPart {
+    /// The latest use.
+    pub last_use: Option<Event>,
+    /// Distinct (call, stack, tid) use sites, first occurrence of each.
+    pub use_sites: Capped<Event>,
+    /// Uses that failed while the generation was open (wrong type, etc.).
+    pub failed_uses: Capped<Event>,
+    /// Operations on the value after this generation's release and before the
+    /// next generation: double releases, uses of a closed value.
+    pub after_release: Capped<Event>,
+    /// Calls other tasks had in flight on this value when it was released.
+    pub in_flight_at_release: Capped<Event>,
+    /// The linked thread ended while this generation was still open: the
+    /// `seq` of its exit event (the thread's record holds the event).
+    pub outlived_thread: Option<u64>,
+    /// Use events that look like a stale holder's (same call site as the previous generation).
+    pub stale_use_candidates: Capped<Event>,
+}
+
+impl ColdPart {
+    const EMPTY: ColdPart = ColdPart {
+        last_use: None,
+        use_sites: Capped::new(),
+        failed_uses: Capped::new(),
+        after_release: Capped::new(),
+        in_flight_at_release: Capped::new(),
+        outlived_thread: None,
+        stale_use_candidates: Capped::new(),
+    };
+}
+
+/// What a generation without a cold part reads: every list empty.
+static NO_COLD_PART: ColdPart = ColdPart::EMPTY;
+
+/// A generation's [`ColdPart`], allocated on the first write: reads see an
+/// empty one until then (`g.cold.use_sites`); writes go through [`Cold::make`].
+#[derive(Clone, Debug, Default)]
+pub struct Cold(Option<Box<ColdPart>>);
+
+impl Cold {
+    /// The cold part, made empty first if there was none.
+    pub fn make(&mut self) -> &mut ColdPart {
+        self.0.get_or_insert_with(|| Box::new(ColdPart::EMPTY))
+    }
+}
+
+impl std::ops::Deref for Cold {
+    type Target = ColdPart;
+    fn deref(&self) -> &ColdPart {
+        self.0.as_deref().unwrap_or(&NO_COLD_PART)
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Generation {
     pub id: GenId,
@@ -122,19 +187,8 @@ pub struct Generation {
     pub made_in_trace: bool,
     pub site: Option<SiteKey>,
     pub uses: u64,
-    /// Boxed: a live generation nobody uses costs no event here.
-    pub last_use: Option<Box<Event>>,
-    /// Distinct (call, stack, tid) use sites, first occurrence of each.
-    pub use_sites: Capped<Event>,
-    /// Uses that failed while the generation was open (wrong type, etc.).
-    pub failed_uses: Capped<Event>,
     /// Boxed: a live generation costs a pointer here, not an event.
     pub release: Option<Box<Release>>,
-    /// Operations on the value after this generation's release and before the
-    /// next generation: double releases, uses of a closed value.
-    pub after_release: Capped<Event>,
-    /// Calls other tasks had in flight on this value when it was released.
-    pub in_flight_at_release: Capped<Event>,
     /// Number of tasks sharing the table when the value was released.
     pub sharers_at_release: u32,
     /// Previous and next generation of the same value in the same table.
@@ -143,16 +197,14 @@ pub struct Generation {
     /// Thread this handle was created for (HC005): created by the spawner right
     /// before the spawn, or by the thread itself right after it started.
     pub thread_link: Option<u32>,
-    /// The linked thread ended while this generation was still open: the
-    /// `seq` of its exit event (the thread's record holds the event).
-    pub outlived_thread: Option<u64>,
     /// The table ended (process exit) while this generation was open: the
     /// `seq` of the event that ended it (the table's `ended` holds the event).
     /// A number, not the event, so that a table with many open handles does not
     /// keep a copy of its end per handle.
     pub open_at_exit: Option<u64>,
-    /// Use events that look like a stale holder's (same call site as the previous generation).
-    pub stale_use_candidates: Capped<Event>,
+    /// What most generations never get (uses, events after the release):
+    /// one pointer until the first of them.
+    pub cold: Cold,
     /// Kept past the recycle window because a rule may need it.
     pub notable: bool,
     /// Copied into another table by fork: a generation there names it as its origin.
@@ -181,19 +233,13 @@ impl Generation {
             made_in_trace: false,
             site: None,
             uses: 0,
-            last_use: None,
-            use_sites: Capped::default(),
-            failed_uses: Capped::default(),
             release: None,
-            after_release: Capped::default(),
-            in_flight_at_release: Capped::default(),
             sharers_at_release: 0,
             prev: None,
             next: None,
             thread_link: None,
-            outlived_thread: None,
             open_at_exit: None,
-            stale_use_candidates: Capped::default(),
+            cold: Cold::default(),
             notable: false,
             inherited: false,
             made_inheritable: false,
@@ -240,7 +286,8 @@ mod tests {
 
     /// Memory per live handle is mostly one generation: keep it from growing
     /// back (it was 992 bytes with the exit and thread-end events by value, 664
-    /// with the last use, the release and five lists inline).
+    /// with the last use, the release and five lists inline, 352 with the
+    /// lists and the last use inline instead of in the cold part).
     #[test]
     fn generations_stay_compact() {
         assert!(std::mem::size_of::<Event>() <= 120);
@@ -249,6 +296,6 @@ mod tests {
             std::mem::size_of::<Generation>(),
             std::mem::size_of::<Event>()
         );
-        assert!(std::mem::size_of::<Generation>() <= 664);
+        assert!(std::mem::size_of::<Generation>() <= 256);
     }
 }

@@ -142,9 +142,12 @@ impl WorkerEventLeak {
             // process went on; without a linked thread (stack evidence only),
             // never released.
             let leaked = match g.thread_link {
-                Some(tid) => g.outlived_thread.is_some() && Self::ended_before_process(cx, g, tid),
+                Some(tid) => {
+                    g.cold.outlived_thread.is_some() && Self::ended_before_process(cx, g, tid)
+                }
                 None => {
-                    g.outlived_thread.is_some() || (g.release.is_none() && g.open_at_exit.is_some())
+                    g.cold.outlived_thread.is_some()
+                        || (g.release.is_none() && g.open_at_exit.is_some())
                 }
             };
             if !leaked {
@@ -172,7 +175,10 @@ impl WorkerEventLeak {
             let Some(first_open) = first.open else {
                 continue;
             };
-            let outlived = gens.iter().filter(|g| g.outlived_thread.is_some()).count();
+            let outlived = gens
+                .iter()
+                .filter(|g| g.cold.outlived_thread.is_some())
+                .count();
             let kind = first.kind.as_str();
             let mut f = cx.finding(
                 &META,

@@ -120,6 +120,11 @@ impl<'i> LifecycleBuilder<'i> {
         let out = crate::model::site::fold_digits(text);
         let sym = self.interner.intern(&out);
         if level == Fold::Full {
+            // A cache, bounded: a trace with a million distinct paths would
+            // otherwise keep an entry for each.
+            if self.norm_cache.len() >= NORM_CACHE_MAX {
+                self.norm_cache.clear();
+            }
             self.norm_cache.insert(resource, sym);
         }
         sym
@@ -223,7 +228,7 @@ impl<'i> LifecycleBuilder<'i> {
                 g.notable = true;
             }
             for e in in_flight {
-                g.in_flight_at_release.push(e, CAP_EVENTS);
+                g.cold.make().in_flight_at_release.push(e, CAP_EVENTS);
                 g.notable = true;
             }
             if let Outcome::Failed { class, .. } = ev.outcome
@@ -245,12 +250,12 @@ impl<'i> LifecycleBuilder<'i> {
             return;
         };
         let stranger = g.open.is_some_and(|o| o.tid != ev.tid)
-            && (!release || !g.use_sites.items.iter().any(|u| u.tid == ev.tid));
+            && (!release || !g.cold.use_sites.items.iter().any(|u| u.tid == ev.tid));
         let same_path =
             release && ev.stack.is_some() && p.release().is_some_and(|r| r.event.stack == ev.stack);
         let held = p.release().is_some_and(|r| r.event.tid == ev.tid)
             || p.open.is_some_and(|o| o.tid == ev.tid)
-            || p.use_sites.items.iter().any(|u| u.tid == ev.tid);
+            || p.cold.use_sites.items.iter().any(|u| u.tid == ev.tid);
         // A use keeps them when the kind changed, or when the previous
         // generation is already kept (part of a suspected chain).
         let kind_changed = p.kind != g.kind;
@@ -271,6 +276,7 @@ impl<'i> LifecycleBuilder<'i> {
             let Some(g) = self.gens.get(&id) else { return };
             match g.prev.and_then(|p| self.gens.get(&p)) {
                 Some(p) if g.provenance == Provenance::Opened && p.release.is_some() => p
+                    .cold
                     .use_sites
                     .items
                     .iter()
@@ -285,30 +291,28 @@ impl<'i> LifecycleBuilder<'i> {
         if ev.has(flags::BY_PATH) {
             g.reopened_by_path = true;
         }
-        // Overwritten in place: one allocation per used generation, not per use.
-        match &mut g.last_use {
-            Some(last) => **last = *ev,
-            None => g.last_use = Some(Box::new(*ev)),
-        }
+        // In the cold part: one allocation per used generation, not per use.
+        g.cold.make().last_use = Some(*ev);
         let known_site = g
+            .cold
             .use_sites
             .items
             .iter()
             .any(|e| e.call == ev.call && e.stack == ev.stack && e.tid == ev.tid);
         if !known_site {
-            g.use_sites.push(*ev, CAP_SITES);
+            g.cold.make().use_sites.push(*ev, CAP_SITES);
         }
         if let Outcome::Failed { class, .. } = ev.outcome
             && class != ErrorClass::BadHandle
             && class != ErrorClass::Interrupted
         {
-            g.failed_uses.push(*ev, CAP_SITES);
+            g.cold.make().failed_uses.push(*ev, CAP_SITES);
             if class == ErrorClass::WrongType {
                 g.notable = true;
             }
         }
         if matches_prev {
-            g.stale_use_candidates.push(*ev, CAP_SITES);
+            g.cold.make().stale_use_candidates.push(*ev, CAP_SITES);
             g.notable = true;
         }
         if !known_site {

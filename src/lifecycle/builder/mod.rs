@@ -51,6 +51,9 @@ enum Fold {
 /// open at exit (lower than any leak rule's threshold).
 const SITE_KEEP_MIN: u64 = 2;
 
+/// Entries of the normalised-resource cache before it is emptied.
+const NORM_CACHE_MAX: usize = 1 << 16;
+
 /// close_range over more values than this is a sweep, never a double release.
 const BOUNDED_RANGE: i64 = 4096;
 

@@ -90,9 +90,9 @@ impl<'i> LifecycleBuilder<'i> {
                 if let Some(gen_) = self.gens.get_mut(&g)
                     && t.live.get(&gen_.handle) == Some(&g)
                     && gen_.thread_link == Some(tid)
-                    && gen_.outlived_thread.is_none()
+                    && gen_.cold.outlived_thread.is_none()
                 {
-                    gen_.outlived_thread = Some(event.seq);
+                    gen_.cold.make().outlived_thread = Some(event.seq);
                     gen_.notable = true;
                 }
             }
@@ -114,7 +114,7 @@ impl<'i> LifecycleBuilder<'i> {
             t.ended = Some(Box::new(event.unwrap_or_else(|| {
                 Event::new(Op::ProcessExit, Sym(0), Default::default())
             })));
-            t.live.values().copied().collect()
+            t.live.values().collect()
         };
         let end = self.tables[table.0 as usize].ended.as_deref().copied();
         for g in live {
@@ -218,11 +218,7 @@ impl<'i> LifecycleBuilder<'i> {
         let new = self.new_table(pid);
         let old_program = self.tables[old.0 as usize].program;
         self.table(new).program = old_program;
-        let mut live: Vec<(Handle, GenId)> = self.tables[old.0 as usize]
-            .live
-            .iter()
-            .map(|(h, g)| (*h, *g))
-            .collect();
+        let mut live: Vec<(Handle, GenId)> = self.tables[old.0 as usize].live.iter().collect();
         live.sort_unstable();
         for (h, from) in live {
             let Some(src) = self.gens.get_mut(&from) else {

@@ -220,7 +220,7 @@ fn add_transients(
             });
         }
         // The victim going on with its dead handle after the transient pair.
-        for e in n.after_release.items.iter().filter(|e| {
+        for e in n.cold.after_release.items.iter().filter(|e| {
             e.outcome.is_bad_handle()
                 && !e.has(flags::SWEEP)
                 && Some(e.tid) == n.open.map(|o| o.tid)

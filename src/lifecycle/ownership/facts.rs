@@ -28,6 +28,6 @@ pub(super) fn transient(graph: &HandleGraph, g: &Generation) -> bool {
     from_std
         && g.release()
             .is_some_and(|r| r.event.tid == tid && r.how == ReleaseHow::Close)
-        && g.use_sites.items.iter().all(|u| u.tid == tid)
+        && g.cold.use_sites.items.iter().all(|u| u.tid == tid)
         && g.uses <= 8
 }

@@ -352,11 +352,11 @@ pub fn for_finding(a: &Analysis, f: &Finding, index: &GenerationIndex) -> Vec<Ti
     for (k, graph) in a.graphs.iter().enumerate() {
         for g in generations_of(graph, k, index, f, value) {
             events.extend(g.open);
-            events.extend(g.use_sites.items.iter().copied());
-            events.extend(g.failed_uses.items.iter().copied());
+            events.extend(g.cold.use_sites.items.iter().copied());
+            events.extend(g.cold.failed_uses.items.iter().copied());
             events.extend(g.release().map(|r| r.event));
-            events.extend(g.after_release.items.iter().copied());
-            events.extend(g.in_flight_at_release.items.iter().copied());
+            events.extend(g.cold.after_release.items.iter().copied());
+            events.extend(g.cold.in_flight_at_release.items.iter().copied());
         }
     }
     events.sort_by_key(|e| (e.origin.input, e.seq));
