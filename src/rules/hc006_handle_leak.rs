@@ -128,7 +128,7 @@ impl HandleLeak {
                 .graph
                 .gens
                 .iter()
-                .any(|g| g.site == Some(*key) && g.thread_link.is_some())
+                .any(|g| g.site == Some(*key) && g.cold.thread_link.is_some())
             {
                 continue;
             }
@@ -256,7 +256,7 @@ impl HandleLeak {
         type GroupKey = (u32, bool, Option<crate::model::StackId>);
         let mut groups: BTreeMap<GroupKey, Vec<&Generation>> = BTreeMap::new();
         for g in &cx.graph.gens {
-            if g.open_at_exit.is_none() || g.release.is_some() || g.thread_link.is_some() {
+            if g.open_at_exit.is_none() || g.release.is_some() || g.cold.thread_link.is_some() {
                 continue;
             }
             if cx.style == crate::rules::HandleStyle::Fd && g.handle < 3 {
@@ -275,8 +275,10 @@ impl HandleLeak {
             }
             // Tool-reported outstanding handles group by open stack (that is
             // the question `!htrace -diff` answers); plain notes, per process.
-            let reported = g.open.is_some_and(|o| o.has(crate::model::flags::RUNDOWN));
-            let stack = g.open.and_then(|o| o.stack).filter(|_| reported);
+            let reported = g
+                .open()
+                .is_some_and(|o| o.has(crate::model::flags::RUNDOWN));
+            let stack = g.open().and_then(|o| o.stack).filter(|_| reported);
             groups
                 .entry((g.table.0, reported, stack))
                 .or_default()
@@ -285,9 +287,10 @@ impl HandleLeak {
         for ((_, _, stack), gens) in groups {
             let first = gens[0];
             let table = cx.table_of(first);
-            let reported_by_tool = gens
-                .iter()
-                .any(|g| g.open.is_some_and(|o| o.has(crate::model::flags::RUNDOWN)));
+            let reported_by_tool = gens.iter().any(|g| {
+                g.open()
+                    .is_some_and(|o| o.has(crate::model::flags::RUNDOWN))
+            });
             let culprit = stack.and_then(|s| culprit_frame(cx.interner, s));
             let names: Vec<String> = gens.iter().take(5).map(|g| cx.describe(g)).collect();
             // A dump of a live process (no exit in the trace) shows handles
@@ -327,7 +330,7 @@ impl HandleLeak {
             f.pid = table.pid;
             f.confidence = Confidence::High;
             for g in gens.iter().take(5) {
-                if let Some(open) = g.open {
+                if let Some(open) = g.open() {
                     let by = open
                         .stack
                         .and_then(|st| culprit_frame(cx.interner, st))

@@ -70,7 +70,7 @@ impl CloseWhileInUse {
                 format!("task {} closes it meanwhile", rel.event.tid),
             ));
             if let Some(next) = g.next.and_then(|n| cx.graph.gen_(n))
-                && let Some(open) = next.open
+                && let Some(open) = next.open()
             {
                 f.labels.push(label(
                     &open,

@@ -92,7 +92,7 @@ impl LeakedAcrossExec {
                 .is_some_and(|s| s.cloexec);
             c.handle >= 3
                 && !source_cloexec
-                && c.open.is_some_and(|o| {
+                && c.open().is_some_and(|o| {
                     matches!(o.op, Op::Dup { replaces: true, source, .. } if source != o.handle)
                 })
         })

@@ -28,7 +28,7 @@ impl<'i> LifecycleBuilder<'i> {
         }
         let made_in_trace = provenance.made_in_trace(false);
         let gen_ = Generation {
-            open,
+            opened: open.map(|e| self.shapes.open(&e)),
             kind,
             resource,
             made_in_trace,
@@ -173,7 +173,7 @@ impl<'i> LifecycleBuilder<'i> {
                     if t.threads.get(idx).is_some()
                         && let Some(g) = self.gens.get_mut(&id)
                     {
-                        g.thread_link = Some(tid);
+                        g.cold.make().thread_link = Some(tid);
                         self.thread_linked.entry(tid).or_default().push(id);
                     }
                 }
@@ -249,12 +249,12 @@ impl<'i> LifecycleBuilder<'i> {
         let Some(p) = g.prev.and_then(|p| self.gens.get(&p)) else {
             return;
         };
-        let stranger = g.open.is_some_and(|o| o.tid != ev.tid)
+        let stranger = g.open().is_some_and(|o| o.tid != ev.tid)
             && (!release || !g.cold.use_sites.items.iter().any(|u| u.tid == ev.tid));
         let same_path =
             release && ev.stack.is_some() && p.release().is_some_and(|r| r.event.stack == ev.stack);
         let held = p.release().is_some_and(|r| r.event.tid == ev.tid)
-            || p.open.is_some_and(|o| o.tid == ev.tid)
+            || p.open().is_some_and(|o| o.tid == ev.tid)
             || p.cold.use_sites.items.iter().any(|u| u.tid == ev.tid);
         // A use keeps them when the kind changed, or when the previous
         // generation is already kept (part of a suspected chain).

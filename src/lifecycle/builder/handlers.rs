@@ -52,9 +52,9 @@ impl<'i> LifecycleBuilder<'i> {
                 if seen.saturating_sub(at) <= THREAD_LINK_WINDOW
                     && let Some(gen_) = self.gens.get_mut(&g)
                     && gen_.is_live()
-                    && gen_.thread_link.is_none()
+                    && gen_.cold.thread_link.is_none()
                 {
-                    gen_.thread_link = Some(child);
+                    gen_.cold.make().thread_link = Some(child);
                     self.thread_linked.entry(child).or_default().push(g);
                 }
             }

@@ -72,6 +72,8 @@ pub struct LifecycleBuilder<'i> {
     /// Generations made for each thread (`thread_link`), so that a thread's
     /// exit looks at its own handles instead of every live one.
     thread_linked: FxHashMap<u32, Vec<GenId>>,
+    /// Shapes shared by the generations' open events.
+    shapes: crate::lifecycle::generation::Shapes,
     /// Normalised resource cache (raw resource sym → folded sym).
     norm_cache: FxHashMap<Sym, Sym>,
     /// Events of the reader call in progress (see `with_context`).
@@ -130,6 +132,7 @@ impl<'i> LifecycleBuilder<'i> {
             rpc_events: Vec::new(),
             sweeps: FxHashMap::default(),
             thread_linked: FxHashMap::default(),
+            shapes: Default::default(),
             norm_cache: FxHashMap::default(),
             pending: Vec::new(),
             complete_history: false,

@@ -89,7 +89,7 @@ impl<'i> LifecycleBuilder<'i> {
                 let t = &self.tables[table.0 as usize];
                 if let Some(gen_) = self.gens.get_mut(&g)
                     && t.live.get(&gen_.handle) == Some(&g)
-                    && gen_.thread_link == Some(tid)
+                    && gen_.cold.thread_link == Some(tid)
                     && gen_.cold.outlived_thread.is_none()
                 {
                     gen_.cold.make().outlived_thread = Some(event.seq);

@@ -94,7 +94,7 @@ fn call_fits(call: &str) -> Option<&'static [ResourceKind]> {
 /// The value came back from the kernel's lowest-free-number allocation (open,
 /// socket, dup...), not by a deliberate `dup2` onto it or a fork.
 pub(super) fn recycled(g: &Generation) -> bool {
-    let explicit_target = matches!(g.open.map(|e| e.op), Some(Op::Dup { replaces: true, .. }));
+    let explicit_target = matches!(g.open().map(|e| e.op), Some(Op::Dup { replaces: true, .. }));
     !explicit_target
         && matches!(
             g.provenance,
@@ -118,7 +118,7 @@ fn took_part(g: &Generation, tid: u32, before: u64) -> bool {
 fn held(g: &Generation, tid: u32) -> Option<&'static str> {
     if g.release().is_some_and(|r| r.event.tid == tid) {
         Some("released")
-    } else if creator(g) == Some(tid) || g.open.is_some_and(|o| o.tid == tid) {
+    } else if creator(g) == Some(tid) || g.open().is_some_and(|o| o.tid == tid) {
         Some("made")
     } else if g.cold.use_sites.items.iter().any(|u| u.tid == tid) {
         Some("used")
@@ -189,13 +189,13 @@ impl Pass<'_> {
     /// matching call paths are then that loop, not a stale holder.
     fn same_creation_path(&mut self, old: &Generation, new: &Generation) -> bool {
         let (a, b) = (
-            self.path(old.open.and_then(|o| o.stack)),
-            self.path(new.open.and_then(|o| o.stack)),
+            self.path(old.open().and_then(|o| o.stack)),
+            self.path(new.open().and_then(|o| o.stack)),
         );
-        let same_call = old.open.map(|o| o.call) == new.open.map(|o| o.call);
+        let same_call = old.open().map(|o| o.call) == new.open().map(|o| o.call);
         same_call && matches!((a, b), (Some(a), Some(b)) if a == b)
-            || (old.open.is_some_and(|o| o.stack.is_none())
-                && new.open.is_some_and(|o| o.stack.is_none())
+            || (old.open().is_some_and(|o| o.stack.is_none())
+                && new.open().is_some_and(|o| o.stack.is_none())
                 && same_call
                 && old.kind == new.kind
                 && old.resource == new.resource
@@ -309,7 +309,7 @@ impl Pass<'_> {
                     at(&old_release.event),
                     self.what(new),
                     new_creator.unwrap_or(0),
-                    new.open.as_ref().map(at).unwrap_or_default()
+                    new.open().as_ref().map(at).unwrap_or_default()
                 ),
             });
         }
@@ -531,7 +531,7 @@ impl Pass<'_> {
                         },
                         self.what(new),
                         new_creator.unwrap_or(0),
-                        new.open.as_ref().map(at).unwrap_or_default()
+                        new.open().as_ref().map(at).unwrap_or_default()
                     ),
                 });
             }
