@@ -249,11 +249,45 @@ pub struct SiteKey {
     pub stack: Option<StackId>,
 }
 
+/// An optional event sequence number in 8 bytes (an `Option<u64>` takes 16):
+/// reads as an option (`is_some`, `get`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeqMark(u64);
+
+impl SeqMark {
+    pub const NONE: SeqMark = SeqMark(u64::MAX);
+
+    /// `seq` (`u64::MAX`, which no event reaches, reads as none).
+    pub fn at(seq: u64) -> SeqMark {
+        SeqMark(seq)
+    }
+
+    pub fn get(self) -> Option<u64> {
+        (self != SeqMark::NONE).then_some(self.0)
+    }
+
+    pub fn is_some(self) -> bool {
+        self != SeqMark::NONE
+    }
+
+    pub fn is_none(self) -> bool {
+        self == SeqMark::NONE
+    }
+}
+
+impl From<Option<u64>> for SeqMark {
+    fn from(seq: Option<u64>) -> SeqMark {
+        seq.map_or(SeqMark::NONE, SeqMark::at)
+    }
+}
+
 /// The parts of a generation that only used, released-again or otherwise
 /// eventful generations fill: kept apart so that a handle that is opened and
 /// then only held (a million live fds) costs a pointer for all of them.
 #[derive(Clone, Debug)]
 pub struct ColdPart {
+    /// How many uses it had.
+    pub uses: u64,
     /// The latest use.
     pub last_use: Option<Event>,
     /// Distinct (call, stack, tid) use sites, first occurrence of each.
@@ -277,6 +311,7 @@ pub struct ColdPart {
 
 impl ColdPart {
     const EMPTY: ColdPart = ColdPart {
+        uses: 0,
         last_use: None,
         thread_link: None,
         use_sites: Capped::new(),
@@ -326,7 +361,6 @@ pub struct Generation {
     /// True when it, or the generation it was inherited from, was made by the traced program.
     pub made_in_trace: bool,
     pub site: Option<SiteKey>,
-    pub uses: u64,
     /// Boxed: a live generation costs a pointer here, not an event.
     pub release: Option<Box<Release>>,
     /// Number of tasks sharing the table when the value was released.
@@ -338,7 +372,7 @@ pub struct Generation {
     /// `seq` of the event that ended it (the table's `ended` holds the event).
     /// A number, not the event, so that a table with many open handles does not
     /// keep a copy of its end per handle.
-    pub open_at_exit: Option<u64>,
+    pub open_at_exit: SeqMark,
     /// What most generations never get (uses, events after the release):
     /// one pointer until the first of them.
     pub cold: Cold,
@@ -369,12 +403,11 @@ impl Generation {
             cloexec: false,
             made_in_trace: false,
             site: None,
-            uses: 0,
             release: None,
             sharers_at_release: 0,
             prev: None,
             next: None,
-            open_at_exit: None,
+            open_at_exit: SeqMark::NONE,
             cold: Cold::default(),
             notable: false,
             inherited: false,
@@ -410,7 +443,7 @@ impl Generation {
         self.open_at_exit.is_some()
             && !self.notable
             && !self.inherited
-            && self.uses == 0
+            && self.cold.uses == 0
             && self.release.is_none()
             && self.cold.thread_link.is_none()
             && !self.kind.is_signal_object()
@@ -475,7 +508,8 @@ mod tests {
     /// back (it was 992 bytes with the exit and thread-end events by value, 664
     /// with the last use, the release and five lists inline, 352 with the
     /// lists and the last use inline instead of in the cold part, 248 with
-    /// the open event whole instead of its own fields and a shared shape).
+    /// the open event whole instead of its own fields and a shared shape, 184
+    /// with the use count and an `Option<u64>` exit mark).
     #[test]
     fn generations_stay_compact() {
         assert!(std::mem::size_of::<Event>() <= 120);
@@ -485,6 +519,6 @@ mod tests {
             std::mem::size_of::<Generation>(),
             std::mem::size_of::<Event>()
         );
-        assert!(std::mem::size_of::<Generation>() <= 184);
+        assert!(std::mem::size_of::<Generation>() <= 168);
     }
 }

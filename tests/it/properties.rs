@@ -705,7 +705,11 @@ fn exec_from_a_thread_sharing_its_table_with_another_process() {
                 Some(r) => format!("{:?}@{}", r.how, r.event.origin.line),
                 None => format!("open at end: {}", g.open_at_exit.is_some()),
             };
-            (g.table.0, g.open().map_or(0, |o| o.origin.line as usize), how)
+            (
+                g.table.0,
+                g.open().map_or(0, |o| o.origin.line as usize),
+                how,
+            )
         })
         .collect();
     fours.sort();

@@ -287,7 +287,7 @@ impl<'i> LifecycleBuilder<'i> {
         let Some(g) = self.gens.get_mut(&id) else {
             return;
         };
-        g.uses += 1;
+        g.cold.make().uses += 1;
         if ev.has(flags::BY_PATH) {
             g.reopened_by_path = true;
         }

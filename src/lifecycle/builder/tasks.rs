@@ -122,7 +122,7 @@ impl<'i> LifecycleBuilder<'i> {
                 h.ended(g, true);
             }
             if let Some(gen_) = self.gens.get_mut(&g) {
-                gen_.open_at_exit = end.map(|e| e.seq);
+                gen_.open_at_exit = end.map(|e| e.seq).into();
                 if let Some(site) = gen_.site
                     && let Some(s) = self.sites.get_mut(&site)
                 {

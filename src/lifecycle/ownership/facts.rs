@@ -29,5 +29,5 @@ pub(super) fn transient(graph: &HandleGraph, g: &Generation) -> bool {
         && g.release()
             .is_some_and(|r| r.event.tid == tid && r.how == ReleaseHow::Close)
         && g.cold.use_sites.items.iter().all(|u| u.tid == tid)
-        && g.uses <= 8
+        && g.cold.uses <= 8
 }
