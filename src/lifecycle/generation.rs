@@ -11,7 +11,7 @@ pub struct GenId(pub u32);
 
 /// What the open events of many generations have in common (task, call,
 /// stack, op, outcome, kind, flags, input): shared, so that a generation's
-/// open event costs 56 bytes instead of 120 (a million live fds opened by
+/// open event costs 48 bytes instead of 120 (a million live fds opened by
 /// one call site share one shape).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct EventShape {
@@ -26,16 +26,17 @@ pub struct EventShape {
     input: InputId,
 }
 
-/// A generation's open event: the fields of its own (sequence, time, value,
-/// position, resource) and a shared [`EventShape`]. [`OpenEvent::event`]
-/// gives back exactly the event it was made from.
+/// A generation's open event: the fields of its own (sequence, time,
+/// position, resource) and a shared [`EventShape`]; the value is the
+/// generation's own (every open event the builder records is about the
+/// generation's value). [`OpenEvent::event`] gives back exactly the event it
+/// was made from.
 #[derive(Clone, Debug)]
 pub struct OpenEvent {
     shape: Arc<EventShape>,
     seq: u64,
     /// Valid when `has & HAS_TIME`.
     time: i64,
-    handle: Handle,
     offset: u64,
     line: u32,
     record: u32,
@@ -53,7 +54,6 @@ impl OpenEvent {
             shape,
             seq: ev.seq,
             time: ev.time.unwrap_or(0),
-            handle: ev.handle,
             offset: ev.origin.offset,
             line: ev.origin.line,
             record: ev.origin.record,
@@ -72,15 +72,16 @@ impl OpenEvent {
         OpenEvent::with_shape(ev, Arc::new(EventShape::of(ev)))
     }
 
-    /// The event, as it was.
-    pub fn event(&self) -> Event {
+    /// The event, as it was: `handle` is the value it was about (the
+    /// generation's).
+    pub fn event(&self, handle: Handle) -> Event {
         let s = &*self.shape;
         Event {
             seq: self.seq,
             time: (self.has & HAS_TIME != 0).then_some(self.time),
             pid: s.pid,
             tid: s.tid,
-            handle: self.handle,
+            handle,
             op: s.op,
             call: s.call,
             resource: (self.has & HAS_RESOURCE != 0).then_some(Sym(self.resource)),
@@ -345,6 +346,15 @@ impl std::ops::Deref for Cold {
     }
 }
 
+/// A leak site's number: its key is `HandleGraph::site_keys[id]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SiteId(pub u32);
+
+impl SiteId {
+    /// No site (an index no site list reaches).
+    pub const NONE: SiteId = SiteId(u32::MAX);
+}
+
 #[derive(Clone, Debug)]
 pub struct Generation {
     pub id: GenId,
@@ -360,7 +370,10 @@ pub struct Generation {
     pub cloexec: bool,
     /// True when it, or the generation it was inherited from, was made by the traced program.
     pub made_in_trace: bool,
-    pub site: Option<SiteKey>,
+    /// Its leak site: an index into the builder's (and then the graph's)
+    /// site keys (`HandleGraph::site_of`), 4 bytes instead of a 28-byte key;
+    /// [`SiteId::NONE`] when it has none.
+    pub site: SiteId,
     /// Boxed: a live generation costs a pointer here, not an event.
     pub release: Option<Box<Release>>,
     /// Number of tasks sharing the table when the value was released.
@@ -402,7 +415,7 @@ impl Generation {
             resource: None,
             cloexec: false,
             made_in_trace: false,
-            site: None,
+            site: SiteId::NONE,
             release: None,
             sharers_at_release: 0,
             prev: None,
@@ -418,7 +431,7 @@ impl Generation {
 
     /// The event that created it (see `opened`).
     pub fn open(&self) -> Option<Event> {
-        self.opened.as_ref().map(OpenEvent::event)
+        self.opened.as_ref().map(|o| o.event(self.handle))
     }
 
     /// How it ended, by value (stored boxed: see the field).
@@ -489,10 +502,11 @@ mod tests {
         let mut shapes = Shapes::default();
         for e in [ev, plain] {
             let want = format!("{e:?}");
-            assert_eq!(format!("{:?}", OpenEvent::new(&e).event()), want);
-            assert_eq!(format!("{:?}", shapes.open(&e).event()), want);
+            let h = e.handle;
+            assert_eq!(format!("{:?}", OpenEvent::new(&e).event(h)), want);
+            assert_eq!(format!("{:?}", shapes.open(&e).event(h)), want);
             // The second time, the shape is shared.
-            assert_eq!(format!("{:?}", shapes.open(&e).event()), want);
+            assert_eq!(format!("{:?}", shapes.open(&e).event(h)), want);
         }
         let a = shapes.open(&plain);
         let mut later = plain;
@@ -500,8 +514,7 @@ mod tests {
         later.handle = 4;
         let b = shapes.open(&later);
         assert!(Arc::ptr_eq(&a.shape, &b.shape));
-        assert_eq!(b.event().seq, 77);
-        assert_eq!(b.event().handle, 4);
+        assert_eq!(b.event(4).seq, 77);
     }
 
     /// Memory per live handle is mostly one generation: keep it from growing
@@ -509,16 +522,19 @@ mod tests {
     /// with the last use, the release and five lists inline, 352 with the
     /// lists and the last use inline instead of in the cold part, 248 with
     /// the open event whole instead of its own fields and a shared shape, 184
-    /// with the use count and an `Option<u64>` exit mark).
+    /// with the use count and an `Option<u64>` exit mark, 168 with the site
+    /// key instead of its number, 152 with the open event's value stored
+    /// twice and the site number as an option: 136 is the most that fits a
+    /// 144-byte allocation).
     #[test]
     fn generations_stay_compact() {
         assert!(std::mem::size_of::<Event>() <= 120);
-        assert!(std::mem::size_of::<Option<OpenEvent>>() <= 56);
+        assert!(std::mem::size_of::<Option<OpenEvent>>() <= 48);
         eprintln!(
             "Generation {} Event {}",
             std::mem::size_of::<Generation>(),
             std::mem::size_of::<Event>()
         );
-        assert!(std::mem::size_of::<Generation>() <= 168);
+        assert!(std::mem::size_of::<Generation>() <= 136);
     }
 }

@@ -94,7 +94,7 @@ impl HandleLeak {
             .graph
             .gens
             .iter()
-            .filter(|g| g.site == Some(*key) && g.is_live_at_end())
+            .filter(|g| cx.graph.site_of(g) == Some(*key) && g.is_live_at_end())
         {
             let Some(r) = g.resource else { return false };
             names.push(r);
@@ -128,7 +128,7 @@ impl HandleLeak {
                 .graph
                 .gens
                 .iter()
-                .any(|g| g.site == Some(*key) && g.cold.thread_link.is_some())
+                .any(|g| cx.graph.site_of(g) == Some(*key) && g.cold.thread_link.is_some())
             {
                 continue;
             }
@@ -268,7 +268,10 @@ impl HandleLeak {
             ) {
                 continue;
             }
-            if g.site.is_some_and(|s| growing_sites.contains(&s))
+            if cx
+                .graph
+                .site_of(g)
+                .is_some_and(|s| growing_sites.contains(&s))
                 || !cx.table_of(g).table_full.is_empty()
             {
                 continue;

@@ -76,6 +76,17 @@ impl<'i> LifecycleBuilder<'i> {
         }
     }
 
+    /// The number of leak site `key` (a new one the first time).
+    pub(super) fn site_id(&mut self, key: SiteKey) -> SiteId {
+        if let Some(id) = self.site_ids.get(&key) {
+            return *id;
+        }
+        let id = SiteId(self.site_list.len() as u32);
+        self.site_list.push(key);
+        self.site_ids.insert(key, id);
+        id
+    }
+
     pub(super) fn site_for(
         &mut self,
         table: TableId,
@@ -153,9 +164,10 @@ impl<'i> LifecycleBuilder<'i> {
             t.site_count += 1;
             t.site_keys.push(site);
         }
+        let site = self.site_id(site);
         if let Some(g) = self.gens.get_mut(&id) {
             g.cloexec = cloexec;
-            g.site = Some(site);
+            g.site = site;
         }
         // HC005 bookkeeping: signal objects made for a thread.
         if kind.is_signal_object()
@@ -184,7 +196,8 @@ impl<'i> LifecycleBuilder<'i> {
 
     pub(super) fn release_bookkeeping(&mut self, id: GenId) {
         let Some(g) = self.gens.get(&id) else { return };
-        let (table, handle, site) = (g.table, g.handle, g.site);
+        let (table, handle) = (g.table, g.handle);
+        let site = self.site_list.get(g.site.0 as usize).copied();
         let t = self.table(table);
         if t.live.get(&handle) == Some(&id) {
             t.live.remove(&handle);

@@ -16,7 +16,7 @@ use self::sweeps::SweepRun;
 use crate::formats::EventSink;
 use crate::lifecycle::HandleGraph;
 use crate::lifecycle::generation::{
-    GenId, Generation, Provenance, Release, ReleaseHow, SiteKey, TableId,
+    GenId, Generation, Provenance, Release, ReleaseHow, SiteId, SiteKey, TableId,
 };
 use crate::lifecycle::sites::SiteStats;
 use crate::lifecycle::store::GenStore;
@@ -65,6 +65,10 @@ pub struct LifecycleBuilder<'i> {
     pub(super) tables: Vec<Table>,
     pub(super) tasks: FxHashMap<u32, Task>,
     pub(super) sites: FxHashMap<SiteKey, SiteStats>,
+    /// Every site key a generation named, by `SiteId` (generations hold the
+    /// number), and the number of each.
+    pub(super) site_list: Vec<SiteKey>,
+    site_ids: FxHashMap<SiteKey, SiteId>,
     pub(super) gc_events: Vec<Event>,
     pub(super) rpc_events: Vec<Event>,
     /// Per task: current run of ascending closes (value, run length, anomaly events to mark).
@@ -128,6 +132,8 @@ impl<'i> LifecycleBuilder<'i> {
             tables: Vec::new(),
             tasks: FxHashMap::default(),
             sites: FxHashMap::default(),
+            site_list: Vec::new(),
+            site_ids: FxHashMap::default(),
             gc_events: Vec::new(),
             rpc_events: Vec::new(),
             sweeps: FxHashMap::default(),
@@ -201,6 +207,7 @@ impl<'i> LifecycleBuilder<'i> {
             self.gens,
             self.tables,
             self.sites,
+            self.site_list,
             self.gc_events,
             self.rpc_events,
         );

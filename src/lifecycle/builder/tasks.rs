@@ -123,8 +123,8 @@ impl<'i> LifecycleBuilder<'i> {
             }
             if let Some(gen_) = self.gens.get_mut(&g) {
                 gen_.open_at_exit = end.map(|e| e.seq).into();
-                if let Some(site) = gen_.site
-                    && let Some(s) = self.sites.get_mut(&site)
+                if let Some(site) = self.site_list.get(gen_.site.0 as usize)
+                    && let Some(s) = self.sites.get_mut(site)
                 {
                     s.open_at_exit += 1;
                 }
@@ -230,7 +230,7 @@ impl<'i> LifecycleBuilder<'i> {
                 src.resource,
                 src.cloexec,
                 src.made_in_trace,
-                src.site,
+                self.site_list.get(src.site.0 as usize).copied(),
             );
             let (inheritable, by_path) = (src.made_inheritable, src.reopened_by_path);
             let mut inherit = *event;
@@ -243,15 +243,16 @@ impl<'i> LifecycleBuilder<'i> {
                 kind,
                 resource,
             );
+            let site = site.map_or(SiteId::NONE, |mut s| {
+                s.table = new;
+                self.site_id(s)
+            });
             if let Some(g) = self.gens.get_mut(&id) {
                 g.cloexec = cloexec;
                 g.made_in_trace = made;
                 g.made_inheritable = inheritable;
                 g.reopened_by_path = by_path;
-                g.site = site.map(|mut s| {
-                    s.table = new;
-                    s
-                });
+                g.site = site;
             }
         }
         // Move the task over.
