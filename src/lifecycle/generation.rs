@@ -250,35 +250,22 @@ pub struct SiteKey {
     pub stack: Option<StackId>,
 }
 
-/// An optional event sequence number in 8 bytes (an `Option<u64>` takes 16):
-/// reads as an option (`is_some`, `get`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SeqMark(u64);
+/// Whether a generation was open when its table ended, in one byte: reads
+/// as the option it replaces (`is_some`, `is_none`); the end event itself is
+/// the table's `ended`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ExitMark(bool);
 
-impl SeqMark {
-    pub const NONE: SeqMark = SeqMark(u64::MAX);
-
-    /// `seq` (`u64::MAX`, which no event reaches, reads as none).
-    pub fn at(seq: u64) -> SeqMark {
-        SeqMark(seq)
-    }
-
-    pub fn get(self) -> Option<u64> {
-        (self != SeqMark::NONE).then_some(self.0)
-    }
+impl ExitMark {
+    pub const NONE: ExitMark = ExitMark(false);
+    pub const SET: ExitMark = ExitMark(true);
 
     pub fn is_some(self) -> bool {
-        self != SeqMark::NONE
+        self.0
     }
 
     pub fn is_none(self) -> bool {
-        self == SeqMark::NONE
-    }
-}
-
-impl From<Option<u64>> for SeqMark {
-    fn from(seq: Option<u64>) -> SeqMark {
-        seq.map_or(SeqMark::NONE, SeqMark::at)
+        !self.0
     }
 }
 
@@ -346,6 +333,44 @@ impl std::ops::Deref for Cold {
     }
 }
 
+/// An optional generation id in 4 bytes (an `Option<GenId>` takes 8): reads
+/// as an option (`get`, `and_then`, `is_some`) and compares with one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MaybeGen(u32);
+
+impl MaybeGen {
+    /// No generation (`GenId(u32::MAX)`, which no count of generations reaches).
+    pub const NONE: MaybeGen = MaybeGen(u32::MAX);
+
+    pub fn get(self) -> Option<GenId> {
+        (self != MaybeGen::NONE).then_some(GenId(self.0))
+    }
+
+    pub fn and_then<T>(self, f: impl FnOnce(GenId) -> Option<T>) -> Option<T> {
+        self.get().and_then(f)
+    }
+
+    pub fn is_some(self) -> bool {
+        self != MaybeGen::NONE
+    }
+
+    pub fn is_none(self) -> bool {
+        self == MaybeGen::NONE
+    }
+}
+
+impl From<Option<GenId>> for MaybeGen {
+    fn from(id: Option<GenId>) -> MaybeGen {
+        id.map_or(MaybeGen::NONE, |g| MaybeGen(g.0))
+    }
+}
+
+impl PartialEq<Option<GenId>> for MaybeGen {
+    fn eq(&self, other: &Option<GenId>) -> bool {
+        self.get() == *other
+    }
+}
+
 /// A leak site's number: its key is `HandleGraph::site_keys[id]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SiteId(pub u32);
@@ -379,13 +404,12 @@ pub struct Generation {
     /// Number of tasks sharing the table when the value was released.
     pub sharers_at_release: u32,
     /// Previous and next generation of the same value in the same table.
-    pub prev: Option<GenId>,
-    pub next: Option<GenId>,
-    /// The table ended (process exit) while this generation was open: the
-    /// `seq` of the event that ended it (the table's `ended` holds the event).
-    /// A number, not the event, so that a table with many open handles does not
-    /// keep a copy of its end per handle.
-    pub open_at_exit: SeqMark,
+    pub prev: MaybeGen,
+    pub next: MaybeGen,
+    /// The table ended (process exit) while this generation was open (the
+    /// table's `ended` holds the event): a mark, not the event, so that a
+    /// table with many open handles does not keep a copy of its end per handle.
+    pub open_at_exit: ExitMark,
     /// What most generations never get (uses, events after the release):
     /// one pointer until the first of them.
     pub cold: Cold,
@@ -418,9 +442,9 @@ impl Generation {
             site: SiteId::NONE,
             release: None,
             sharers_at_release: 0,
-            prev: None,
-            next: None,
-            open_at_exit: SeqMark::NONE,
+            prev: MaybeGen::NONE,
+            next: MaybeGen::NONE,
+            open_at_exit: ExitMark::NONE,
             cold: Cold::default(),
             notable: false,
             inherited: false,
@@ -524,8 +548,9 @@ mod tests {
     /// the open event whole instead of its own fields and a shared shape, 184
     /// with the use count and an `Option<u64>` exit mark, 168 with the site
     /// key instead of its number, 152 with the open event's value stored
-    /// twice and the site number as an option: 136 is the most that fits a
-    /// 144-byte allocation).
+    /// twice and the site number as an option, 136 with `Option<GenId>`
+    /// links to the previous and next generation, 128 with the exit event's
+    /// seq: 120 is the most a 128-byte allocation holds).
     #[test]
     fn generations_stay_compact() {
         assert!(std::mem::size_of::<Event>() <= 120);
@@ -535,6 +560,6 @@ mod tests {
             std::mem::size_of::<Generation>(),
             std::mem::size_of::<Event>()
         );
-        assert!(std::mem::size_of::<Generation>() <= 136);
+        assert!(std::mem::size_of::<Generation>() <= 120);
     }
 }

@@ -32,7 +32,7 @@ impl<'i> LifecycleBuilder<'i> {
             kind,
             resource,
             made_in_trace,
-            prev,
+            prev: prev.into(),
             ..Generation::new(id, table, handle, provenance)
         };
         if let Some(h) = self.history.as_mut() {
@@ -41,7 +41,7 @@ impl<'i> LifecycleBuilder<'i> {
         self.gens.insert(id, gen_);
         if let Some(p) = prev {
             if let Some(pg) = self.gens.get_mut(&p) {
-                pg.next = Some(id);
+                pg.next = Some(id).into();
             }
             self.prune_behind(p);
         }
@@ -64,7 +64,7 @@ impl<'i> LifecycleBuilder<'i> {
         let Some(p) = self.gens.get(&prev) else {
             return;
         };
-        let Some(old) = p.prev else { return };
+        let Some(old) = p.prev.get() else { return };
         let prev_notable = p.notable;
         let Some(o) = self.gens.get(&old) else { return };
         if o.notable || prev_notable || o.is_live() || self.kept_for_views(o.handle) {
@@ -72,7 +72,7 @@ impl<'i> LifecycleBuilder<'i> {
         }
         self.gens.remove(&old);
         if let Some(p) = self.gens.get_mut(&prev) {
-            p.prev = None;
+            p.prev = MaybeGen::NONE;
         }
     }
 
@@ -230,7 +230,7 @@ impl<'i> LifecycleBuilder<'i> {
         let prev_release_stack = self
             .gens
             .get(&id)
-            .and_then(|g| g.prev)
+            .and_then(|g| g.prev.get())
             .and_then(|p| self.gens.get(&p))
             .and_then(|p| p.release().and_then(|r| r.event.stack));
         let same_path_as_prev = ev.stack.is_some() && prev_release_stack == ev.stack;

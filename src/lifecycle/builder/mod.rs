@@ -16,7 +16,8 @@ use self::sweeps::SweepRun;
 use crate::formats::EventSink;
 use crate::lifecycle::HandleGraph;
 use crate::lifecycle::generation::{
-    GenId, Generation, Provenance, Release, ReleaseHow, SiteId, SiteKey, TableId,
+    ExitMark, GenId, Generation, MaybeGen, Provenance, Release, ReleaseHow, SiteId, SiteKey,
+    TableId,
 };
 use crate::lifecycle::sites::SiteStats;
 use crate::lifecycle::store::GenStore;

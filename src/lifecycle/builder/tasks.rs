@@ -116,13 +116,12 @@ impl<'i> LifecycleBuilder<'i> {
             })));
             t.live.values().collect()
         };
-        let end = self.tables[table.0 as usize].ended.as_deref().copied();
         for g in live {
             if let Some(h) = self.history.as_mut() {
                 h.ended(g, true);
             }
             if let Some(gen_) = self.gens.get_mut(&g) {
-                gen_.open_at_exit = end.map(|e| e.seq).into();
+                gen_.open_at_exit = ExitMark::SET;
                 if let Some(site) = self.site_list.get(gen_.site.0 as usize)
                     && let Some(s) = self.sites.get_mut(site)
                 {
@@ -172,7 +171,10 @@ impl<'i> LifecycleBuilder<'i> {
                         _ => false,
                     };
                     let untouched = g.untouched_at_exit() && !source_kept;
-                    (g.notable || g.open_at_exit.is_some() && !untouched, g.prev)
+                    (
+                        g.notable || g.open_at_exit.is_some() && !untouched,
+                        g.prev.get(),
+                    )
                 }
                 None => continue,
             };
@@ -185,7 +187,7 @@ impl<'i> LifecycleBuilder<'i> {
                 if !keep_prev {
                     self.gens.remove(&p);
                     if let Some(g) = self.gens.get_mut(&id) {
-                        g.prev = None;
+                        g.prev = MaybeGen::NONE;
                     }
                 }
             }
