@@ -53,20 +53,16 @@ impl HandleMap {
         let grow = h >= self.dense.len() as i64
             && h < DENSE_SLACK.saturating_add(4 * (self.len() as i64 + 1));
         if grow {
+            let old_len = self.dense.len();
             self.dense.resize(h as usize + 1, NO_GEN);
-            // Values now in the dense range move over from the hash map.
-            let end = self.dense.len() as i64;
-            if self.sparse.keys().any(|k| (0..end).contains(k)) {
-                let moved: Vec<(Handle, GenId)> = self
-                    .sparse
-                    .iter()
-                    .filter(|(k, _)| (0..end).contains(*k))
-                    .map(|(k, g)| (*k, *g))
-                    .collect();
-                for (k, g) in moved {
-                    self.sparse.remove(&k);
-                    self.dense[k as usize] = g;
-                    self.dense_count += 1;
+            // Values now in the dense range move over from the hash map (a
+            // look-up per new slot: the dense part's growth pays for it).
+            if !self.sparse.is_empty() {
+                for k in old_len..self.dense.len() {
+                    if let Some(g) = self.sparse.remove(&(k as Handle)) {
+                        self.dense[k] = g;
+                        self.dense_count += 1;
+                    }
                 }
             }
         }

@@ -70,21 +70,64 @@ impl<'i> LifecycleBuilder<'i> {
         if o.notable || prev_notable || o.is_live() || self.kept_for_views(o.handle) {
             return;
         }
-        self.gens.remove(&old);
+        self.drop_generation(old);
         if let Some(p) = self.gens.get_mut(&prev) {
             p.prev = MaybeGen::NONE;
         }
     }
 
-    /// The number of leak site `key` (a new one the first time).
+    /// The number of leak site `key`, for a new generation that names it (a
+    /// new number the first time; counted, see `site_refs`).
     pub(super) fn site_id(&mut self, key: SiteKey) -> SiteId {
-        if let Some(id) = self.site_ids.get(&key) {
-            return *id;
+        let id = match self.site_ids.get(&key) {
+            Some(id) => *id,
+            None => {
+                let id = match self.free_sites.pop() {
+                    Some(id) => {
+                        self.site_list[id.0 as usize] = key;
+                        id
+                    }
+                    None => {
+                        self.site_list.push(key);
+                        self.site_refs.push(0);
+                        SiteId(self.site_list.len() as u32 - 1)
+                    }
+                };
+                self.site_ids.insert(key, id);
+                id
+            }
+        };
+        if let Some(n) = self.site_refs.get_mut(id.0 as usize) {
+            *n += 1;
         }
-        let id = SiteId(self.site_list.len() as u32);
-        self.site_list.push(key);
-        self.site_ids.insert(key, id);
         id
+    }
+
+    /// Gives site number `id` back for reuse once no kept generation names it
+    /// and its counters are gone (its table ended with too few handles open),
+    /// so that numbers follow the sites kept, not every site of the trace.
+    pub(super) fn release_site_if_unused(&mut self, id: SiteId) {
+        let i = id.0 as usize;
+        let (Some(&0), Some(key)) = (self.site_refs.get(i), self.site_list.get(i)) else {
+            return;
+        };
+        if self.sites.contains_key(key) || self.site_ids.get(key) != Some(&id) {
+            return;
+        }
+        self.site_ids.remove(&self.site_list[i]);
+        self.free_sites.push(id);
+    }
+
+    /// Removes a generation from the store (it is pruned): its site number
+    /// loses a reference.
+    pub(super) fn drop_generation(&mut self, id: GenId) {
+        let Some(g) = self.gens.remove(&id) else {
+            return;
+        };
+        if let Some(n) = self.site_refs.get_mut(g.site.0 as usize) {
+            *n = n.saturating_sub(1);
+            self.release_site_if_unused(g.site);
+        }
     }
 
     pub(super) fn site_for(

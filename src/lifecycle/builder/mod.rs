@@ -66,10 +66,14 @@ pub struct LifecycleBuilder<'i> {
     pub(super) tables: Vec<Table>,
     pub(super) tasks: FxHashMap<u32, Task>,
     pub(super) sites: FxHashMap<SiteKey, SiteStats>,
-    /// Every site key a generation named, by `SiteId` (generations hold the
-    /// number), and the number of each.
+    /// Every site key a kept generation names, by `SiteId` (generations hold
+    /// the number), and the number of each.
     pub(super) site_list: Vec<SiteKey>,
     site_ids: FxHashMap<SiteKey, SiteId>,
+    /// Per site number, the generations in the store that name it.
+    site_refs: Vec<u32>,
+    /// Site numbers no generation names and whose site was pruned: reused.
+    free_sites: Vec<SiteId>,
     pub(super) gc_events: Vec<Event>,
     pub(super) rpc_events: Vec<Event>,
     /// Per task: current run of ascending closes (value, run length, anomaly events to mark).
@@ -135,6 +139,8 @@ impl<'i> LifecycleBuilder<'i> {
             sites: FxHashMap::default(),
             site_list: Vec::new(),
             site_ids: FxHashMap::default(),
+            site_refs: Vec::new(),
+            free_sites: Vec::new(),
             gc_events: Vec::new(),
             rpc_events: Vec::new(),
             sweeps: FxHashMap::default(),

@@ -185,14 +185,14 @@ impl<'i> LifecycleBuilder<'i> {
                         .get(&p)
                         .is_some_and(|g| g.notable || g.open_at_exit.is_some());
                 if !keep_prev {
-                    self.gens.remove(&p);
+                    self.drop_generation(p);
                     if let Some(g) = self.gens.get_mut(&id) {
                         g.prev = MaybeGen::NONE;
                     }
                 }
             }
             if !keep_last {
-                self.gens.remove(&id);
+                self.drop_generation(id);
             }
         }
         if self.tables[table.0 as usize].table_full.is_empty() {
@@ -204,6 +204,9 @@ impl<'i> LifecycleBuilder<'i> {
                     .is_some_and(|s| s.open_at_exit < SITE_KEEP_MIN)
                 {
                     self.sites.remove(&k);
+                    if let Some(id) = self.site_ids.get(&k).copied() {
+                        self.release_site_if_unused(id);
+                    }
                 }
             }
         }
