@@ -86,7 +86,7 @@ fn a_second_close_lands_after_the_release() {
     );
     let gens = gens_of(&g, 6);
     assert_eq!(gens.len(), 1, "a failed close opens nothing");
-    assert_eq!(gens[0].after_release.total(), 1);
+    assert_eq!(gens[0].cold.after_release.total(), 1);
     assert!(
         gens[0].notable,
         "a generation with a release after its release is kept"
@@ -128,7 +128,7 @@ fn threads_share_their_process_table() {
         1,
         "the worker's second close finds the one generation released"
     );
-    assert_eq!(gen7[0].after_release.total(), 1);
+    assert_eq!(gen7[0].cold.after_release.total(), 1);
     assert_eq!(g.tables.len(), 1, "both threads use pid 10's table");
     let table = g.table(gen7[0].table);
     assert_eq!(table.pid, 10);
@@ -176,4 +176,101 @@ fn process_exit_ends_the_table_with_its_handles_open_at_exit() {
         gen9.open_at_exit.is_some(),
         "the exit is remembered as where the handle was still open"
     );
+}
+
+/// Site numbers of pruned sites are given back and reused, so that many
+/// short processes each opening distinct files do not keep a number per site
+/// ever seen; a generation that is kept keeps its site.
+#[test]
+fn site_numbers_follow_the_sites_kept() {
+    use crate::formats::EventSink;
+    use crate::model::{Event, Interner, Op, Origin};
+    let mut interner = Interner::new();
+    let open = interner.intern("openat");
+    let close = interner.intern("close");
+    let clone = interner.intern("clone");
+    let mut b = LifecycleBuilder::new(&mut interner);
+    let mut seq_line = 0u32;
+    let mut ev = |op: Op, call, pid: u32, handle: i64, resource: Option<crate::model::Sym>| {
+        seq_line += 1;
+        let mut e = Event::new(op, call, Origin::line(0, seq_line, 0));
+        e.pid = pid;
+        e.tid = pid;
+        e.handle = handle;
+        e.resource = resource;
+        e.kind = crate::model::ResourceKind::File;
+        e
+    };
+    let mut paths = Vec::new();
+    for i in 0..200u32 {
+        paths.push(
+            b.interner()
+                .intern(&format!("/src/{}.h", "x".repeat(1 + i as usize % 50))),
+        );
+    }
+    // 200 short children, each opening and closing 3 distinct files (folded
+    // to the same site names per child), then exiting.
+    for child in 0..200u32 {
+        let pid = 1000 + child;
+        b.event(ev(
+            Op::Spawn {
+                child: pid,
+                shares_table: false,
+                thread: false,
+            },
+            clone,
+            1,
+            -1,
+            None,
+        ));
+        for (k, fd) in (3..6).enumerate() {
+            let path = paths[(child as usize + k) % paths.len()];
+            b.event(ev(Op::Open { cloexec: false }, open, pid, fd, Some(path)));
+            b.event(ev(Op::Close, close, pid, fd, None));
+        }
+        b.event(ev(Op::TaskExit, close, pid, -1, None));
+    }
+    // One that leaves two handles open: its site is kept.
+    b.event(ev(
+        Op::Spawn {
+            child: 5000,
+            shares_table: false,
+            thread: false,
+        },
+        clone,
+        1,
+        -1,
+        None,
+    ));
+    b.event(ev(
+        Op::Open { cloexec: false },
+        open,
+        5000,
+        3,
+        Some(paths[0]),
+    ));
+    b.event(ev(
+        Op::Open { cloexec: false },
+        open,
+        5000,
+        4,
+        Some(paths[0]),
+    ));
+    b.event(ev(Op::TaskExit, close, 5000, -1, None));
+    assert!(
+        b.site_list.len() < 20,
+        "{} site numbers for 601 sites, nearly all pruned",
+        b.site_list.len()
+    );
+    let g = b.finish();
+    let kept: Vec<_> = g.gens.iter().filter(|x| x.open_at_exit.is_some()).collect();
+    assert_eq!(kept.len(), 2);
+    for k in kept {
+        let site = g.site_of(k).expect("a kept generation keeps its site");
+        assert!(
+            g.sites
+                .iter()
+                .any(|(key, s)| *key == site && s.open_at_exit == 2)
+        );
+    }
 }

@@ -194,7 +194,7 @@ impl History {
                 handle: g.handle,
                 provenance: g.provenance,
                 kind: g.kind,
-                seq: g.open.map_or(self.now.0, |e| e.seq),
+                seq: g.open().map_or(self.now.0, |e| e.seq),
             });
         }
     }

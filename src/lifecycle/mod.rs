@@ -15,7 +15,9 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use rustc_hash::FxHashMap;
 
 pub use builder::LifecycleBuilder;
-pub use generation::{GenId, Generation, Provenance, Release, ReleaseHow, SiteKey, TableId};
+pub use generation::{
+    GenId, Generation, Provenance, Release, ReleaseHow, SiteId, SiteKey, TableId,
+};
 pub use sites::SiteStats;
 pub use table::{ExecRecord, Table, ThreadRecord};
 
@@ -47,6 +49,8 @@ pub struct HandleGraph {
     pub gens: Vec<Box<Generation>>,
     pub tables: Vec<Table>,
     pub sites: Vec<(SiteKey, SiteStats)>,
+    /// Site keys by number (`Generation::site`; see `site_of`).
+    pub site_keys: Vec<SiteKey>,
     pub gc_events: Vec<Event>,
     pub rpc_events: Vec<Event>,
     pub links: DiGraph<GenId, Link>,
@@ -66,6 +70,7 @@ impl HandleGraph {
         gens: store::GenStore,
         tables: Vec<Table>,
         sites: FxHashMap<SiteKey, SiteStats>,
+        site_keys: Vec<SiteKey>,
         gc_events: Vec<Event>,
         rpc_events: Vec<Event>,
     ) -> HandleGraph {
@@ -104,6 +109,7 @@ impl HandleGraph {
             gens,
             tables,
             sites,
+            site_keys,
             gc_events,
             rpc_events,
             links,
@@ -142,6 +148,11 @@ impl HandleGraph {
         position(&self.gens, id)
             .and_then(|i| self.gens.get(i))
             .map(|g| &**g)
+    }
+
+    /// The leak site of a generation.
+    pub fn site_of(&self, g: &Generation) -> Option<SiteKey> {
+        self.site_keys.get(g.site.0 as usize).copied()
     }
 
     pub fn table(&self, id: TableId) -> &Table {

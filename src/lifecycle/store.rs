@@ -112,8 +112,8 @@ mod tests {
         assert_eq!(s.get(&GenId(9000)).map(|g| g.handle), Some(9000));
         assert!(s.get(&GenId(6)).is_none());
         assert!(s.get(&GenId(1 << 30)).is_none());
-        s.get_mut(&GenId(5)).unwrap().uses = 3;
-        assert_eq!(s.remove(&GenId(5)).map(|g| g.uses), Some(3));
+        s.get_mut(&GenId(5)).unwrap().cold.make().uses = 3;
+        assert_eq!(s.remove(&GenId(5)).map(|g| g.cold.uses), Some(3));
         assert!(s.remove(&GenId(5)).is_none());
         assert_eq!(s.len(), 4);
         let ids: Vec<u32> = s.into_values().map(|g| g.id.0).collect();

@@ -41,7 +41,7 @@ pub type Nanos = i64;
 /// What happened to (or with) a handle value.
 ///
 /// `Event::handle` is the value the op is about; payloads carry the rest.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Op {
     /// A new handle appeared at `handle` (open, socket, pipe end, eventfd, CreateHandle...).
     Open {
@@ -109,7 +109,7 @@ pub enum Op {
 }
 
 /// RPC context-handle operations (JSON-lines schema), for HC011.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RpcOp {
     Create { server: bool },
     Close { server: bool },
@@ -283,7 +283,7 @@ impl ErrorClass {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Outcome {
     Ok,
     /// The result is not known (`= ?`: the task died or was interrupted, or the

@@ -25,14 +25,55 @@ fn capped(text: &str) -> String {
     out
 }
 
+/// Where one interned string is in the arena: 12 bytes, not the 16 of a
+/// `(usize, usize)` (a million distinct paths are a million of these).
+#[derive(Clone, Copy, Debug)]
+#[repr(C, packed(4))]
+struct Span {
+    start: u64,
+    len: u32,
+}
+
 /// One interner per analysis. Readers intern call names, resources and frames;
 /// reporters resolve them back.
-#[derive(Default, Debug)]
+///
+/// Each string is stored once, in one arena; the lookup table holds ids and
+/// compares through the arena (a map keyed by a second copy of every string
+/// cost about 100 bytes per distinct path: two allocations and a 24-byte entry).
+#[derive(Default)]
 pub struct Interner {
-    strings: Vec<Box<str>>,
-    string_ids: HashMap<Box<str>, Sym>,
+    /// Every string's bytes, back to back (a rewritten string's new text is
+    /// appended; its old bytes stay).
+    arena: String,
+    /// Per id, its text in `arena`.
+    spans: Vec<Span>,
+    /// Ids, found by the hash of their text.
+    string_ids: hashbrown::HashTable<u32>,
     stacks: Vec<Box<[Sym]>>,
     stack_ids: HashMap<Box<[Sym]>, StackId>,
+}
+
+impl std::fmt::Debug for Interner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Interner")
+            .field("strings", &self.spans.len())
+            .field("stacks", &self.stacks.len())
+            .finish()
+    }
+}
+
+fn hash_text(text: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(text)
+}
+
+/// The text of `id`, read from the arena.
+fn text_of<'a>(arena: &'a str, spans: &[Span], id: u32) -> &'a str {
+    let Some(&Span { start, len }) = spans.get(id as usize) else {
+        return "?";
+    };
+    let start = start as usize;
+    arena.get(start..start + len as usize).unwrap_or("?")
 }
 
 impl Interner {
@@ -48,14 +89,49 @@ impl Interner {
         } else {
             text
         };
-        if let Some(&id) = self.string_ids.get(text) {
-            return id;
+        if let Some(id) = self.find(text) {
+            return Sym(id);
         }
-        let id = Sym(self.strings.len() as u32);
-        let boxed: Box<str> = text.into();
-        self.strings.push(boxed.clone());
-        self.string_ids.insert(boxed, id);
-        id
+        let id = self.spans.len() as u32;
+        self.push_text(text);
+        self.insert_id(id, text);
+        Sym(id)
+    }
+
+    /// The id whose text is `text`, if any.
+    fn find(&self, text: &str) -> Option<u32> {
+        let (arena, spans) = (&self.arena, &self.spans);
+        self.string_ids
+            .find(hash_text(text), |&id| text_of(arena, spans, id) == text)
+            .copied()
+    }
+
+    /// Appends `text` to the arena as the next id's span.
+    fn push_text(&mut self, text: &str) {
+        let start = self.arena.len() as u64;
+        self.arena.push_str(text);
+        // `text` is at most MAX_TEXT bytes (or a rewritten frame): fits a u32.
+        let len = u32::try_from(text.len()).unwrap_or(u32::MAX);
+        self.spans.push(Span { start, len });
+    }
+
+    /// Adds `id` (whose text is `text`) to the lookup table.
+    fn insert_id(&mut self, id: u32, text: &str) {
+        let (arena, spans) = (&self.arena, &self.spans);
+        self.string_ids.insert_unique(hash_text(text), id, |&i| {
+            hash_text(text_of(arena, spans, i))
+        });
+    }
+
+    /// Removes the lookup entry whose text is `text` (whatever its id).
+    fn remove_text(&mut self, text: &str) {
+        let (arena, spans) = (&self.arena, &self.spans);
+        if let Ok(entry) = self
+            .string_ids
+            .find_entry(hash_text(text), |&id| text_of(arena, spans, id) == text)
+        {
+            entry.remove();
+        }
     }
 
     /// Interns bytes that may not be UTF-8 (invalid sequences become U+FFFD).
@@ -71,43 +147,50 @@ impl Interner {
 
     /// Strings interned so far (the next new string gets this id).
     pub fn len(&self) -> usize {
-        self.strings.len()
+        self.spans.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.strings.is_empty()
+        self.spans.is_empty()
     }
 
     /// Forgets every string interned after the first `len` (a reader that
     /// parsed a line ahead and gave the line up takes its strings back).
     pub fn truncate(&mut self, len: usize) {
-        while self.strings.len() > len {
-            if let Some(s) = self.strings.pop() {
-                self.string_ids.remove(&s);
+        while self.spans.len() > len {
+            let id = (self.spans.len() - 1) as u32;
+            let text = text_of(&self.arena, &self.spans, id).to_owned();
+            self.remove_text(&text);
+            if let Some(Span { start, len }) = self.spans.pop() {
+                // The last string's bytes are the arena's end: give them back.
+                if start + u64::from(len) == self.arena.len() as u64 {
+                    self.arena.truncate(start as usize);
+                }
             }
         }
     }
 
     pub fn resolve(&self, sym: Sym) -> &str {
-        self.strings
-            .get(sym.0 as usize)
-            .map(|s| &**s)
-            .unwrap_or("?")
+        text_of(&self.arena, &self.spans, sym.0)
     }
 
     /// Replaces, in place, every string for which `f` returns a new text
     /// (frames symbolized after reading). Ids stay valid; returns how many changed.
     pub fn rewrite(&mut self, mut f: impl FnMut(&str) -> Option<String>) -> usize {
         let mut changed = 0;
-        for i in 0..self.strings.len() {
-            let Some(new) = f(&self.strings[i]) else {
+        for i in 0..self.spans.len() {
+            let Some(new) = f(text_of(&self.arena, &self.spans, i as u32)) else {
                 continue;
             };
-            let old = std::mem::replace(&mut self.strings[i], new.into_boxed_str());
-            self.string_ids.remove(&old);
-            self.string_ids
-                .entry(self.strings[i].clone())
-                .or_insert(Sym(i as u32));
+            let old = text_of(&self.arena, &self.spans, i as u32).to_owned();
+            self.remove_text(&old);
+            let start = self.arena.len() as u64;
+            self.arena.push_str(&new);
+            let len = u32::try_from(new.len()).unwrap_or(u32::MAX);
+            self.spans[i] = Span { start, len };
+            if self.find(&new).is_none() {
+                self.insert_id(i as u32, &new);
+            }
             changed += 1;
         }
         changed
@@ -154,5 +237,67 @@ mod cap_tests {
         let short = "x".repeat(MAX_TEXT);
         let s = i.intern(&short);
         assert_eq!(i.resolve(s), short);
+    }
+}
+
+#[cfg(test)]
+mod store_tests {
+    use super::*;
+
+    #[test]
+    fn ids_in_first_seen_order_and_each_text_once() {
+        let mut i = Interner::new();
+        let a = i.intern("/etc/hostname");
+        let b = i.intern("close");
+        assert_eq!((a, b), (Sym(0), Sym(1)));
+        assert_eq!(i.intern("/etc/hostname"), a);
+        assert_eq!(i.intern_bytes(b"close"), b);
+        assert_eq!(i.len(), 2);
+        assert_eq!(i.resolve(a), "/etc/hostname");
+        assert_eq!(i.resolve(Sym(7)), "?");
+        // Many strings: the table grows and still finds every one.
+        let syms: Vec<Sym> = (0..10_000).map(|n| i.intern(&format!("/p/{n}"))).collect();
+        for (n, s) in syms.iter().enumerate() {
+            assert_eq!(i.resolve(*s), format!("/p/{n}"));
+            assert_eq!(i.intern(&format!("/p/{n}")), *s);
+        }
+        assert_eq!(i.intern(""), Sym(10_002));
+        assert_eq!(i.resolve(Sym(10_002)), "");
+    }
+
+    #[test]
+    fn truncate_forgets_later_strings_and_reuses_their_ids() {
+        let mut i = Interner::new();
+        i.intern("a");
+        i.intern("b");
+        let mark = i.len();
+        i.intern("c");
+        i.intern("d");
+        i.truncate(mark);
+        assert_eq!(i.len(), 2);
+        assert_eq!(i.resolve(Sym(2)), "?");
+        // Forgotten text is new again, under the next id.
+        assert_eq!(i.intern("d"), Sym(2));
+        assert_eq!(i.intern("c"), Sym(3));
+        assert_eq!(i.intern("a"), Sym(0));
+        assert_eq!(i.resolve(Sym(2)), "d");
+    }
+
+    #[test]
+    fn rewrite_keeps_ids_and_finds_the_new_text() {
+        let mut i = Interner::new();
+        let f = i.intern("mod+0x10");
+        let g = i.intern("other");
+        let n = i.rewrite(|s| (s == "mod+0x10").then(|| "mod!main+0x4".to_string()));
+        assert_eq!(n, 1);
+        assert_eq!(i.resolve(f), "mod!main+0x4");
+        assert_eq!(i.intern("mod!main+0x4"), f);
+        assert_eq!(i.resolve(g), "other");
+        // The old text is no longer known: interning it makes a new id.
+        assert_eq!(i.intern("mod+0x10"), Sym(2));
+        // A rewrite to a text another id has keeps that id's entry.
+        i.rewrite(|s| (s == "other").then(|| "mod!main+0x4".to_string()));
+        assert_eq!(i.intern("mod!main+0x4"), f);
+        assert_eq!(i.resolve(g), "mod!main+0x4");
     }
 }

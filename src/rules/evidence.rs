@@ -121,7 +121,7 @@ pub fn label(event: &Event, role: Role, text: impl Into<String>) -> Label {
 
 /// Labels for how a generation began: its open (or first sighting).
 pub fn open_label(cx: &RuleContext<'_>, g: &Generation) -> Option<Label> {
-    let ev = g.open.as_ref()?;
+    let ev = &g.open()?;
     let text = match g.provenance {
         crate::lifecycle::Provenance::Opened => format!("{} opened here", cx.describe(g)),
         crate::lifecycle::Provenance::Duplicated { .. } => {
@@ -160,7 +160,7 @@ pub fn recycle_chain_labels(
     if let Some(rel) = old.release() {
         out.push(label(&rel.event, release_role, release_text));
     }
-    if let Some(open) = &new.open {
+    if let Some(open) = &new.open() {
         out.push(label(
             open,
             Role::Recycle,

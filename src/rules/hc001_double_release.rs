@@ -145,6 +145,7 @@ impl DoubleRelease {
                 continue;
             }
             let again: Vec<_> = g
+                .cold
                 .after_release
                 .items
                 .iter()

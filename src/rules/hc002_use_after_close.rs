@@ -51,6 +51,7 @@ impl UseAfterClose {
                 continue;
             }
             let bad: Vec<_> = g
+                .cold
                 .after_release
                 .items
                 .iter()
@@ -103,10 +104,10 @@ impl UseAfterClose {
                     format!("{} on the closed value", cx.call(e)),
                 ));
             }
-            if bad.len() > 4 || g.after_release.dropped > 0 {
+            if bad.len() > 4 || g.cold.after_release.dropped > 0 {
                 f.notes.push(format!(
                     "{} more failing uses not shown",
-                    bad.len().saturating_sub(4) + g.after_release.dropped as usize
+                    bad.len().saturating_sub(4) + g.cold.after_release.dropped as usize
                 ));
             }
             if rel.how == ReleaseHow::Vanished {

@@ -90,7 +90,7 @@ pub(super) fn chain_finding(
         cx.handle_name(new.handle),
         root.attr.event.tid,
         cx.what(new),
-        new.open.map(|o| o.tid).unwrap_or(0),
+        new.open().map(|o| o.tid).unwrap_or(0),
         cx.what(old),
     );
     if meta.code != "HC004" {

@@ -75,7 +75,7 @@ const THREAD_CREATION_FRAMES: &[&str] = &[
 /// only when a GC finalizes the managed Thread object. The stack shape alone is
 /// the evidence, so one such handle is enough.
 fn is_clr_threadpool_event_path(cx: &RuleContext<'_>, g: &Generation) -> bool {
-    let Some(stack) = g.open.and_then(|o| o.stack) else {
+    let Some(stack) = g.open().and_then(|o| o.stack) else {
         return false;
     };
     let frames: Vec<&str> = cx
@@ -93,12 +93,12 @@ fn is_clr_threadpool_event_path(cx: &RuleContext<'_>, g: &Generation) -> bool {
 
 impl WorkerEventLeak {
     fn made_for_thread(cx: &RuleContext<'_>, g: &Generation) -> bool {
-        g.thread_link.is_some() || Self::made_on_creation_path(cx, g)
+        g.cold.thread_link.is_some() || Self::made_on_creation_path(cx, g)
     }
 
     /// The creation stack passes through thread-creation frames.
     fn made_on_creation_path(cx: &RuleContext<'_>, g: &Generation) -> bool {
-        let Some(stack) = g.open.and_then(|o| o.stack) else {
+        let Some(stack) = g.open().and_then(|o| o.stack) else {
             return false;
         };
         cx.interner.frames(stack).iter().any(|f| {
@@ -135,16 +135,19 @@ impl WorkerEventLeak {
         let mut by_site: BTreeMap<(u32, crate::model::ResourceKind), Vec<&Generation>> =
             BTreeMap::new();
         for g in &cx.graph.gens {
-            if !g.kind.is_signal_object() || g.open.is_none() {
+            if !g.kind.is_signal_object() || g.open().is_none() {
                 continue;
             }
             // Outlived its thread (even if a GC reclaimed it later) while the
             // process went on; without a linked thread (stack evidence only),
             // never released.
-            let leaked = match g.thread_link {
-                Some(tid) => g.outlived_thread.is_some() && Self::ended_before_process(cx, g, tid),
+            let leaked = match g.cold.thread_link {
+                Some(tid) => {
+                    g.cold.outlived_thread.is_some() && Self::ended_before_process(cx, g, tid)
+                }
                 None => {
-                    g.outlived_thread.is_some() || (g.release.is_none() && g.open_at_exit.is_some())
+                    g.cold.outlived_thread.is_some()
+                        || (g.release.is_none() && g.open_at_exit.is_some())
                 }
             };
             if !leaked {
@@ -162,17 +165,20 @@ impl WorkerEventLeak {
             }
             // Per worker: linked handles must belong to two threads or more
             // (an event loop's pipes made before its one helper thread are not).
-            let mut threads: Vec<u32> = gens.iter().filter_map(|g| g.thread_link).collect();
+            let mut threads: Vec<u32> = gens.iter().filter_map(|g| g.cold.thread_link).collect();
             threads.sort_unstable();
             threads.dedup();
             if threads.len() == 1 && !gens.iter().any(|g| Self::made_on_creation_path(cx, g)) {
                 continue;
             }
             let first = gens[0];
-            let Some(first_open) = first.open else {
+            let Some(first_open) = first.open() else {
                 continue;
             };
-            let outlived = gens.iter().filter(|g| g.outlived_thread.is_some()).count();
+            let outlived = gens
+                .iter()
+                .filter(|g| g.cold.outlived_thread.is_some())
+                .count();
             let kind = first.kind.as_str();
             let mut f = cx.finding(
                 &META,
@@ -204,8 +210,9 @@ impl WorkerEventLeak {
             };
             let table = cx.table_of(first);
             for g in gens.iter().take(6) {
-                let Some(open) = g.open else { continue };
+                let Some(open) = g.open() else { continue };
                 let thread = g
+                    .cold
                     .thread_link
                     .map(|t| format!(" for thread {t}"))
                     .unwrap_or_default();
@@ -214,7 +221,7 @@ impl WorkerEventLeak {
                     Role::Open,
                     format!("{}{} created here", cx.describe(g), thread),
                 ));
-                if let Some(t) = g.thread_link
+                if let Some(t) = g.cold.thread_link
                     && let Some(rec) = table.threads.iter().find(|r| r.tid == t)
                 {
                     f.labels.push(label(

@@ -94,7 +94,7 @@ impl HandleLeak {
             .graph
             .gens
             .iter()
-            .filter(|g| g.site == Some(*key) && g.is_live_at_end())
+            .filter(|g| cx.graph.site_of(g) == Some(*key) && g.is_live_at_end())
         {
             let Some(r) = g.resource else { return false };
             names.push(r);
@@ -128,7 +128,7 @@ impl HandleLeak {
                 .graph
                 .gens
                 .iter()
-                .any(|g| g.site == Some(*key) && g.thread_link.is_some())
+                .any(|g| cx.graph.site_of(g) == Some(*key) && g.cold.thread_link.is_some())
             {
                 continue;
             }
@@ -256,7 +256,7 @@ impl HandleLeak {
         type GroupKey = (u32, bool, Option<crate::model::StackId>);
         let mut groups: BTreeMap<GroupKey, Vec<&Generation>> = BTreeMap::new();
         for g in &cx.graph.gens {
-            if g.open_at_exit.is_none() || g.release.is_some() || g.thread_link.is_some() {
+            if g.open_at_exit.is_none() || g.release.is_some() || g.cold.thread_link.is_some() {
                 continue;
             }
             if cx.style == crate::rules::HandleStyle::Fd && g.handle < 3 {
@@ -268,15 +268,20 @@ impl HandleLeak {
             ) {
                 continue;
             }
-            if g.site.is_some_and(|s| growing_sites.contains(&s))
+            if cx
+                .graph
+                .site_of(g)
+                .is_some_and(|s| growing_sites.contains(&s))
                 || !cx.table_of(g).table_full.is_empty()
             {
                 continue;
             }
             // Tool-reported outstanding handles group by open stack (that is
             // the question `!htrace -diff` answers); plain notes, per process.
-            let reported = g.open.is_some_and(|o| o.has(crate::model::flags::RUNDOWN));
-            let stack = g.open.and_then(|o| o.stack).filter(|_| reported);
+            let reported = g
+                .open()
+                .is_some_and(|o| o.has(crate::model::flags::RUNDOWN));
+            let stack = g.open().and_then(|o| o.stack).filter(|_| reported);
             groups
                 .entry((g.table.0, reported, stack))
                 .or_default()
@@ -285,9 +290,10 @@ impl HandleLeak {
         for ((_, _, stack), gens) in groups {
             let first = gens[0];
             let table = cx.table_of(first);
-            let reported_by_tool = gens
-                .iter()
-                .any(|g| g.open.is_some_and(|o| o.has(crate::model::flags::RUNDOWN)));
+            let reported_by_tool = gens.iter().any(|g| {
+                g.open()
+                    .is_some_and(|o| o.has(crate::model::flags::RUNDOWN))
+            });
             let culprit = stack.and_then(|s| culprit_frame(cx.interner, s));
             let names: Vec<String> = gens.iter().take(5).map(|g| cx.describe(g)).collect();
             // A dump of a live process (no exit in the trace) shows handles
@@ -327,7 +333,7 @@ impl HandleLeak {
             f.pid = table.pid;
             f.confidence = Confidence::High;
             for g in gens.iter().take(5) {
-                if let Some(open) = g.open {
+                if let Some(open) = g.open() {
                     let by = open
                         .stack
                         .and_then(|st| culprit_frame(cx.interner, st))

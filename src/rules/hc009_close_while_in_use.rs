@@ -38,7 +38,7 @@ impl CloseWhileInUse {
     fn check(&self, cx: &RuleContext<'_>, out: &mut Findings) {
         for g in &cx.graph.gens {
             let Some(rel) = g.release() else { continue };
-            let Some(blocked) = g.in_flight_at_release.items.first() else {
+            let Some(blocked) = g.cold.in_flight_at_release.items.first() else {
                 continue;
             };
             let mut f = cx.finding(
@@ -57,7 +57,7 @@ impl CloseWhileInUse {
             if let Some(l) = open_label(cx, g) {
                 f.labels.push(l);
             }
-            for b in g.in_flight_at_release.items.iter().take(3) {
+            for b in g.cold.in_flight_at_release.items.iter().take(3) {
                 f.labels.push(label(
                     b,
                     Role::InFlight,
@@ -70,7 +70,7 @@ impl CloseWhileInUse {
                 format!("task {} closes it meanwhile", rel.event.tid),
             ));
             if let Some(next) = g.next.and_then(|n| cx.graph.gen_(n))
-                && let Some(open) = next.open
+                && let Some(open) = next.open()
             {
                 f.labels.push(label(
                     &open,

@@ -92,7 +92,7 @@ impl LeakedAcrossExec {
                 .is_some_and(|s| s.cloexec);
             c.handle >= 3
                 && !source_cloexec
-                && c.open.is_some_and(|o| {
+                && c.open().is_some_and(|o| {
                     matches!(o.op, Op::Dup { replaces: true, source, .. } if source != o.handle)
                 })
         })
@@ -129,11 +129,7 @@ impl LeakedAcrossExec {
                     .iter()
                     .filter_map(|id| cx.graph.gen_(*id))
                     // Used by the new program: a deliberate hand-over.
-                    .filter(|g| {
-                        g.last_use
-                            .as_deref()
-                            .is_none_or(|u| u.seq <= exec.event.seq)
-                    })
+                    .filter(|g| g.cold.last_use.is_none_or(|u| u.seq <= exec.event.seq))
                     .filter(|g| !Self::deliberate(cx, g))
                     .filter(|g| !Self::closed_by_new_program(table, i, g))
                     .collect();

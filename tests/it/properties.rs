@@ -493,7 +493,7 @@ fn check_lifecycle(m: &Model) -> Result<(), TestCaseError> {
             "{:?}",
             g
         );
-        let Some(open) = g.open else { continue };
+        let Some(open) = g.open() else { continue };
         let line = open.origin.line as usize;
         let Some((group, fate)) = m.fates.get(&line).copied() else {
             continue;
@@ -541,7 +541,7 @@ fn check_lifecycle(m: &Model) -> Result<(), TestCaseError> {
         .gens
         .iter()
         .filter(|g| g.release.is_none())
-        .filter_map(|g| g.open.map(|o| o.origin.line as usize))
+        .filter_map(|g| g.open().map(|o| o.origin.line as usize))
         .collect();
     prop_assert!(
         open_lines.is_subset(&kept_open),
@@ -705,7 +705,11 @@ fn exec_from_a_thread_sharing_its_table_with_another_process() {
                 Some(r) => format!("{:?}@{}", r.how, r.event.origin.line),
                 None => format!("open at end: {}", g.open_at_exit.is_some()),
             };
-            (g.table.0, g.open.map_or(0, |o| o.origin.line as usize), how)
+            (
+                g.table.0,
+                g.open().map_or(0, |o| o.origin.line as usize),
+                how,
+            )
         })
         .collect();
     fours.sort();
@@ -749,7 +753,7 @@ fn exec_from_a_thread_while_another_opens() {
         .filter(|g| g.handle == 4)
         .map(|g| {
             (
-                g.open.map_or(0, |o| o.origin.line as usize),
+                g.open().map_or(0, |o| o.origin.line as usize),
                 g.release.as_ref().map(|r| (r.how, r.event.origin.line)),
             )
         })
@@ -777,7 +781,7 @@ fn real_fates(text: &str, handle: i64) -> Vec<(usize, String)> {
                 Some(r) => format!("{:?}@{}/{}", r.how, r.event.origin.line, r.event.pid),
                 None => "open".to_string(),
             };
-            (g.open.map_or(0, |o| o.origin.line as usize), how)
+            (g.open().map_or(0, |o| o.origin.line as usize), how)
         })
         .collect();
     v.sort();

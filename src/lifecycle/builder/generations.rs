@@ -28,11 +28,11 @@ impl<'i> LifecycleBuilder<'i> {
         }
         let made_in_trace = provenance.made_in_trace(false);
         let gen_ = Generation {
-            open,
+            opened: open.map(|e| self.shapes.open(&e)),
             kind,
             resource,
             made_in_trace,
-            prev,
+            prev: prev.into(),
             ..Generation::new(id, table, handle, provenance)
         };
         if let Some(h) = self.history.as_mut() {
@@ -41,7 +41,7 @@ impl<'i> LifecycleBuilder<'i> {
         self.gens.insert(id, gen_);
         if let Some(p) = prev {
             if let Some(pg) = self.gens.get_mut(&p) {
-                pg.next = Some(id);
+                pg.next = Some(id).into();
             }
             self.prune_behind(p);
         }
@@ -64,15 +64,69 @@ impl<'i> LifecycleBuilder<'i> {
         let Some(p) = self.gens.get(&prev) else {
             return;
         };
-        let Some(old) = p.prev else { return };
+        let Some(old) = p.prev.get() else { return };
         let prev_notable = p.notable;
         let Some(o) = self.gens.get(&old) else { return };
         if o.notable || prev_notable || o.is_live() || self.kept_for_views(o.handle) {
             return;
         }
-        self.gens.remove(&old);
+        self.drop_generation(old);
         if let Some(p) = self.gens.get_mut(&prev) {
-            p.prev = None;
+            p.prev = MaybeGen::NONE;
+        }
+    }
+
+    /// The number of leak site `key`, for a new generation that names it (a
+    /// new number the first time; counted, see `site_refs`).
+    pub(super) fn site_id(&mut self, key: SiteKey) -> SiteId {
+        let id = match self.site_ids.get(&key) {
+            Some(id) => *id,
+            None => {
+                let id = match self.free_sites.pop() {
+                    Some(id) => {
+                        self.site_list[id.0 as usize] = key;
+                        id
+                    }
+                    None => {
+                        self.site_list.push(key);
+                        self.site_refs.push(0);
+                        SiteId(self.site_list.len() as u32 - 1)
+                    }
+                };
+                self.site_ids.insert(key, id);
+                id
+            }
+        };
+        if let Some(n) = self.site_refs.get_mut(id.0 as usize) {
+            *n += 1;
+        }
+        id
+    }
+
+    /// Gives site number `id` back for reuse once no kept generation names it
+    /// and its counters are gone (its table ended with too few handles open),
+    /// so that numbers follow the sites kept, not every site of the trace.
+    pub(super) fn release_site_if_unused(&mut self, id: SiteId) {
+        let i = id.0 as usize;
+        let (Some(&0), Some(key)) = (self.site_refs.get(i), self.site_list.get(i)) else {
+            return;
+        };
+        if self.sites.contains_key(key) || self.site_ids.get(key) != Some(&id) {
+            return;
+        }
+        self.site_ids.remove(&self.site_list[i]);
+        self.free_sites.push(id);
+    }
+
+    /// Removes a generation from the store (it is pruned): its site number
+    /// loses a reference.
+    pub(super) fn drop_generation(&mut self, id: GenId) {
+        let Some(g) = self.gens.remove(&id) else {
+            return;
+        };
+        if let Some(n) = self.site_refs.get_mut(g.site.0 as usize) {
+            *n = n.saturating_sub(1);
+            self.release_site_if_unused(g.site);
         }
     }
 
@@ -120,6 +174,11 @@ impl<'i> LifecycleBuilder<'i> {
         let out = crate::model::site::fold_digits(text);
         let sym = self.interner.intern(&out);
         if level == Fold::Full {
+            // A cache, bounded: a trace with a million distinct paths would
+            // otherwise keep an entry for each.
+            if self.norm_cache.len() >= NORM_CACHE_MAX {
+                self.norm_cache.clear();
+            }
             self.norm_cache.insert(resource, sym);
         }
         sym
@@ -148,9 +207,10 @@ impl<'i> LifecycleBuilder<'i> {
             t.site_count += 1;
             t.site_keys.push(site);
         }
+        let site = self.site_id(site);
         if let Some(g) = self.gens.get_mut(&id) {
             g.cloexec = cloexec;
-            g.site = Some(site);
+            g.site = site;
         }
         // HC005 bookkeeping: signal objects made for a thread.
         if kind.is_signal_object()
@@ -168,7 +228,7 @@ impl<'i> LifecycleBuilder<'i> {
                     if t.threads.get(idx).is_some()
                         && let Some(g) = self.gens.get_mut(&id)
                     {
-                        g.thread_link = Some(tid);
+                        g.cold.make().thread_link = Some(tid);
                         self.thread_linked.entry(tid).or_default().push(id);
                     }
                 }
@@ -179,7 +239,8 @@ impl<'i> LifecycleBuilder<'i> {
 
     pub(super) fn release_bookkeeping(&mut self, id: GenId) {
         let Some(g) = self.gens.get(&id) else { return };
-        let (table, handle, site) = (g.table, g.handle, g.site);
+        let (table, handle) = (g.table, g.handle);
+        let site = self.site_list.get(g.site.0 as usize).copied();
         let t = self.table(table);
         if t.live.get(&handle) == Some(&id) {
             t.live.remove(&handle);
@@ -212,7 +273,7 @@ impl<'i> LifecycleBuilder<'i> {
         let prev_release_stack = self
             .gens
             .get(&id)
-            .and_then(|g| g.prev)
+            .and_then(|g| g.prev.get())
             .and_then(|p| self.gens.get(&p))
             .and_then(|p| p.release().and_then(|r| r.event.stack));
         let same_path_as_prev = ev.stack.is_some() && prev_release_stack == ev.stack;
@@ -223,7 +284,7 @@ impl<'i> LifecycleBuilder<'i> {
                 g.notable = true;
             }
             for e in in_flight {
-                g.in_flight_at_release.push(e, CAP_EVENTS);
+                g.cold.make().in_flight_at_release.push(e, CAP_EVENTS);
                 g.notable = true;
             }
             if let Outcome::Failed { class, .. } = ev.outcome
@@ -244,13 +305,13 @@ impl<'i> LifecycleBuilder<'i> {
         let Some(p) = g.prev.and_then(|p| self.gens.get(&p)) else {
             return;
         };
-        let stranger = g.open.is_some_and(|o| o.tid != ev.tid)
-            && (!release || !g.use_sites.items.iter().any(|u| u.tid == ev.tid));
+        let stranger = g.open().is_some_and(|o| o.tid != ev.tid)
+            && (!release || !g.cold.use_sites.items.iter().any(|u| u.tid == ev.tid));
         let same_path =
             release && ev.stack.is_some() && p.release().is_some_and(|r| r.event.stack == ev.stack);
         let held = p.release().is_some_and(|r| r.event.tid == ev.tid)
-            || p.open.is_some_and(|o| o.tid == ev.tid)
-            || p.use_sites.items.iter().any(|u| u.tid == ev.tid);
+            || p.open().is_some_and(|o| o.tid == ev.tid)
+            || p.cold.use_sites.items.iter().any(|u| u.tid == ev.tid);
         // A use keeps them when the kind changed, or when the previous
         // generation is already kept (part of a suspected chain).
         let kind_changed = p.kind != g.kind;
@@ -271,6 +332,7 @@ impl<'i> LifecycleBuilder<'i> {
             let Some(g) = self.gens.get(&id) else { return };
             match g.prev.and_then(|p| self.gens.get(&p)) {
                 Some(p) if g.provenance == Provenance::Opened && p.release.is_some() => p
+                    .cold
                     .use_sites
                     .items
                     .iter()
@@ -281,34 +343,32 @@ impl<'i> LifecycleBuilder<'i> {
         let Some(g) = self.gens.get_mut(&id) else {
             return;
         };
-        g.uses += 1;
+        g.cold.make().uses += 1;
         if ev.has(flags::BY_PATH) {
             g.reopened_by_path = true;
         }
-        // Overwritten in place: one allocation per used generation, not per use.
-        match &mut g.last_use {
-            Some(last) => **last = *ev,
-            None => g.last_use = Some(Box::new(*ev)),
-        }
+        // In the cold part: one allocation per used generation, not per use.
+        g.cold.make().last_use = Some(*ev);
         let known_site = g
+            .cold
             .use_sites
             .items
             .iter()
             .any(|e| e.call == ev.call && e.stack == ev.stack && e.tid == ev.tid);
         if !known_site {
-            g.use_sites.push(*ev, CAP_SITES);
+            g.cold.make().use_sites.push(*ev, CAP_SITES);
         }
         if let Outcome::Failed { class, .. } = ev.outcome
             && class != ErrorClass::BadHandle
             && class != ErrorClass::Interrupted
         {
-            g.failed_uses.push(*ev, CAP_SITES);
+            g.cold.make().failed_uses.push(*ev, CAP_SITES);
             if class == ErrorClass::WrongType {
                 g.notable = true;
             }
         }
         if matches_prev {
-            g.stale_use_candidates.push(*ev, CAP_SITES);
+            g.cold.make().stale_use_candidates.push(*ev, CAP_SITES);
             g.notable = true;
         }
         if !known_site {

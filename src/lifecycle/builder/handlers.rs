@@ -52,9 +52,9 @@ impl<'i> LifecycleBuilder<'i> {
                 if seen.saturating_sub(at) <= THREAD_LINK_WINDOW
                     && let Some(gen_) = self.gens.get_mut(&g)
                     && gen_.is_live()
-                    && gen_.thread_link.is_none()
+                    && gen_.cold.thread_link.is_none()
                 {
-                    gen_.thread_link = Some(child);
+                    gen_.cold.make().thread_link = Some(child);
                     self.thread_linked.entry(child).or_default().push(g);
                 }
             }
@@ -81,11 +81,7 @@ impl<'i> LifecycleBuilder<'i> {
         if let Some(r) = ev.resource {
             self.table(table).program = Some(r);
         }
-        let mut live: Vec<(Handle, GenId)> = self.tables[table.0 as usize]
-            .live
-            .iter()
-            .map(|(h, g)| (*h, *g))
-            .collect();
+        let mut live: Vec<(Handle, GenId)> = self.tables[table.0 as usize].live.iter().collect();
         live.sort_unstable();
         let mut inherited = Vec::new();
         for (h, g) in live {
@@ -292,8 +288,7 @@ impl<'i> LifecycleBuilder<'i> {
         let mut in_range: Vec<(Handle, GenId)> = self.tables[table.0 as usize]
             .live
             .iter()
-            .filter(|(h, _)| **h >= first && **h <= last)
-            .map(|(h, g)| (*h, *g))
+            .filter(|(h, _)| *h >= first && *h <= last)
             .collect();
         in_range.sort_unstable();
         if cloexec_only {
@@ -353,7 +348,7 @@ impl<'i> LifecycleBuilder<'i> {
                 // O_APPEND), not a closed value. A release we could not see shows
                 // up at the next close (EBADF there: `Vanished`).
                 if let Some(gen_) = self.gens.get_mut(&g) {
-                    gen_.failed_uses.push(*ev, CAP_SITES);
+                    gen_.cold.make().failed_uses.push(*ev, CAP_SITES);
                 }
             }
             self.record_use(g, ev);

@@ -16,7 +16,8 @@ use self::sweeps::SweepRun;
 use crate::formats::EventSink;
 use crate::lifecycle::HandleGraph;
 use crate::lifecycle::generation::{
-    GenId, Generation, Provenance, Release, ReleaseHow, SiteKey, TableId,
+    ExitMark, GenId, Generation, MaybeGen, Provenance, Release, ReleaseHow, SiteId, SiteKey,
+    TableId,
 };
 use crate::lifecycle::sites::SiteStats;
 use crate::lifecycle::store::GenStore;
@@ -51,6 +52,9 @@ enum Fold {
 /// open at exit (lower than any leak rule's threshold).
 const SITE_KEEP_MIN: u64 = 2;
 
+/// Entries of the normalised-resource cache before it is emptied.
+const NORM_CACHE_MAX: usize = 1 << 16;
+
 /// close_range over more values than this is a sweep, never a double release.
 const BOUNDED_RANGE: i64 = 4096;
 
@@ -62,6 +66,14 @@ pub struct LifecycleBuilder<'i> {
     pub(super) tables: Vec<Table>,
     pub(super) tasks: FxHashMap<u32, Task>,
     pub(super) sites: FxHashMap<SiteKey, SiteStats>,
+    /// Every site key a kept generation names, by `SiteId` (generations hold
+    /// the number), and the number of each.
+    pub(super) site_list: Vec<SiteKey>,
+    site_ids: FxHashMap<SiteKey, SiteId>,
+    /// Per site number, the generations in the store that name it.
+    site_refs: Vec<u32>,
+    /// Site numbers no generation names and whose site was pruned: reused.
+    free_sites: Vec<SiteId>,
     pub(super) gc_events: Vec<Event>,
     pub(super) rpc_events: Vec<Event>,
     /// Per task: current run of ascending closes (value, run length, anomaly events to mark).
@@ -69,6 +81,8 @@ pub struct LifecycleBuilder<'i> {
     /// Generations made for each thread (`thread_link`), so that a thread's
     /// exit looks at its own handles instead of every live one.
     thread_linked: FxHashMap<u32, Vec<GenId>>,
+    /// Shapes shared by the generations' open events.
+    shapes: crate::lifecycle::generation::Shapes,
     /// Normalised resource cache (raw resource sym → folded sym).
     norm_cache: FxHashMap<Sym, Sym>,
     /// Events of the reader call in progress (see `with_context`).
@@ -123,10 +137,15 @@ impl<'i> LifecycleBuilder<'i> {
             tables: Vec::new(),
             tasks: FxHashMap::default(),
             sites: FxHashMap::default(),
+            site_list: Vec::new(),
+            site_ids: FxHashMap::default(),
+            site_refs: Vec::new(),
+            free_sites: Vec::new(),
             gc_events: Vec::new(),
             rpc_events: Vec::new(),
             sweeps: FxHashMap::default(),
             thread_linked: FxHashMap::default(),
+            shapes: Default::default(),
             norm_cache: FxHashMap::default(),
             pending: Vec::new(),
             complete_history: false,
@@ -195,6 +214,7 @@ impl<'i> LifecycleBuilder<'i> {
             self.gens,
             self.tables,
             self.sites,
+            self.site_list,
             self.gc_events,
             self.rpc_events,
         );

@@ -27,9 +27,9 @@ impl<'i> LifecycleBuilder<'i> {
     pub(super) fn not_open(&mut self, table: TableId, ev: &Event) -> Option<AnomalyRef> {
         let last = self.tables[table.0 as usize].last.get(&ev.handle).copied();
         if let Some(g) = last.and_then(|id| self.gens.get_mut(&id)) {
-            g.after_release.push(*ev, CAP_EVENTS);
+            g.cold.make().after_release.push(*ev, CAP_EVENTS);
             g.notable = true;
-            let idx = g.after_release.items.len().checked_sub(1)?;
+            let idx = g.cold.after_release.items.len().checked_sub(1)?;
             Some(AnomalyRef::AfterRelease(g.id, idx))
         } else {
             let t = self.table(table);
@@ -50,7 +50,7 @@ impl<'i> LifecycleBuilder<'i> {
                 if let Some(e) = self
                     .gens
                     .get_mut(&g)
-                    .and_then(|g| g.after_release.items.get_mut(i))
+                    .and_then(|g| g.cold.make().after_release.items.get_mut(i))
                 {
                     e.flags |= flags::SWEEP;
                 }

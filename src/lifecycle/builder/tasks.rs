@@ -89,10 +89,10 @@ impl<'i> LifecycleBuilder<'i> {
                 let t = &self.tables[table.0 as usize];
                 if let Some(gen_) = self.gens.get_mut(&g)
                     && t.live.get(&gen_.handle) == Some(&g)
-                    && gen_.thread_link == Some(tid)
-                    && gen_.outlived_thread.is_none()
+                    && gen_.cold.thread_link == Some(tid)
+                    && gen_.cold.outlived_thread.is_none()
                 {
-                    gen_.outlived_thread = Some(event.seq);
+                    gen_.cold.make().outlived_thread = Some(event.seq);
                     gen_.notable = true;
                 }
             }
@@ -114,17 +114,16 @@ impl<'i> LifecycleBuilder<'i> {
             t.ended = Some(Box::new(event.unwrap_or_else(|| {
                 Event::new(Op::ProcessExit, Sym(0), Default::default())
             })));
-            t.live.values().copied().collect()
+            t.live.values().collect()
         };
-        let end = self.tables[table.0 as usize].ended.as_deref().copied();
         for g in live {
             if let Some(h) = self.history.as_mut() {
                 h.ended(g, true);
             }
             if let Some(gen_) = self.gens.get_mut(&g) {
-                gen_.open_at_exit = end.map(|e| e.seq);
-                if let Some(site) = gen_.site
-                    && let Some(s) = self.sites.get_mut(&site)
+                gen_.open_at_exit = ExitMark::SET;
+                if let Some(site) = self.site_list.get(gen_.site.0 as usize)
+                    && let Some(s) = self.sites.get_mut(site)
                 {
                     s.open_at_exit += 1;
                 }
@@ -172,7 +171,10 @@ impl<'i> LifecycleBuilder<'i> {
                         _ => false,
                     };
                     let untouched = g.untouched_at_exit() && !source_kept;
-                    (g.notable || g.open_at_exit.is_some() && !untouched, g.prev)
+                    (
+                        g.notable || g.open_at_exit.is_some() && !untouched,
+                        g.prev.get(),
+                    )
                 }
                 None => continue,
             };
@@ -183,14 +185,14 @@ impl<'i> LifecycleBuilder<'i> {
                         .get(&p)
                         .is_some_and(|g| g.notable || g.open_at_exit.is_some());
                 if !keep_prev {
-                    self.gens.remove(&p);
+                    self.drop_generation(p);
                     if let Some(g) = self.gens.get_mut(&id) {
-                        g.prev = None;
+                        g.prev = MaybeGen::NONE;
                     }
                 }
             }
             if !keep_last {
-                self.gens.remove(&id);
+                self.drop_generation(id);
             }
         }
         if self.tables[table.0 as usize].table_full.is_empty() {
@@ -202,6 +204,9 @@ impl<'i> LifecycleBuilder<'i> {
                     .is_some_and(|s| s.open_at_exit < SITE_KEEP_MIN)
                 {
                     self.sites.remove(&k);
+                    if let Some(id) = self.site_ids.get(&k).copied() {
+                        self.release_site_if_unused(id);
+                    }
                 }
             }
         }
@@ -218,11 +223,7 @@ impl<'i> LifecycleBuilder<'i> {
         let new = self.new_table(pid);
         let old_program = self.tables[old.0 as usize].program;
         self.table(new).program = old_program;
-        let mut live: Vec<(Handle, GenId)> = self.tables[old.0 as usize]
-            .live
-            .iter()
-            .map(|(h, g)| (*h, *g))
-            .collect();
+        let mut live: Vec<(Handle, GenId)> = self.tables[old.0 as usize].live.iter().collect();
         live.sort_unstable();
         for (h, from) in live {
             let Some(src) = self.gens.get_mut(&from) else {
@@ -234,7 +235,7 @@ impl<'i> LifecycleBuilder<'i> {
                 src.resource,
                 src.cloexec,
                 src.made_in_trace,
-                src.site,
+                self.site_list.get(src.site.0 as usize).copied(),
             );
             let (inheritable, by_path) = (src.made_inheritable, src.reopened_by_path);
             let mut inherit = *event;
@@ -247,15 +248,16 @@ impl<'i> LifecycleBuilder<'i> {
                 kind,
                 resource,
             );
+            let site = site.map_or(SiteId::NONE, |mut s| {
+                s.table = new;
+                self.site_id(s)
+            });
             if let Some(g) = self.gens.get_mut(&id) {
                 g.cloexec = cloexec;
                 g.made_in_trace = made;
                 g.made_inheritable = inheritable;
                 g.reopened_by_path = by_path;
-                g.site = site.map(|mut s| {
-                    s.table = new;
-                    s
-                });
+                g.site = site;
             }
         }
         // Move the task over.

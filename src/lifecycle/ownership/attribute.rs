@@ -94,7 +94,7 @@ fn call_fits(call: &str) -> Option<&'static [ResourceKind]> {
 /// The value came back from the kernel's lowest-free-number allocation (open,
 /// socket, dup...), not by a deliberate `dup2` onto it or a fork.
 pub(super) fn recycled(g: &Generation) -> bool {
-    let explicit_target = matches!(g.open.map(|e| e.op), Some(Op::Dup { replaces: true, .. }));
+    let explicit_target = matches!(g.open().map(|e| e.op), Some(Op::Dup { replaces: true, .. }));
     !explicit_target
         && matches!(
             g.provenance,
@@ -106,20 +106,21 @@ pub(super) fn recycled(g: &Generation) -> bool {
 /// bounded list, an unseen task may have used it: answer yes (no evidence).
 fn took_part(g: &Generation, tid: u32, before: u64) -> bool {
     creator(g) == Some(tid)
-        || g.use_sites
+        || g.cold
+            .use_sites
             .items
             .iter()
             .any(|u| u.tid == tid && u.seq < before)
-        || g.use_sites.dropped > 0
+        || g.cold.use_sites.dropped > 0
 }
 
 /// How `tid` held `g`, if it did: made, used or released it.
 fn held(g: &Generation, tid: u32) -> Option<&'static str> {
     if g.release().is_some_and(|r| r.event.tid == tid) {
         Some("released")
-    } else if creator(g) == Some(tid) || g.open.is_some_and(|o| o.tid == tid) {
+    } else if creator(g) == Some(tid) || g.open().is_some_and(|o| o.tid == tid) {
         Some("made")
-    } else if g.use_sites.items.iter().any(|u| u.tid == tid) {
+    } else if g.cold.use_sites.items.iter().any(|u| u.tid == tid) {
         Some("used")
     } else {
         None
@@ -134,7 +135,8 @@ fn failures_after<'g>(graph: &'g HandleGraph, g: &'g Generation) -> Vec<(&'g Eve
     for _ in 0..8 {
         let Some(c) = cur else { break };
         out.extend(
-            c.after_release
+            c.cold
+                .after_release
                 .items
                 .iter()
                 .filter(|e| e.outcome.is_bad_handle() && !e.has(flags::SWEEP) && e.op != Op::Probe)
@@ -187,13 +189,13 @@ impl Pass<'_> {
     /// matching call paths are then that loop, not a stale holder.
     fn same_creation_path(&mut self, old: &Generation, new: &Generation) -> bool {
         let (a, b) = (
-            self.path(old.open.and_then(|o| o.stack)),
-            self.path(new.open.and_then(|o| o.stack)),
+            self.path(old.open().and_then(|o| o.stack)),
+            self.path(new.open().and_then(|o| o.stack)),
         );
-        let same_call = old.open.map(|o| o.call) == new.open.map(|o| o.call);
+        let same_call = old.open().map(|o| o.call) == new.open().map(|o| o.call);
         same_call && matches!((a, b), (Some(a), Some(b)) if a == b)
-            || (old.open.is_some_and(|o| o.stack.is_none())
-                && new.open.is_some_and(|o| o.stack.is_none())
+            || (old.open().is_some_and(|o| o.stack.is_none())
+                && new.open().is_some_and(|o| o.stack.is_none())
                 && same_call
                 && old.kind == new.kind
                 && old.resource == new.resource
@@ -213,7 +215,8 @@ impl Pass<'_> {
     ) -> Option<VictimAct> {
         let mut owners: Vec<u32> = creator(new).into_iter().collect();
         owners.extend(
-            new.use_sites
+            new.cold
+                .use_sites
                 .items
                 .iter()
                 .filter(|u| u.seq < at_seq)
@@ -248,6 +251,7 @@ impl Pass<'_> {
         let silent = next_real(self.graph, new).and_then(|n| {
             let n_creator = creator(n);
             let mut acts: Vec<&Event> = n
+                .cold
                 .use_sites
                 .items
                 .iter()
@@ -305,7 +309,7 @@ impl Pass<'_> {
                     at(&old_release.event),
                     self.what(new),
                     new_creator.unwrap_or(0),
-                    new.open.as_ref().map(at).unwrap_or_default()
+                    new.open().as_ref().map(at).unwrap_or_default()
                 ),
             });
         }
@@ -440,13 +444,14 @@ impl Pass<'_> {
     ) -> Option<Event> {
         let is_ctl = |e: &&Event| self.interner.resolve(e.call) == "epoll_ctl";
         let reg = old
+            .cold
             .use_sites
             .items
             .iter()
             .filter(is_ctl)
             .find(|e| e.tid == tid)
             .copied()?;
-        if new.use_sites.items.iter().any(|e| is_ctl(&e)) {
+        if new.cold.use_sites.items.iter().any(|e| is_ctl(&e)) {
             return None;
         }
         let closed_at = old.release()?.event.seq;
@@ -481,8 +486,8 @@ impl Pass<'_> {
         let new_creator = creator(new);
         let differ = kinds_differ(old.kind, new.kind);
         let loop_made = self.same_creation_path(old, new);
-        let mut candidates: Vec<Event> = new.use_sites.items.to_vec();
-        for e in &new.failed_uses.items {
+        let mut candidates: Vec<Event> = new.cold.use_sites.items.to_vec();
+        for e in &new.cold.failed_uses.items {
             if !candidates.iter().any(|c| c.seq == e.seq) {
                 candidates.push(*e);
             }
@@ -526,7 +531,7 @@ impl Pass<'_> {
                         },
                         self.what(new),
                         new_creator.unwrap_or(0),
-                        new.open.as_ref().map(at).unwrap_or_default()
+                        new.open().as_ref().map(at).unwrap_or_default()
                     ),
                 });
             }
@@ -556,6 +561,7 @@ impl Pass<'_> {
             let mut code_path = false;
             if !loop_made {
                 let old_paths: Vec<(crate::model::Sym, Vec<String>)> = old
+                    .cold
                     .use_sites
                     .items
                     .iter()
@@ -610,7 +616,7 @@ impl Pass<'_> {
                     Provenance::PreExisting | Provenance::Inherited { .. }
                 )
                 && matches!(new.provenance, Provenance::Opened | Provenance::Received)
-                && old.use_sites.items.iter().any(|u| u.tid == tid);
+                && old.cold.use_sites.items.iter().any(|u| u.tid == tid);
             if stdio {
                 evidence.push(Evidence {
                     kind: EvidenceKind::Resource,
@@ -634,14 +640,14 @@ impl Pass<'_> {
                 && new_release.is_some_and(|r| {
                     mine.iter().any(|e| {
                         e.seq < r.attr.event.seq
-                            && old.use_sites.items.iter().any(|u| u.call == e.call)
+                            && old.cold.use_sites.items.iter().any(|u| u.call == e.call)
                     })
                 });
             let mut mine = mine;
             if own_stale_before_release && let Some(r) = new_release {
                 let rel = r.attr.event;
                 mine.retain(|e| {
-                    e.seq < rel.seq && old.use_sites.items.iter().any(|u| u.call == e.call)
+                    e.seq < rel.seq && old.cold.use_sites.items.iter().any(|u| u.call == e.call)
                 });
                 evidence.push(Evidence {
                     kind: EvidenceKind::Holder,

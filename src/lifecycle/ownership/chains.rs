@@ -118,7 +118,7 @@ pub(super) fn build(
                 break;
             };
             gens.push(hit.id);
-            if let Some(open) = hit.open {
+            if let Some(open) = hit.open() {
                 links.push(ChainLink {
                     role: ChainRole::Recycle,
                     event: open,
@@ -150,7 +150,7 @@ pub(super) fn build(
                 if v.silent {
                     if let Some(g) = graph.gen_(v.hit) {
                         gens.push(g.id);
-                        if let Some(open) = g.open {
+                        if let Some(open) = g.open() {
                             links.push(ChainLink {
                                 role: ChainRole::Recycle,
                                 event: open,
@@ -205,7 +205,7 @@ fn add_transients(
         if !transient(graph, n) {
             return;
         }
-        if let Some(open) = n.open {
+        if let Some(open) = n.open() {
             links.push(ChainLink {
                 role: ChainRole::Transient,
                 event: open,
@@ -220,10 +220,10 @@ fn add_transients(
             });
         }
         // The victim going on with its dead handle after the transient pair.
-        for e in n.after_release.items.iter().filter(|e| {
+        for e in n.cold.after_release.items.iter().filter(|e| {
             e.outcome.is_bad_handle()
                 && !e.has(flags::SWEEP)
-                && Some(e.tid) == n.open.map(|o| o.tid)
+                && Some(e.tid) == n.open().map(|o| o.tid)
         }) {
             links.push(ChainLink {
                 role: ChainRole::VictimFailure,

@@ -7,7 +7,7 @@ use crate::model::Op;
 pub(super) fn creator(g: &Generation) -> Option<u32> {
     match g.provenance {
         Provenance::Opened | Provenance::Duplicated { .. } | Provenance::Received => {
-            g.open.map(|e| e.tid)
+            g.open().map(|e| e.tid)
         }
         _ => None,
     }
@@ -19,7 +19,7 @@ pub(super) fn transient(graph: &HandleGraph, g: &Generation) -> bool {
     let Provenance::Duplicated { from } = g.provenance else {
         return false;
     };
-    let from_std = match (from.and_then(|f| graph.gen_(f)), g.open.map(|e| e.op)) {
+    let from_std = match (from.and_then(|f| graph.gen_(f)), g.open().map(|e| e.op)) {
         (Some(f), _) => (0..=2).contains(&f.handle),
         (None, Some(Op::Dup { source, .. })) => (0..=2).contains(&source),
         _ => false,
@@ -28,6 +28,6 @@ pub(super) fn transient(graph: &HandleGraph, g: &Generation) -> bool {
     from_std
         && g.release()
             .is_some_and(|r| r.event.tid == tid && r.how == ReleaseHow::Close)
-        && g.use_sites.items.iter().all(|u| u.tid == tid)
-        && g.uses <= 8
+        && g.cold.use_sites.items.iter().all(|u| u.tid == tid)
+        && g.cold.uses <= 8
 }

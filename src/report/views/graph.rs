@@ -106,7 +106,7 @@ pub fn build(a: &Analysis, sel: &Selection) -> GraphView {
                     .resource
                     .map(|r| crate::model::sanitize::for_terminal(a.interner.resolve(r))),
                 how_made: provenance_name(g.provenance),
-                opened_at: g.open.map(|e| where_text(a, &e)),
+                opened_at: g.open().map(|e| where_text(a, &e)),
                 released: g.release().map(|r| release_name(r.how)),
                 released_at: g.release().map(|r| where_text(a, &r.event)),
                 open_at_end: g.open_at_exit.is_some(),

@@ -282,11 +282,11 @@ struct GenSpan {
 
 /// A generation's span as [`finding_touches`] reads it.
 pub(super) fn span_of(graph: &HandleGraph, g: &Generation) -> (u64, Option<u64>) {
-    let from = g.open.map_or(0, |e| e.seq);
+    let from = g.open().map_or(0, |e| e.seq);
     let to = g
         .next
         .and_then(|n| graph.gen_(n))
-        .and_then(|n| n.open)
+        .and_then(|n| n.open())
         .map(|e| e.seq);
     (from, to)
 }
@@ -351,12 +351,12 @@ pub fn for_finding(a: &Analysis, f: &Finding, index: &GenerationIndex) -> Vec<Ti
     let mut events: Vec<Event> = f.labels.iter().map(|l| l.event).collect();
     for (k, graph) in a.graphs.iter().enumerate() {
         for g in generations_of(graph, k, index, f, value) {
-            events.extend(g.open);
-            events.extend(g.use_sites.items.iter().copied());
-            events.extend(g.failed_uses.items.iter().copied());
+            events.extend(g.open());
+            events.extend(g.cold.use_sites.items.iter().copied());
+            events.extend(g.cold.failed_uses.items.iter().copied());
             events.extend(g.release().map(|r| r.event));
-            events.extend(g.after_release.items.iter().copied());
-            events.extend(g.in_flight_at_release.items.iter().copied());
+            events.extend(g.cold.after_release.items.iter().copied());
+            events.extend(g.cold.in_flight_at_release.items.iter().copied());
         }
     }
     events.sort_by_key(|e| (e.origin.input, e.seq));
