@@ -73,9 +73,11 @@ for threads in 1 2; do
   printf '%-34s %8.3f %9.0f %9.2f %8s\n' "handlecheck pipe --threads $threads" "$t" \
     "$(echo "$mb / $t" | bc -l)" "$(echo "$t / $t_grep" | bc -l)" "$(rss "$cmd")"
 done
-if cmp -s "$work/out-file-1.json" "$work/out-file-2.json"; then
-  echo "output identical for --threads 1 and 2"
-else
-  echo "OUTPUT DIFFERS between --threads 1 and 2"
-fi
+for how in file pipe; do
+  if cmp -s "$work/out-$how-1.json" "$work/out-$how-2.json"; then
+    echo "$how: output identical for --threads 1 and 2"
+  else
+    echo "$how: OUTPUT DIFFERS between --threads 1 and 2"
+  fi
+done
 echo "($(printf %.0f "$mb") MB, $runs runs, median; machine: $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
