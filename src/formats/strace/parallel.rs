@@ -663,6 +663,9 @@ struct State {
     ready: Vec<Option<Chunk>>,
     /// The stitcher is gone (it finished, or is unwinding): stop.
     stop: bool,
+    /// A thread parsing ahead or reading died (a bug): the stitcher must
+    /// not wait for what it would have made.
+    helper_died: bool,
 }
 
 impl<'m> Shared<'m> {
@@ -680,6 +683,7 @@ impl<'m> Shared<'m> {
                 taken: 0,
                 ready: Vec::new(),
                 stop: false,
+                helper_died: false,
             }),
             changed: Condvar::new(),
         }
@@ -774,6 +778,8 @@ impl<'m> Shared<'m> {
             if k >= st.ready.len() && self.all_claimed(&st) {
                 return None;
             }
+            // (The scope then re-raises the helper's own panic.)
+            assert!(!st.helper_died, "a thread reading the trace ahead stopped");
             match self.claim(&mut st) {
                 Some(job) => {
                     drop(st);
@@ -934,6 +940,19 @@ impl<'m> Shared<'m> {
     }
 }
 
+/// Tells the stitcher when a helper thread unwinds, so that it does not wait
+/// for the chunk that thread had claimed.
+struct DiedOnPanic<'a, 'm>(&'a Shared<'m>);
+
+impl Drop for DiedOnPanic<'_, '_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.lock().helper_died = true;
+            self.0.changed.notify_all();
+        }
+    }
+}
+
 /// Stops the other threads when the stitcher leaves, however it leaves.
 struct StopOnDrop<'a, 'm>(&'a Shared<'m>);
 
@@ -979,7 +998,8 @@ pub fn read(
             released = upto;
         }
     };
-    let shared = Shared::new(Source::Map(map), CHUNK, threads.max(1));
+    let threads = parse_threads(threads);
+    let shared = Shared::new(Source::Map(map), CHUNK, threads);
     stitch_all(&shared, None, id, threads, provider, stats, &mut done_with)
 }
 
@@ -994,7 +1014,22 @@ pub fn read_stream(
     provider: &mut dyn InputProvider,
     stats: &mut ReadStats,
 ) -> std::io::Result<Cut> {
-    read_stream_chunked(reader, spool, id, threads, CHUNK, provider, stats)
+    read_stream_chunked(
+        reader,
+        spool,
+        id,
+        parse_threads(threads),
+        CHUNK,
+        provider,
+        stats,
+    )
+}
+
+/// Threads to parse on: as asked, but no more than the machine runs at once
+/// (more would only hold more chunks in memory).
+fn parse_threads(asked: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    asked.clamp(1, cores.max(1))
 }
 
 fn read_stream_chunked(
@@ -1041,7 +1076,6 @@ fn stitch_all(
     stats: &mut ReadStats,
     done_with: &mut dyn FnMut(usize),
 ) -> Cut {
-    let threads = threads.max(1);
     let mut parser = StraceParser::new();
     let mut cut = Cut::default();
     let mut number: u32 = 0;
@@ -1049,13 +1083,17 @@ fn stitch_all(
         let _stop = StopOnDrop(shared);
         if let Some(feed) = feed {
             scope.spawn(move || {
+                let _died = DiedOnPanic(shared);
                 let StreamFeed { reader, spool } = feed;
                 let spool = spool.map(|s| s as &mut dyn Write);
                 shared.read_stream(reader, spool)
             });
         }
         for slot in 1..threads {
-            scope.spawn(move || shared.work(&mut AheadParser::new(slot)));
+            scope.spawn(move || {
+                let _died = DiedOnPanic(shared);
+                shared.work(&mut AheadParser::new(slot))
+            });
         }
         let mut ahead = AheadParser::new(0);
         let mut remaps = Remaps::default();
