@@ -253,7 +253,11 @@ pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, Analysis
         if !options.selection.is_empty() {
             job_findings.retain(|f| options.selection.keeps(f));
         }
-        findings.extend(job_findings);
+        if findings.is_empty() {
+            findings = job_findings;
+        } else {
+            findings.extend(job_findings);
+        }
         if keep_graphs {
             graphs.push(graph);
         }

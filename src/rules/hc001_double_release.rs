@@ -66,7 +66,7 @@ impl DoubleRelease {
     }
 
     fn check(&self, cx: &RuleContext<'_>, out: &mut Findings) {
-        out.extend(self.findings(cx));
+        out.absorb(self.findings(cx));
     }
 }
 
@@ -74,33 +74,35 @@ impl DoubleRelease {
 /// finding listing them, not one per value. Linear: the finding of each call
 /// is found by its event's sequence number, and a merged finding's message is
 /// written once, after all its values are in.
-fn merge_close_range(cx: &RuleContext<'_>, findings: Vec<Finding>) -> Vec<Finding> {
-    let mut out: Vec<Finding> = Vec::new();
-    // close_range event seq -> (index in `out`, merged more than one).
+fn merge_close_range(cx: &RuleContext<'_>, mut findings: Vec<Finding>) -> Vec<Finding> {
+    // Merged in place (500k findings are not copied into a second list):
+    // close_range event seq -> (index of its first finding, merged more than one).
     let mut by_call: FxHashMap<u64, (usize, bool)> = FxHashMap::default();
-    for f in findings {
-        let range_call = f
+    let mut merged_away = vec![false; findings.len()];
+    for i in 0..findings.len() {
+        let range_call = findings[i]
             .primary()
             .map(|p| p.event)
             .filter(|e| matches!(e.op, Op::CloseRange { .. }));
         let Some(e) = range_call else {
-            out.push(f);
             continue;
         };
         match by_call.get_mut(&e.seq) {
-            Some((i, merged)) => {
+            Some((first, merged)) => {
                 *merged = true;
-                let o = &mut out[*i];
-                for l in f.labels {
+                merged_away[i] = true;
+                let labels = std::mem::take(&mut findings[i].labels);
+                let level = findings[i].level;
+                let o = &mut findings[*first];
+                for l in labels {
                     if l.role != Role::BadRelease {
                         o.labels.push(l);
                     }
                 }
-                o.level = o.level.max(f.level);
+                o.level = o.level.max(level);
             }
             None => {
-                by_call.insert(e.seq, (out.len(), false));
-                out.push(f);
+                by_call.insert(e.seq, (i, false));
             }
         }
     }
@@ -108,7 +110,7 @@ fn merge_close_range(cx: &RuleContext<'_>, findings: Vec<Finding>) -> Vec<Findin
         if !merged {
             continue;
         }
-        let o = &mut out[i];
+        let o = &mut findings[i];
         let mut values: Vec<i64> = o
             .labels
             .iter()
@@ -123,6 +125,9 @@ fn merge_close_range(cx: &RuleContext<'_>, findings: Vec<Finding>) -> Vec<Findin
             names.join(", "),
         );
     }
+    let mut away = merged_away.into_iter();
+    findings.retain(|_| !away.next().unwrap_or(false));
+    let mut out = findings;
     for f in &mut out {
         f.labels.sort_by_key(|l| l.event.seq);
         f.labels.dedup_by_key(|l| (l.event.seq, l.role));

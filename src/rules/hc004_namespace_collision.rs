@@ -63,7 +63,7 @@ impl NamespaceCollision {
     }
 
     fn check(&self, cx: &RuleContext<'_>, out: &mut Findings) {
-        out.extend(self.findings(cx));
+        out.absorb(self.findings(cx));
     }
 }
 

@@ -136,6 +136,6 @@ impl InvalidHandle {
     }
 
     fn check(&self, cx: &RuleContext<'_>, out: &mut Findings) {
-        out.extend(self.findings(cx));
+        out.absorb(self.findings(cx));
     }
 }

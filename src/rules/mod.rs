@@ -179,5 +179,14 @@ pub fn run(cx: &RuleContext<'_>, rules: &[&'static dyn Rule]) -> Vec<Finding> {
             out.finish()
         })
         .collect();
-    per_rule.into_iter().flatten().collect()
+    // The first rule's list is extended in place instead of copied (a rule
+    // with 500k findings is 90 MB of them).
+    let rest: usize = per_rule.iter().skip(1).map(Vec::len).sum();
+    let mut lists = per_rule.into_iter();
+    let mut all = lists.next().unwrap_or_default();
+    all.reserve_exact(rest);
+    for list in lists {
+        all.extend(list);
+    }
+    all
 }
