@@ -1336,6 +1336,30 @@ mod tests {
         }
     }
 
+    /// A stream that fails after some lines: the error comes back (the
+    /// reader turns it into exit 2 naming the input), nothing waits forever.
+    #[test]
+    fn a_read_error_mid_stream_is_returned() {
+        struct Failing(usize);
+        impl Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if self.0 == 0 {
+                    return Err(std::io::Error::other("device went away"));
+                }
+                self.0 -= 1;
+                let line = b"5 close(3) = 0\n";
+                buf[..line.len()].copy_from_slice(line);
+                Ok(line.len())
+            }
+        }
+        let mut out = Collect::default();
+        let mut stats = ReadStats::default();
+        let err = read_stream_chunked(&mut Failing(40), None, 0, 2, 64, &mut out, &mut stats)
+            .unwrap_err();
+        assert_eq!(err.to_string(), "device went away");
+        assert!(stats.units <= 40, "{} lines from 40", stats.units);
+    }
+
     #[test]
     fn chunks_end_at_line_ends() {
         let map = b"a\nbb\nccc\n\ndd";
