@@ -1360,6 +1360,34 @@ mod tests {
         assert!(stats.units <= 40, "{} lines from 40", stats.units);
     }
 
+    /// The fuzzers' kept inputs (hostile, cut, binary) read the same both ways.
+    #[test]
+    fn fuzz_corpora_read_as_the_sequential_parse() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+        let mut n = 0;
+        for dir in [
+            "corpus/strace_stream",
+            "corpus/strace_line",
+            "corpus/end_to_end",
+            "regressions/strace_stream",
+            "regressions/strace_line",
+        ] {
+            let Ok(rd) = std::fs::read_dir(root.join(dir)) else {
+                continue;
+            };
+            let mut files: Vec<_> = rd.filter_map(Result::ok).map(|e| e.path()).collect();
+            files.sort();
+            for p in files {
+                let bytes = std::fs::read(&p).unwrap();
+                for chunk_len in [1, 33] {
+                    assert_same(&p.display().to_string(), &bytes, 2, chunk_len);
+                }
+                n += 1;
+            }
+        }
+        assert!(n > 300, "only {n} corpus files");
+    }
+
     #[test]
     fn chunks_end_at_line_ends() {
         let map = b"a\nbb\nccc\n\ndd";
