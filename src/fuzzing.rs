@@ -31,6 +31,7 @@ pub const TARGETS: &[(&str, Entry)] = &[
     ("config", config),
     ("baseline", baseline),
     ("end_to_end", end_to_end),
+    ("strace_parallel", strace_parallel),
 ];
 
 /// The entry function of a target by name.
@@ -80,6 +81,18 @@ pub fn strace_stream(data: &[u8]) {
     let _ = formats::strace::stream::read(opened, 0, &mut builder, &mut stats);
     let _ = builder.finish();
     check_stats(&stats);
+}
+
+/// Differential: the parallel strace reader (mapped and streamed) against the
+/// sequential one. The first byte picks the chunk length (1 to 64 bytes), so
+/// chunk edges fall everywhere; any difference in events, interner order,
+/// counters or skips panics.
+pub fn strace_parallel(data: &[u8]) {
+    let (chunk_len, rest) = match data.split_first() {
+        Some((b, rest)) => (usize::from(*b % 64) + 1, rest),
+        None => (1, data),
+    };
+    formats::strace::parallel::equivalence::assert_same("fuzz input", rest, 2, chunk_len);
 }
 
 fn in_memory(data: &[u8]) -> crate::input::Opened {

@@ -51,6 +51,10 @@ pub struct Interner {
     string_ids: hashbrown::HashTable<u32>,
     stacks: Vec<Box<[Sym]>>,
     stack_ids: HashMap<Box<[Sym]>, StackId>,
+    /// When recording: every string asked for, in order, new or not (a reader
+    /// parsing ahead replays them so that the real interner sees the same
+    /// sequence the sequential parse would).
+    touched: Option<Vec<u32>>,
 }
 
 impl std::fmt::Debug for Interner {
@@ -89,13 +93,51 @@ impl Interner {
         } else {
             text
         };
-        if let Some(id) = self.find(text) {
-            return Sym(id);
+        let id = match self.find(text) {
+            Some(id) => id,
+            None => {
+                let id = self.spans.len() as u32;
+                self.push_text(text);
+                self.insert_id(id, text);
+                id
+            }
+        };
+        if let Some(t) = self.touched.as_mut() {
+            t.push(id);
         }
-        let id = self.spans.len() as u32;
-        self.push_text(text);
-        self.insert_id(id, text);
         Sym(id)
+    }
+
+    /// Starts recording every string asked for (see [`Interner::touched`]).
+    pub fn record_touches(&mut self) {
+        self.touched.get_or_insert_with(Vec::new);
+    }
+
+    /// Records a use of `sym` a cache answered without asking the interner.
+    pub fn touch(&mut self, sym: Sym) {
+        if let Some(t) = self.touched.as_mut() {
+            t.push(sym.0);
+        }
+    }
+
+    /// The recorded uses so far (empty when not recording).
+    pub fn touched(&self) -> &[u32] {
+        self.touched.as_deref().unwrap_or(&[])
+    }
+
+    /// Keeps the first `len` recorded uses.
+    pub fn truncate_touched(&mut self, len: usize) {
+        if let Some(t) = self.touched.as_mut() {
+            t.truncate(len);
+        }
+    }
+
+    /// Takes the recorded uses, recording on from empty.
+    pub fn take_touched(&mut self) -> Vec<u32> {
+        match self.touched.as_mut() {
+            Some(t) => std::mem::take(t),
+            None => Vec::new(),
+        }
     }
 
     /// The id whose text is `text`, if any.

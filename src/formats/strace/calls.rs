@@ -130,6 +130,7 @@ impl StraceParser {
             && text.as_slice() == deco
             && *del == deleted
         {
+            ctx.interner.touch(*sym);
             return *sym;
         }
         identity(deco, deleted, &mut self.scratch);

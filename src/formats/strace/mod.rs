@@ -790,7 +790,10 @@ impl StraceParser {
 
     fn name_sym(&mut self, index: u16, ctx: &mut ReadContext<'_>) -> Sym {
         match self.names.get(index as usize).copied().flatten() {
-            Some(s) => s,
+            Some(s) => {
+                ctx.interner.touch(s);
+                s
+            }
             None => {
                 let s = ctx.interner.intern(syscalls::Table::name(index));
                 if let Some(slot) = self.names.get_mut(index as usize) {

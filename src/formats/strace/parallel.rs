@@ -79,8 +79,10 @@ struct Pre {
     name_len: u32,
     /// This line's events in the chunk's event list.
     events: (u32, u32),
-    /// The chunk interner's length after this line.
-    syms_end: u32,
+    /// The strings this line asked its interner for, in order, as a range
+    /// of the chunk's `touched` list: replayed on the real interner so that
+    /// it sees what the sequential parse would have asked, in that order.
+    touches: (u32, u32),
     /// The line switches `-y` mode on.
     sets_y: bool,
     /// The events wait in `held` for `-k` frames that may follow.
@@ -125,21 +127,10 @@ struct Chunk {
     first_sym: u32,
     text: String,
     ends: Vec<u32>,
+    /// Symbols the lines asked for (see [`Pre::touches`]).
+    touched: Vec<u32>,
     /// The bytes, when they came from a stream (a mapped file keeps its own).
     owned: Vec<u8>,
-}
-
-impl Chunk {
-    /// The text of a symbol this chunk added.
-    fn added(&self, sym: Sym) -> Option<&str> {
-        let i = sym.0.checked_sub(self.first_sym)? as usize;
-        let end = *self.ends.get(i)? as usize;
-        let start = match i {
-            0 => 0,
-            _ => *self.ends.get(i - 1)? as usize,
-        };
-        self.text.get(start..end)
-    }
 }
 
 /// Where the chunk starting at `start` ends: `chunk_len` bytes on, then on
@@ -178,9 +169,11 @@ struct AheadParser {
 
 impl AheadParser {
     fn new(slot: usize) -> AheadParser {
+        let mut interner = Interner::new();
+        interner.record_touches();
         AheadParser {
             parser: StraceParser::new(),
-            interner: Interner::new(),
+            interner,
             slot,
             epoch: 0,
         }
@@ -192,10 +185,12 @@ impl AheadParser {
         if self.interner.len() > AHEAD_STRINGS {
             self.parser = StraceParser::new();
             self.interner = Interner::new();
+            self.interner.record_touches();
             self.epoch += 1;
         }
         let parser = &mut self.parser;
         let first_sym = self.interner.len();
+        self.interner.take_touched();
         let mut chunk = Chunk {
             start: at,
             end: at + bytes.len(),
@@ -247,7 +242,7 @@ impl AheadParser {
             let kind = match pre {
                 Some(mut pre) => {
                     pre.events.1 = parser.held.len() as u32;
-                    pre.syms_end = self.interner.len() as u32;
+                    pre.touches.1 = self.interner.touched().len() as u32;
                     chunk.pres.push(pre);
                     RecKind::Parsed
                 }
@@ -272,6 +267,7 @@ impl AheadParser {
                 pre.hold = next != Some(RecKind::Parsed);
             }
         }
+        chunk.touched = self.interner.take_touched();
         for i in first_sym..self.interner.len() {
             chunk.text.push_str(self.interner.resolve(Sym(i as u32)));
             chunk.ends.push(chunk.text.len() as u32);
@@ -311,6 +307,7 @@ impl StraceParser {
         let syms_before = ctx.interner.len();
         let skipped_before = ctx.stats.skipped;
         let held_from = self.held.len();
+        let touched_from = ctx.interner.touched().len();
         self.y_mode = false;
         self.undecorated_before_y = false;
         self.cur = LineCtx {
@@ -344,6 +341,7 @@ impl StraceParser {
         // real parser's to do: give the line up.
         if self.cut_by_output.take().is_some() || ctx.stats.skipped != skipped_before {
             self.held.truncate(held_from);
+            ctx.interner.truncate_touched(touched_from);
             ctx.interner.truncate(syms_before);
             self.forget_syms_from(syms_before);
             return None;
@@ -368,7 +366,7 @@ impl StraceParser {
             body: leader.body as u32,
             name_len: name_len as u32,
             events: (held_from as u32, 0),
-            syms_end: 0,
+            touches: (touched_from as u32, 0),
             hold: true,
             sets_y: self.y_mode,
             undecorated_before_y: self.undecorated_before_y,
@@ -434,9 +432,10 @@ impl StraceParser {
         remap: &mut Remap<'_>,
         ctx: &mut ReadContext<'_>,
     ) {
+        // A line the real state parses itself asks the real interner itself:
+        // its parsed-ahead uses are not replayed.
         if !self.stash.is_empty() || self.in_summary {
             self.line(line, origin, None, ctx);
-            remap.replay(pre.syms_end, ctx.interner);
             return;
         }
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -467,14 +466,12 @@ impl StraceParser {
         match pre.ahead {
             Ahead::Complete | Ahead::Entry { .. } if redo => {
                 self.call_line(body, name_len, ctx);
-                remap.replay(pre.syms_end, ctx.interner);
                 return;
             }
             Ahead::Complete => {}
             Ahead::Entry { index, head } => {
                 let Some(spec) = Table::spec(index) else {
                     self.call_line(body, name_len, ctx);
-                    remap.replay(pre.syms_end, ctx.interner);
                     return;
                 };
                 self.release_pending(tid);
@@ -499,7 +496,6 @@ impl StraceParser {
                         .is_some_and(|p| p.from_line == expected && p.spawned.is_none());
                 if !same {
                     self.resumed(body, ctx);
-                    remap.replay(pre.syms_end, ctx.interner);
                     return;
                 }
                 if let Some(p) = self.tasks.get_mut(&tid).and_then(|t| t.pending.take()) {
@@ -509,7 +505,7 @@ impl StraceParser {
                 }
             }
         }
-        remap.replay(pre.syms_end, ctx.interner);
+        remap.replay(pre.touches, ctx.interner);
         for ev in events {
             let mut ev = *ev;
             ev.time = self.cur.time;
@@ -548,18 +544,32 @@ struct Remaps {
 #[derive(Default)]
 struct SlotMap {
     epoch: u32,
+    /// Per symbol of the thread's interner: the real symbol, or UNMAPPED.
     map: Vec<u32>,
+    /// The thread's strings, back to back, ending at `ends` (symbol order).
+    text: String,
+    ends: Vec<u32>,
 }
 
-/// One chunk's view of [`Remaps`]: its thread's map and the strings it added,
-/// interned in the real interner in the chunk's order as the lines that
-/// first used them are stitched.
+impl SlotMap {
+    fn text_of(&self, sym: Sym) -> &str {
+        let i = sym.0 as usize;
+        let end = self.ends.get(i).map_or(0, |e| *e as usize);
+        let start = match i {
+            0 => 0,
+            _ => self.ends.get(i - 1).map_or(end, |e| *e as usize),
+        };
+        self.text.get(start..end).unwrap_or("?")
+    }
+}
+
+/// One chunk's view of [`Remaps`]: its thread's symbols, interned in the real
+/// interner as the stitched lines ask for them.
 struct Remap<'a> {
-    chunk: &'a Chunk,
+    slot: &'a mut SlotMap,
+    touched: &'a [u32],
     /// Lines the parser was fed before this chunk.
     lines_before: u64,
-    map: &'a mut Vec<u32>,
-    replayed: usize,
 }
 
 const UNMAPPED: u32 = u32::MAX;
@@ -571,16 +581,21 @@ impl Remaps {
         }
         let slot = &mut self.slots[chunk.slot];
         if slot.epoch != chunk.epoch {
-            slot.epoch = chunk.epoch;
-            slot.map.clear();
+            *slot = SlotMap {
+                epoch: chunk.epoch,
+                ..SlotMap::default()
+            };
         }
-        let len = chunk.first_sym as usize + chunk.ends.len();
-        slot.map.resize(len.max(slot.map.len()), UNMAPPED);
+        // The chunk's new strings continue its thread's symbols.
+        debug_assert_eq!(slot.ends.len(), chunk.first_sym as usize);
+        let base = slot.text.len() as u32;
+        slot.text.push_str(&chunk.text);
+        slot.ends.extend(chunk.ends.iter().map(|e| base + e));
+        slot.map.resize(slot.ends.len(), UNMAPPED);
         Remap {
-            chunk,
+            slot,
+            touched: &chunk.touched,
             lines_before,
-            map: &mut slot.map,
-            replayed: chunk.first_sym as usize,
         }
     }
 }
@@ -588,24 +603,23 @@ impl Remaps {
 impl Remap<'_> {
     fn get(&mut self, sym: Sym, global: &mut Interner) -> Sym {
         let i = sym.0 as usize;
-        match self.map.get(i) {
+        match self.slot.map.get(i) {
             Some(&m) if m != UNMAPPED => Sym(m),
             _ => {
-                // Symbols of earlier chunks were mapped when those were stitched.
-                let g = global.intern(self.chunk.added(sym).unwrap_or("?"));
-                if let Some(slot) = self.map.get_mut(i) {
-                    *slot = g.0;
+                let g = global.intern(self.slot.text_of(sym));
+                if let Some(m) = self.slot.map.get_mut(i) {
+                    *m = g.0;
                 }
                 g
             }
         }
     }
 
-    /// Interns the strings the chunk added up to symbol `end`, in order.
-    fn replay(&mut self, end: u32, global: &mut Interner) {
-        while self.replayed < end as usize {
-            self.get(Sym(self.replayed as u32), global);
-            self.replayed += 1;
+    /// Asks the real interner for what a stitched line asked its own for.
+    fn replay(&mut self, (from, to): (u32, u32), global: &mut Interner) {
+        let touched = self.touched;
+        for &s in touched.get(from as usize..to as usize).unwrap_or(&[]) {
+            self.get(Sym(s), global);
         }
     }
 }
@@ -1141,9 +1155,8 @@ fn stitch_all(
     cut
 }
 
-/// [`read`] on a byte slice with chunks of `chunk_len` bytes (tests cut at
-/// every line).
-#[cfg(test)]
+/// [`read`] on a byte slice with chunks of `chunk_len` bytes (the
+/// equivalence checks cut at every line).
 fn read_chunked(
     map: &[u8],
     id: InputId,
@@ -1156,16 +1169,18 @@ fn read_chunked(
     stitch_all(&shared, None, id, threads, provider, stats, &mut |_| {})
 }
 
-#[cfg(test)]
-mod tests {
+/// The parallel reader checked against the sequential one on any bytes: for
+/// the tests here and the `strace_parallel` fuzz target. Not part of the
+/// tool's interface.
+pub mod equivalence {
     use super::*;
     use crate::formats::EventSink;
 
     /// Collects what a reader produces: events and the interner.
     #[derive(Default)]
-    struct Collect {
-        interner: Interner,
-        events: Vec<Event>,
+    pub struct Collect {
+        pub interner: Interner,
+        pub events: Vec<Event>,
     }
 
     impl InputProvider for Collect {
@@ -1186,7 +1201,7 @@ mod tests {
     }
 
     /// Everything the sequential reader makes of `bytes`.
-    fn sequential(bytes: &[u8]) -> (Collect, ReadStats, Cut) {
+    pub fn sequential(bytes: &[u8]) -> (Collect, ReadStats, Cut) {
         let mut out = Collect::default();
         let mut stats = ReadStats::default();
         let mut parser = StraceParser::new();
@@ -1201,7 +1216,7 @@ mod tests {
         (out, stats, cut)
     }
 
-    fn chunked(bytes: &[u8], threads: usize, chunk_len: usize) -> (Collect, ReadStats, Cut) {
+    pub fn chunked(bytes: &[u8], threads: usize, chunk_len: usize) -> (Collect, ReadStats, Cut) {
         let mut out = Collect::default();
         let mut stats = ReadStats::default();
         let cut = read_chunked(bytes, 0, threads, chunk_len, &mut out, &mut stats);
@@ -1225,7 +1240,7 @@ mod tests {
     }
 
     /// The stream path: also checks that the spool got every byte.
-    fn streamed(bytes: &[u8], threads: usize, chunk_len: usize) -> (Collect, ReadStats, Cut) {
+    pub fn streamed(bytes: &[u8], threads: usize, chunk_len: usize) -> (Collect, ReadStats, Cut) {
         let mut out = Collect::default();
         let mut stats = ReadStats::default();
         let mut reader = Trickle {
@@ -1254,7 +1269,11 @@ mod tests {
     }
 
     /// Asserts that the chunked read is the sequential one, field by field.
-    fn assert_same(name: &str, bytes: &[u8], threads: usize, chunk_len: usize) {
+    /// Panics unless `bytes` read in chunks of `chunk_len` on `threads`
+    /// threads, mapped and (for lengths above 1) streamed, give what the
+    /// sequential reader gives: events field by field, interner order,
+    /// counters, skips and dropped lines.
+    pub fn assert_same(name: &str, bytes: &[u8], threads: usize, chunk_len: usize) {
         let (a, sa, ca) = sequential(bytes);
         let (b, sb, cb) = chunked(bytes, threads, chunk_len);
         let ctx = format!("{name}, {threads} threads, chunks of {chunk_len} bytes");
@@ -1292,6 +1311,12 @@ mod tests {
         );
         assert_eq!(sa.counters, sb.counters, "{ctx}: counters");
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::equivalence::{Collect, assert_same, chunked, streamed};
+    use super::*;
 
     /// Every bundled strace trace (fixtures, and the shared samples when present).
     fn bundled_traces() -> Vec<(String, Vec<u8>)> {
@@ -1435,18 +1460,21 @@ mod tests {
         let mut t = b"5 close(3) = 0\n".to_vec();
         t.extend(std::iter::repeat_n(b'x', MAX_LINE + 3));
         t.extend_from_slice(b"\n5 close(4) = 0\n");
-        let (b, _, cut) = chunked(&t, 2, 8);
-        assert_eq!(
-            cut,
-            Cut {
-                count: 1,
-                first_line: 2
-            }
-        );
-        assert_eq!(
-            b.events.iter().map(|e| e.origin.line).collect::<Vec<_>>(),
-            [1, 3]
-        );
-        assert_same("long line", &t, 2, 8);
+        for (b, _, cut) in [chunked(&t, 2, 8), streamed(&t, 2, 1 << 16)] {
+            assert_eq!(
+                cut,
+                Cut {
+                    count: 1,
+                    first_line: 2
+                }
+            );
+            let lines: Vec<u32> = b.events.iter().map(|e| e.origin.line).collect();
+            assert_eq!(lines, [1, 3]);
+            assert_eq!(b.events[1].origin.offset, (15 + MAX_LINE + 4) as u64);
+        }
+        assert_same("long line", &t, 2, 1 << 16);
+        // The long line last, without its line end.
+        t.truncate(15 + MAX_LINE + 3);
+        assert_same("long last line", &t, 2, 1 << 16);
     }
 }
