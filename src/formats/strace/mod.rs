@@ -670,23 +670,28 @@ impl StraceParser {
                     self.rebuilt = buf;
                     return;
                 }
-                self.release_pending(self.cur.tid);
-                let mut text = self.pool.pop().unwrap_or_default();
-                text.extend_from_slice(head);
                 self.entry_events(head, name_len, index, spec, ctx);
-                let tid = self.cur.tid;
-                if matches!(spec.action, Action::Clone | Action::Clone3 | Action::Fork) {
-                    self.clone_waiters.insert(tid);
-                }
-                self.tasks.entry(tid).or_default().pending = Some(Pending {
-                    index,
-                    spec,
-                    text,
-                    spawned: None,
-                    from_line: self.lines_seen,
-                });
+                self.start_pending(self.cur.tid, index, spec, head);
             }
         }
+    }
+
+    /// `tid`'s entry half `head` (`read(3, `) of call `index` is now the one
+    /// waiting for its `<... resumed>` half.
+    fn start_pending(&mut self, tid: u32, index: u16, spec: Spec, head: &[u8]) {
+        self.release_pending(tid);
+        let mut text = self.pool.pop().unwrap_or_default();
+        text.extend_from_slice(head);
+        if matches!(spec.action, Action::Clone | Action::Clone3 | Action::Fork) {
+            self.clone_waiters.insert(tid);
+        }
+        self.tasks.entry(tid).or_default().pending = Some(Pending {
+            index,
+            spec,
+            text,
+            spawned: None,
+            from_line: self.lines_seen,
+        });
     }
 
     fn resumed(&mut self, body: &[u8], ctx: &mut ReadContext<'_>) {

@@ -44,7 +44,7 @@ use crate::model::{Event, InputId, Interner, Origin, Outcome, Sym, flags};
 use super::prefix::{Stamp, parse_leader};
 use super::syscalls::{Action, FastMap, Table};
 use super::{
-    BodyKind, DETACHED, LineCtx, Pending, StraceParser, UNFINISHED, body_kind, fast, resumed_name,
+    BodyKind, DETACHED, LineCtx, StraceParser, UNFINISHED, body_kind, fast, resumed_name,
     spliced_notice, tokenize,
 };
 
@@ -474,16 +474,8 @@ impl StraceParser {
                     self.call_line(body, name_len, ctx);
                     return;
                 };
-                self.release_pending(tid);
-                let mut text = self.pool.pop().unwrap_or_default();
-                text.extend_from_slice(body.get(head.0 as usize..head.1 as usize).unwrap_or(&[]));
-                self.tasks.entry(tid).or_default().pending = Some(Pending {
-                    index,
-                    spec,
-                    text,
-                    spawned: None,
-                    from_line: self.lines_seen,
-                });
+                let head = body.get(head.0 as usize..head.1 as usize).unwrap_or(&[]);
+                self.start_pending(tid, index, spec, head);
             }
             Ahead::Resumed { entry } => {
                 let expected = remap.lines_before + u64::from(entry);
@@ -644,9 +636,10 @@ struct Block {
     after_long_line: bool,
 }
 
-/// A chunk to parse: its number, and its bytes (`Map`) or block (`Stream`).
-enum Job {
-    Range(usize, Range<usize>),
+/// A chunk to parse: its number, and its mapped bytes with where they start,
+/// or a stream's block.
+enum Job<'m> {
+    Mapped(usize, usize, &'m [u8]),
     Block(usize, Block),
 }
 
@@ -712,7 +705,7 @@ impl<'m> Shared<'m> {
     }
 
     /// The next chunk, if one is there and the window has room.
-    fn claim(&self, st: &mut State) -> Option<Job> {
+    fn claim(&self, st: &mut State) -> Option<Job<'m>> {
         if st.ready.len() >= st.taken + self.window {
             return None;
         }
@@ -725,7 +718,7 @@ impl<'m> Shared<'m> {
                 let start = st.next_start;
                 let end = chunk_end(map, start, self.chunk_len);
                 st.next_start = end;
-                Job::Range(j, start..end)
+                Job::Mapped(j, start, &map[start..end])
             }
             Source::Stream => Job::Block(j, st.blocks.pop_front()?),
         };
@@ -740,12 +733,9 @@ impl<'m> Shared<'m> {
         }
     }
 
-    fn parse(&self, ahead: &mut AheadParser, job: Job) -> MutexGuard<'_, State> {
+    fn parse(&self, ahead: &mut AheadParser, job: Job<'_>) -> MutexGuard<'_, State> {
         let (j, chunk) = match job {
-            Job::Range(j, range) => match self.source {
-                Source::Map(map) => (j, ahead.parse(&map[range.clone()], range.start, false)),
-                Source::Stream => (j, Chunk::default()),
-            },
+            Job::Mapped(j, start, bytes) => (j, ahead.parse(bytes, start, false)),
             Job::Block(j, block) => {
                 let bytes = block.bytes.get(..block.len).unwrap_or(&[]);
                 let mut chunk = ahead.parse(bytes, block.start, block.after_long_line);
