@@ -8,19 +8,17 @@ use crate::model::{Interner, StackId};
 
 /// Folds digit runs so that `/tmp/x-123` and `/tmp/x-456` are one site.
 pub fn fold_digits(text: &str) -> String {
+    // Digits are ASCII, so runs of other bytes are copied whole and stay UTF-8.
     let mut out = String::with_capacity(text.len());
-    let mut in_digits = false;
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            if !in_digits {
-                out.push('N');
-            }
-            in_digits = true;
-        } else {
-            in_digits = false;
-            out.push(c);
-        }
+    let mut rest = text;
+    while let Some(k) = rest.find(|c: char| c.is_ascii_digit()) {
+        out.push_str(&rest[..k]);
+        out.push('N');
+        let after = &rest[k..];
+        let run = after.bytes().take_while(u8::is_ascii_digit).count();
+        rest = &after[run..];
     }
+    out.push_str(rest);
     out
 }
 
@@ -104,6 +102,7 @@ mod tests {
         assert_eq!(fold_digits("/tmp/x-123/y45"), "/tmp/x-N/yN");
         assert_eq!(fold_digits("pipe:[59631]"), "pipe:[N]");
         assert_eq!(fold_digits("no digits"), "no digits");
+        assert_eq!(fold_digits("12é3x45"), "NéNxN");
     }
 
     #[test]

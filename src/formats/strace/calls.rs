@@ -201,7 +201,7 @@ impl StraceParser {
             if arg.starts_with(b"AT_FDCWD<") {
                 self.y_mode = true;
             }
-            let Some(v) = parse_fd(arg) else { continue };
+            let Some(v) = args.fd(i) else { continue };
             if spec.opt & (1 << i) != 0 && v.fd < 0 {
                 continue;
             }
@@ -359,10 +359,10 @@ impl StraceParser {
                 }
             }
             Action::Dup | Action::Dup2 | Action::Dup3 => {
-                let Some(src) = args.get(0).and_then(parse_fd) else {
+                let Some(src) = args.fd(0) else {
                     return;
                 };
-                let target = args.get(1).and_then(parse_fd);
+                let target = args.fd(1);
                 if spec.action == Action::Dup2 && target.is_some_and(|t| t.fd == src.fd) {
                     let ev = self.fd_event(Op::Use, call, src, false, outcome, ctx);
                     self.hold(ev);
@@ -385,7 +385,7 @@ impl StraceParser {
                 );
             }
             Action::Fcntl => {
-                let Some(fd) = args.get(0).and_then(parse_fd) else {
+                let Some(fd) = args.fd(0) else {
                     return;
                 };
                 let cmd = args.get(1).unwrap_or(&[]);
@@ -416,7 +416,7 @@ impl StraceParser {
                 }
             }
             Action::Ioctl => {
-                let Some(fd) = args.get(0).and_then(parse_fd) else {
+                let Some(fd) = args.fd(0) else {
                     return;
                 };
                 let req = args.get(1).unwrap_or(&[]);
@@ -432,7 +432,7 @@ impl StraceParser {
                 self.hold(ev);
             }
             Action::Close => {
-                let Some(fd) = args.get(0).and_then(parse_fd) else {
+                let Some(fd) = args.fd(0) else {
                     return;
                 };
                 let ev = self.fd_event(Op::Close, call, fd, false, outcome, ctx);
@@ -485,7 +485,7 @@ impl StraceParser {
                 }
             }
             Action::SignalFd { flags: fi } => {
-                let Some(fd) = args.get(0).and_then(parse_fd) else {
+                let Some(fd) = args.fd(0) else {
                     return;
                 };
                 if fd.fd == -1 {
@@ -769,7 +769,7 @@ impl StraceParser {
             let mut spec = spec;
             if matches!(spec.action, Action::SignalFd { .. }) {
                 // signalfd(fd != -1): a use of fd.
-                spec.fds = u8::from(args.get(0).and_then(parse_fd).is_some_and(|v| v.fd != -1));
+                spec.fds = u8::from(args.fd(0).is_some_and(|v| v.fd != -1));
             }
             self.fd_args(op, spec, &args, call, Outcome::Unknown, ctx);
         }

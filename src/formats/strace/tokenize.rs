@@ -18,6 +18,10 @@ const MAX_DEPTH: usize = 64;
 pub struct Args<'a> {
     text: &'a [u8],
     spans: [(u32, u32); MAX_ARGS],
+    /// Each stored argument's first decoration as `(lt, end)` in `text` (`<`
+    /// and just past its `>`), `(0, 0)` when it has none: the scan already
+    /// found where it ends, so [`Args::fd`] need not look again.
+    decos: [(u32, u32); MAX_ARGS],
     stored: usize,
     /// Number of arguments seen (may exceed [`MAX_ARGS`]).
     pub count: usize,
@@ -39,6 +43,21 @@ impl<'a> Args<'a> {
 
     pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
         (0..self.stored).filter_map(|i| self.get(i))
+    }
+
+    /// Argument `i` read as an fd ([`parse_fd`] of [`Args::get`]), using the
+    /// decoration end the scan found.
+    pub fn fd(&self, i: usize) -> Option<FdVal<'a>> {
+        let &(s, e) = self.spans.get(..self.stored)?.get(i)?;
+        let raw = self.text.get(s as usize..e as usize)?;
+        let lead = raw.iter().take_while(|b| **b == b' ').count();
+        let (lt, end) = self.decos.get(i).copied().unwrap_or((0, 0));
+        let base = s as usize + lead;
+        let known = (end > 0)
+            .then(|| (lt as usize).checked_sub(base))
+            .flatten()
+            .map(|l| (l, end as usize - base));
+        parse_fd_known(trim(raw), known)
     }
 }
 
@@ -91,8 +110,12 @@ pub fn skip_string(text: &[u8], open: usize) -> usize {
 pub fn decoration_end(text: &[u8], lt: usize) -> Option<usize> {
     // Only `<`, `>` and `"` matter here: paths escape `<`/`>` as `\74`/`\76`
     // and `"` as `\"`, so a raw `>` is a closer unless it is a socket's `->`.
-    let mut depth = 0usize;
-    let mut i = lt;
+    // The opener itself is the first `<`: start inside it.
+    let (mut depth, mut i) = if text.get(lt) == Some(&b'<') {
+        (1usize, lt + 1)
+    } else {
+        (0, lt)
+    };
     while let Some(k) = text
         .get(i..)
         .and_then(|t| memchr::memchr3(b'<', b'>', b'"', t))
@@ -131,6 +154,7 @@ pub fn scan_list(text: &[u8], start: usize, closer: u8) -> Option<(Args<'_>, usi
     let mut args = Args {
         text,
         spans: [(0, 0); MAX_ARGS],
+        decos: [(0, 0); MAX_ARGS],
         stored: 0,
         count: 0,
     };
@@ -165,6 +189,11 @@ pub fn scan_list(text: &[u8], start: usize, closer: u8) -> Option<(Args<'_>, usi
                 // A decoration: skip it whole.
                 match decoration_end(text, i) {
                     Some(e) => {
+                        if let Some(d) = args.decos.get_mut(args.count)
+                            && d.1 == 0
+                        {
+                            *d = (i as u32, e as u32);
+                        }
                         i = e;
                         continue;
                     }
@@ -226,7 +255,12 @@ pub struct FdVal<'a> {
 
 /// Parses an fd argument or result. `None` if it does not start with an integer.
 pub fn parse_fd(arg: &[u8]) -> Option<FdVal<'_>> {
-    let arg = trim(arg);
+    parse_fd_known(trim(arg), None)
+}
+
+/// [`parse_fd`] of a trimmed `arg` whose decoration, if `known`, has its `<`
+/// at `known.0` and ends just before `known.1` (both indices in `arg`).
+fn parse_fd_known(arg: &[u8], known: Option<(usize, usize)>) -> Option<FdVal<'_>> {
     let (neg, digits_at) = if arg.first() == Some(&b'-') {
         (true, 1)
     } else {
@@ -248,7 +282,10 @@ pub fn parse_fd(arg: &[u8]) -> Option<FdVal<'_>> {
         deleted: false,
     };
     if arg.get(i) == Some(&b'<') {
-        let end = decoration_end(arg, i)?;
+        let end = match known {
+            Some((lt, end)) if lt == i && end <= arg.len() => end,
+            _ => decoration_end(arg, i)?,
+        };
         out.deco = arg.get(i + 1..end - 1);
         out.deleted = arg.get(end..).is_some_and(|r| r.starts_with(b"(deleted)"));
     } else if arg.get(i).is_some_and(|b| b.is_ascii_alphanumeric()) {
@@ -351,12 +388,20 @@ pub fn parse_tail(tail: &[u8]) -> Tail<'_> {
     } else {
         // Token up to the first space that is not inside a decoration.
         let mut end = 0;
+        let mut first_deco = None;
         while let Some(&b) = rest.get(end) {
             if b == b' ' {
                 break;
             }
             if b == b'<' {
-                end = decoration_end(rest, end).unwrap_or(rest.len());
+                let lt = end;
+                end = match decoration_end(rest, lt) {
+                    Some(e) => {
+                        first_deco.get_or_insert((lt, e));
+                        e
+                    }
+                    None => rest.len(),
+                };
                 continue;
             }
             end += 1;
@@ -367,7 +412,7 @@ pub fn parse_tail(tail: &[u8]) -> Tail<'_> {
             end += 9;
         }
         after = rest.get(end..).unwrap_or(&[]);
-        out.ret = match parse_fd(tok) {
+        out.ret = match parse_fd_known(tok, first_deco) {
             Some(v) => Ret::Num(v),
             None => match parse_int(tok) {
                 Some(v) => Ret::Num(FdVal {
@@ -525,5 +570,58 @@ mod tests {
         assert!(!has_flag(b"SOCK_CLOEXEC", b"O_CLOEXEC", 0x80000));
         assert_eq!(parse_int(b"4294967295"), Some(4_294_967_295));
         assert_eq!(parse_int(b"-100 /* AT_FDCWD */"), Some(-100));
+    }
+
+    /// The decoration ends kept by the scan give the same fds as parsing
+    /// each argument alone, and the tail's reused end the same return value,
+    /// on every line of every bundled trace and on odd shapes.
+    #[test]
+    fn kept_decoration_ends_read_as_a_fresh_parse() {
+        let odd: [&[u8]; 6] = [
+            b"f(  3</a b>  , 4<x<y>>(deleted), 5<TCP:[1->2]>, {fd=6</z>}, 7</q>x) = 8</r> <0.1>",
+            b"f(3<\"<>\">, 0x5<a>, -1<z>, 3</x\\>) = 3<a<b>>(deleted) <0.2>",
+            b"f(1, 2, 3, 4, 5, 6, 7, 8, 9</nine>) = 9</r",
+            b"f(3</a>) = 3</b>x",
+            b"f(3</a\"b>\">) = 0",
+            b"f( 12</p>) = -1 EBADF (Bad file descriptor)",
+        ];
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/strace");
+        let mut lines: Vec<Vec<u8>> = odd.iter().map(|l| l.to_vec()).collect();
+        let mut stack = vec![root];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "log") {
+                    let bytes = std::fs::read(&path).unwrap();
+                    lines.extend(bytes.split(|b| *b == b'\n').map(<[u8]>::to_vec));
+                }
+            }
+        }
+        let mut decorated = 0usize;
+        for line in &lines {
+            let Some(open) = memchr::memchr(b'(', line) else {
+                continue;
+            };
+            let Some((args, close)) = scan_list(line, open + 1, b')') else {
+                continue;
+            };
+            for i in 0..MAX_ARGS {
+                let fresh = args.get(i).and_then(parse_fd);
+                decorated += usize::from(fresh.is_some_and(|v| v.deco.is_some()));
+                assert_eq!(args.fd(i), fresh, "{}", String::from_utf8_lossy(line));
+            }
+            let tail = &line[close + 1..];
+            let t = parse_tail(tail);
+            if let Ret::Num(v) = t.ret {
+                let rest = trim(trim(tail).strip_prefix(b"=").unwrap_or(&[]));
+                let tok = rest.split(|b| *b == b' ').next().unwrap_or(&[]);
+                if let Some(fresh) = parse_fd(tok).filter(|f| !f.deleted) {
+                    assert_eq!(v, fresh, "{}", String::from_utf8_lossy(line));
+                }
+            }
+        }
+        assert!(decorated > 10_000, "{decorated}");
     }
 }

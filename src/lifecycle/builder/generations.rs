@@ -161,9 +161,7 @@ impl<'i> LifecycleBuilder<'i> {
     /// Folds digit runs and socket/pipe inode numbers so that handles from one
     /// site group together (`/tmp/x-123` and `/tmp/x-456` → `/tmp/x-N`).
     pub(super) fn normalise(&mut self, resource: Sym, level: Fold) -> Sym {
-        if level == Fold::Full
-            && let Some(n) = self.norm_cache.get(&resource)
-        {
+        if let Some(n) = self.norm_cache.get(&(resource, level)) {
             return *n;
         }
         let full = self.interner.resolve(resource);
@@ -173,14 +171,12 @@ impl<'i> LifecycleBuilder<'i> {
         };
         let out = crate::model::site::fold_digits(text);
         let sym = self.interner.intern(&out);
-        if level == Fold::Full {
-            // A cache, bounded: a trace with a million distinct paths would
-            // otherwise keep an entry for each.
-            if self.norm_cache.len() >= NORM_CACHE_MAX {
-                self.norm_cache.clear();
-            }
-            self.norm_cache.insert(resource, sym);
+        // A cache, bounded: a trace with a million distinct paths would
+        // otherwise keep an entry for each.
+        if self.norm_cache.len() >= NORM_CACHE_MAX {
+            self.norm_cache.clear();
         }
+        self.norm_cache.insert((resource, level), sym);
         sym
     }
 

@@ -41,7 +41,7 @@ const SITES_FULL: u32 = 1024;
 
 const SITES_DIR: u32 = 4096;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Fold {
     Full,
     Directory,
@@ -84,7 +84,7 @@ pub struct LifecycleBuilder<'i> {
     /// Shapes shared by the generations' open events.
     shapes: crate::lifecycle::generation::Shapes,
     /// Normalised resource cache (raw resource sym → folded sym).
-    norm_cache: FxHashMap<Sym, Sym>,
+    norm_cache: FxHashMap<(Sym, Fold), Sym>,
     /// Events of the reader call in progress (see `with_context`).
     pending: Vec<Event>,
     /// The format records every open (htrace, JSON-lines): a successful close of
