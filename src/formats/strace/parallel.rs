@@ -782,7 +782,7 @@ impl<'m> Shared<'m> {
             if k >= st.ready.len() && self.all_claimed(&st) {
                 return None;
             }
-            // (The scope then re-raises the helper's own panic.)
+            // (The helper's own panic message was printed by the panic hook.)
             assert!(!st.helper_died, "a thread reading the trace ahead stopped");
             match self.claim(&mut st) {
                 Some(job) => {
@@ -1373,6 +1373,45 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.to_string(), "device went away");
         assert!(stats.units <= 40, "{} lines from 40", stats.units);
+    }
+
+    /// A thread that dies (here the stream's reader, through a reader that
+    /// panics; a thread parsing ahead has the same guard) stops the stitcher,
+    /// which would otherwise wait for ever for the chunk that thread owed, and
+    /// its panic comes back to the caller.
+    #[test]
+    fn a_dying_reader_thread_stops_the_stitch() {
+        struct Dies(usize);
+        impl Read for Dies {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                assert!(self.0 > 0, "the reader went down");
+                self.0 -= 1;
+                let line = b"5 close(3) = 0\n";
+                buf[..line.len()].copy_from_slice(line);
+                Ok(line.len())
+            }
+        }
+        for threads in [1, 2] {
+            let mut out = Collect::default();
+            let mut stats = ReadStats::default();
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                read_stream_chunked(&mut Dies(40), None, 0, threads, 64, &mut out, &mut stats)
+            }));
+            let err = outcome.expect_err("the reader's panic was lost");
+            let msg = err
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| err.downcast_ref::<&str>().copied())
+                .unwrap_or("");
+            // The reader's own message was printed by the panic hook; the
+            // stitcher's says why it stopped.
+            assert!(
+                msg.contains("the reader went down")
+                    || msg.contains("reading the trace ahead stopped"),
+                "{msg}"
+            );
+            assert!(stats.units <= 40, "{} lines from 40", stats.units);
+        }
     }
 
     /// The fuzzers' kept inputs (hostile, cut, binary) read the same both ways.
