@@ -115,7 +115,7 @@ impl Findings {
                         }
                     ));
                 }
-                f.notes.push(note);
+                f.notes.push(note.into());
                 f.message = format!("{} ({} times)", f.message, f.count);
             }
         }
