@@ -237,6 +237,8 @@ impl DoubleRelease {
                 f.folded = true;
                 f.notes.push("close_range swept a range whose fds this task had already closed one by one: nothing was closed twice by the kernel".into());
             }
+            // Every finding is held until the rule ends: no spare room.
+            f.shrink_to_fit();
             out.push(f);
         }
         out

@@ -118,6 +118,7 @@ impl InvalidHandle {
                     },
                     cx.stack_site(ev)
                 );
+                f.shrink_to_fit();
                 out.push(f);
             }
             // The builder keeps the first calls on never-open values of a table
