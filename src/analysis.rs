@@ -1,7 +1,5 @@
 //! The pipeline: inputs → readers → lifecycle → rules → sorted, fingerprinted findings.
 
-use std::collections::BTreeMap;
-
 use crate::formats::{self, Format, InputError, ReadMode, ReadStats};
 use crate::input;
 use crate::input::evidence::EvidenceSource;
@@ -260,6 +258,9 @@ pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, Analysis
         }
         if keep_graphs {
             graphs.push(graph);
+        } else {
+            drop(graph);
+            give_back_freed_memory();
         }
     }
     add_format_caveats(&mut findings, &inputs);
@@ -284,6 +285,18 @@ pub fn analyze(paths: &[String], options: &Options) -> Result<Analysis, Analysis
         a.graphs.clear();
     }
     Ok(a)
+}
+
+/// Returns the memory freed so far to the system. glibc keeps freed small
+/// blocks in the arena of the thread that allocated them: a dropped graph's
+/// (330 MB with 500k findings, built on a pool thread) would stay resident
+/// while the report, on the main thread, allocates afresh.
+fn give_back_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of the allocator's arenas.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Reads every input of one job into `builder`; returns how handles are spelled.
@@ -451,15 +464,25 @@ fn finalize(findings: &mut [Finding], inputs: &[InputReport]) {
         f.fingerprint = fingerprint(f.code, &f.site);
     }
     findings.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
-    let mut seen: BTreeMap<(u32, String), u32> = BTreeMap::new();
-    for f in findings.iter_mut() {
-        let job = f
-            .primary()
-            .and_then(|p| inputs.get(p.event.origin.input as usize))
-            .map_or(u32::MAX, |i| i.job);
-        let n = seen.entry((job, f.fingerprint.clone())).or_insert(0);
-        *n += 1;
-        if *n > 1 {
+    // The occurrence number of each finding's (job, fingerprint), counted
+    // over borrowed fingerprints (500k findings: no copy of each), then written.
+    let numbers: Vec<u32> = {
+        let mut seen: rustc_hash::FxHashMap<(u32, &str), u32> = Default::default();
+        findings
+            .iter()
+            .map(|f| {
+                let job = f
+                    .primary()
+                    .and_then(|p| inputs.get(p.event.origin.input as usize))
+                    .map_or(u32::MAX, |i| i.job);
+                let n = seen.entry((job, f.fingerprint.as_str())).or_insert(0);
+                *n += 1;
+                *n
+            })
+            .collect()
+    };
+    for (f, n) in findings.iter_mut().zip(numbers) {
+        if n > 1 {
             f.fingerprint = format!("{}:{}", f.fingerprint, n);
         }
     }

@@ -435,11 +435,14 @@ impl Config {
             allowed.len(),
             shown.join(", ")
         );
-        f.notes.push(format!(
-            "the config allows {} of these handles, not shown: {}",
-            allowed.len(),
-            shown.join(", ")
-        ));
+        f.notes.push(
+            format!(
+                "the config allows {} of these handles, not shown: {}",
+                allowed.len(),
+                shown.join(", ")
+            )
+            .into(),
+        );
         false
     }
 

@@ -303,10 +303,10 @@ impl Format {
     pub fn add_caveats(self, finding: &mut crate::model::Finding, stats: &ReadStats) {
         match self {
             Format::Etl => finding.notes.push(
-                "ETW records only what succeeded: failed closes and uses of invalid handles leave no event, so the victim's own failure is not in the trace".to_string(),
+                "ETW records only what succeeded: failed closes and uses of invalid handles leave no event, so the victim's own failure is not in the trace".into(),
             ),
             Format::Htrace => finding.notes.push(
-                "!htrace keeps a bounded history (16 frames per stack, oldest records dropped): events before the oldest record are not seen".to_string(),
+                "!htrace keeps a bounded history (16 frames per stack, oldest records dropped): events before the oldest record are not seen".into(),
             ),
             Format::PerfTrace => perf_trace::caveats::apply(finding, stats),
             _ => {}

@@ -11,6 +11,6 @@ pub use event::{
     ErrorClass, Event, Handle, HandleStyle, Nanos, Op, Outcome, ResourceKind, RpcOp,
     UNKNOWN_HANDLE, flags,
 };
-pub use finding::{Confidence, Finding, Label, Level, Role};
+pub use finding::{Confidence, Finding, Label, Level, Role, Text};
 pub use intern::{Interner, StackId, Sym};
 pub use origin::{InputId, Origin};

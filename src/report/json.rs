@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::analysis::Analysis;
-use crate::model::{Confidence, Finding, Level, Role};
+use crate::model::{Confidence, Finding, Level, Role, Text};
 
 use super::ci::CiContext;
 use super::pretty;
@@ -48,8 +48,8 @@ struct FindingJson<'a> {
     confidence: Confidence,
     message: &'a str,
     pid: u32,
-    locations: Vec<LocationJson>,
-    notes: &'a [String],
+    locations: Vec<LocationJson<'a>>,
+    notes: &'a [Text],
     fingerprint: &'a str,
     /// Occurrences of the same defect merged into this finding (absent: 1).
     #[serde(skip_serializing_if = "is_one")]
@@ -64,7 +64,7 @@ fn is_one(n: &u32) -> bool {
 }
 
 #[derive(Serialize)]
-struct LocationJson {
+struct LocationJson<'a> {
     path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     line: Option<u32>,
@@ -73,7 +73,7 @@ struct LocationJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     offset: Option<u64>,
     role: Role,
-    message: String,
+    message: &'a str,
     pid: u32,
     tid: u32,
     handle: i64,
@@ -115,7 +115,7 @@ fn finding_json<'a>(cx: &CiContext<'a>, f: &'a Finding) -> FindingJson<'a> {
                 record: binary.then_some(o.record),
                 offset: binary.then_some(o.offset),
                 role: l.role,
-                message: l.text.clone(),
+                message: &l.text,
                 pid: l.event.pid,
                 tid: l.event.tid,
                 handle: l.event.handle,

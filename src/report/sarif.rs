@@ -148,7 +148,7 @@ fn location(cx: &CiContext<'_>, l: &Label, id: Option<usize>) -> Value {
     let p = cx.locate(l);
     let mut v = json!({
         "physicalLocation": physical(&p),
-        "message": { "text": non_empty(l.text.clone(), l.role.as_str()) },
+        "message": { "text": non_empty(l.text.to_string(), l.role.as_str()) },
     });
     if let Some(id) = id {
         v["id"] = json!(id);

@@ -1,7 +1,7 @@
 //! Helpers rules share: describing handles and building labels and sites.
 
 use crate::lifecycle::{Generation, Table};
-use crate::model::{Event, Finding, Handle, Label, Level, Role, Sym};
+use crate::model::{Event, Finding, Handle, Label, Level, Role, Sym, Text};
 
 use super::{RuleContext, RuleMeta};
 pub use crate::model::site::{fold_digits, frame_site};
@@ -111,7 +111,7 @@ impl RuleContext<'_> {
     }
 }
 
-pub fn label(event: &Event, role: Role, text: impl Into<String>) -> Label {
+pub fn label(event: &Event, role: Role, text: impl Into<Text>) -> Label {
     Label {
         event: *event,
         role,

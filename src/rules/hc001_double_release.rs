@@ -222,21 +222,23 @@ impl DoubleRelease {
                 f.notes.push(format!(
                     "every Windows process has threads this evidence does not show (thread pool, loader, injected): between the two releases one of them could have been handed {}, and the second release would have closed it",
                     cx.handle_name(g.handle)
-                ));
+                ).into());
             } else if shared {
                 f.notes.push(format!(
                     "{} tasks shared the handle table: between the two releases another thread could have been handed {}, and the second release would have closed it",
                     g.sharers_at_release.max(2),
                     cx.handle_name(g.handle)
-                ));
+                ).into());
             } else {
-                f.notes.push("nothing could have taken the value in this run: no other task shared the handle table and nothing was opened in between; with threads, or an open between the two releases, the second release closes whatever took the value".to_string());
+                f.notes.push("nothing could have taken the value in this run: no other task shared the handle table and nothing was opened in between; with threads, or an open between the two releases, the second release closes whatever took the value".into());
             }
             f.site = cx.site(Some(g), second);
             if range_sweep {
                 f.folded = true;
-                f.notes.push("close_range swept a range whose fds this task had already closed one by one: nothing was closed twice by the kernel".to_string());
+                f.notes.push("close_range swept a range whose fds this task had already closed one by one: nothing was closed twice by the kernel".into());
             }
+            // Every finding is held until the rule ends: no spare room.
+            f.shrink_to_fit();
             out.push(f);
         }
         out

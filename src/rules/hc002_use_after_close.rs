@@ -1,5 +1,5 @@
 use crate::lifecycle::ReleaseHow;
-use crate::model::{Confidence, Level, Op, Role, flags};
+use crate::model::{Confidence, Level, Op, Role, Text, flags};
 
 use super::evidence::{label, open_label};
 use super::{Findings, RuleContext, declare_rule};
@@ -83,17 +83,17 @@ impl UseAfterClose {
             if let Some(l) = open_label(cx, g) {
                 f.labels.push(l);
             }
-            let release_text = match rel.how {
+            let release_text: Text = match rel.how {
                 ReleaseHow::Vanished => {
                     "the kernel reports it closed here; no release of it appears in the trace"
-                        .to_string()
+                        .into()
                 }
-                ReleaseHow::ReplacedByDup => "closed here by dup2 onto it".to_string(),
-                ReleaseHow::ExecCloexec => "closed here by exec (close-on-exec)".to_string(),
+                ReleaseHow::ReplacedByDup => "closed here by dup2 onto it".into(),
+                ReleaseHow::ExecCloexec => "closed here by exec (close-on-exec)".into(),
                 _ if rel.event.tid != first_bad.tid => {
-                    format!("closed here by task {}", rel.event.tid)
+                    format!("closed here by task {}", rel.event.tid).into()
                 }
-                _ => "closed here".to_string(),
+                _ => "closed here".into(),
             };
             f.labels
                 .push(label(&rel.event, Role::Release, release_text));
@@ -105,27 +105,33 @@ impl UseAfterClose {
                 ));
             }
             if bad.len() > 4 || g.cold.after_release.dropped > 0 {
-                f.notes.push(format!(
-                    "{} more failing uses not shown",
-                    bad.len().saturating_sub(4) + g.cold.after_release.dropped as usize
-                ));
+                f.notes.push(
+                    format!(
+                        "{} more failing uses not shown",
+                        bad.len().saturating_sub(4) + g.cold.after_release.dropped as usize
+                    )
+                    .into(),
+                );
             }
             if rel.how == ReleaseHow::Vanished {
                 f.confidence = Confidence::Medium;
-                f.notes.push("the trace shows no release: something it does not capture closed the value (an untraced thread or process sharing the table, or a filtered syscall)".to_string());
+                f.notes.push("the trace shows no release: something it does not capture closed the value (an untraced thread or process sharing the table, or a filtered syscall)".into());
             }
             if rel.event.tid != first_bad.tid {
-                f.notes.push(format!(
-                    "task {} closed it while task {} still used it",
-                    rel.event.tid, first_bad.tid
-                ));
+                f.notes.push(
+                    format!(
+                        "task {} closed it while task {} still used it",
+                        rel.event.tid, first_bad.tid
+                    )
+                    .into(),
+                );
             }
             if let Some(k) = killed_by {
                 f.notes.push(format!(
                     "its handle was killed by task {}'s stale release at {} (HC004 and HC001 are off)",
                     k.attr.event.tid,
                     cx.at(&k.attr.event)
-                ));
+                ).into());
             }
             f.site = cx.site(Some(g), first_bad);
             out.push(f);

@@ -125,21 +125,22 @@ pub(super) fn stale_use_finding(
             ),
         ));
     }
-    f.notes.push(format!(
-        "evidence ({}): {}",
-        s.attr.kinds(),
-        s.attr
-            .evidence
-            .iter()
-            .map(|e| e.text.as_str())
-            .collect::<Vec<_>>()
-            .join("; ")
-    ));
+    f.notes.push(
+        format!(
+            "evidence ({}): {}",
+            s.attr.kinds(),
+            s.attr
+                .evidence
+                .iter()
+                .map(|e| e.text.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+        .into(),
+    );
     if !s.attr.to_be_certain.is_empty() {
-        f.notes.push(format!(
-            "to make it certain: {}",
-            s.attr.to_be_certain.join("; ")
-        ));
+        f.notes
+            .push(format!("to make it certain: {}", s.attr.to_be_certain.join("; ")).into());
     }
     f.site = cx.site(Some(old), first);
     Some(f)

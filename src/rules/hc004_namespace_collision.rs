@@ -115,38 +115,42 @@ pub(super) fn chain_finding(
     for link in &chain.links {
         f.labels.push(link_label(cx, link));
     }
-    f.notes.push(format!(
-        "evidence ({}): {}",
-        root.attr.kinds(),
-        root.attr
-            .evidence
-            .iter()
-            .map(|e| e.text.as_str())
-            .collect::<Vec<_>>()
-            .join("; ")
-    ));
-    for (n, c) in collateral.iter().enumerate() {
-        f.notes.push(format!(
-            "link {} (collateral release at {}), evidence ({}): {}",
-            n + 2,
-            cx.at(&c.attr.event),
-            c.attr.kinds(),
-            c.attr
+    f.notes.push(
+        format!(
+            "evidence ({}): {}",
+            root.attr.kinds(),
+            root.attr
                 .evidence
                 .iter()
                 .map(|e| e.text.as_str())
                 .collect::<Vec<_>>()
                 .join("; ")
-        ));
+        )
+        .into(),
+    );
+    for (n, c) in collateral.iter().enumerate() {
+        f.notes.push(
+            format!(
+                "link {} (collateral release at {}), evidence ({}): {}",
+                n + 2,
+                cx.at(&c.attr.event),
+                c.attr.kinds(),
+                c.attr
+                    .evidence
+                    .iter()
+                    .map(|e| e.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+            .into(),
+        );
     }
     if chain.has(ChainRole::Transient) {
-        f.notes.push("the transient dup/close pairs on the same number are the C library's (perror, stdio duplicating a standard stream): part of the victim's story, not another double close".to_string());
+        f.notes.push("the transient dup/close pairs on the same number are the C library's (perror, stdio duplicating a standard stream): part of the victim's story, not another double close".into());
     }
     if !root.attr.to_be_certain.is_empty() {
-        f.notes.push(format!(
-            "to make it certain: {}",
-            root.attr.to_be_certain.join("; ")
-        ));
+        f.notes
+            .push(format!("to make it certain: {}", root.attr.to_be_certain.join("; ")).into());
     }
     f.site = cx.site(Some(old), &root.attr.event);
     Some(f)

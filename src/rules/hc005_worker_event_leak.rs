@@ -239,22 +239,21 @@ impl WorkerEventLeak {
                 }
             }
             if gens.len() > 6 {
-                f.notes.push(format!("{} more not shown", gens.len() - 6));
+                f.notes
+                    .push(format!("{} more not shown", gens.len() - 6).into());
             }
             if clr_kb {
-                f.notes.push("the .NET Framework 4 thread-pool Event leak (KB 2973904): clr!CLREvent::CreateManualEvent ← clr!Thread::AllocHandles ← clr!Thread::CreateNewOSThread ← clr!ThreadpoolMgr::CreateWorkerThread makes manual-reset Events for every new thread-pool thread; they outlive the thread".to_string());
-                f.notes.push("the handles go only when a garbage collection runs (the finalizer of the managed Thread object closes them): in a process that rarely collects they pile up even while idle".to_string());
-                f.notes.push("fix: move to .NET Framework 4.5 or later; workaround: call GC.Collect() (then GC.WaitForPendingFinalizers()) periodically to reclaim them".to_string());
+                f.notes.push("the .NET Framework 4 thread-pool Event leak (KB 2973904): clr!CLREvent::CreateManualEvent ← clr!Thread::AllocHandles ← clr!Thread::CreateNewOSThread ← clr!ThreadpoolMgr::CreateWorkerThread makes manual-reset Events for every new thread-pool thread; they outlive the thread".into());
+                f.notes.push("the handles go only when a garbage collection runs (the finalizer of the managed Thread object closes them): in a process that rarely collects they pile up even while idle".into());
+                f.notes.push("fix: move to .NET Framework 4.5 or later; workaround: call GC.Collect() (then GC.WaitForPendingFinalizers()) periodically to reclaim them".into());
             }
             let live_trend: Vec<String> = gens
                 .iter()
                 .enumerate()
                 .map(|(i, _)| (i + 1).to_string())
                 .collect();
-            f.notes.push(format!(
-                "live count over the trace: {}",
-                live_trend.join(" → ")
-            ));
+            f.notes
+                .push(format!("live count over the trace: {}", live_trend.join(" → ")).into());
             let reclaimed: Vec<&&Generation> =
                 gens.iter().filter(|g| g.release.is_some()).collect();
             if let Some(gc) = cx
@@ -269,13 +268,16 @@ impl WorkerEventLeak {
                     f.notes.push(format!(
                         "{} of them were released only after a garbage collection: reclaimed by finalizers, not by the thread pool",
                         reclaimed.len()
-                    ));
+                    ).into());
                 }
             } else if !reclaimed.is_empty() {
-                f.notes.push(format!(
-                    "{} of them were released long after their thread ended",
-                    reclaimed.len()
-                ));
+                f.notes.push(
+                    format!(
+                        "{} of them were released long after their thread ended",
+                        reclaimed.len()
+                    )
+                    .into(),
+                );
             }
             if let Some(end) = table.ended.as_deref()
                 && (end.origin.line != 0 || end.origin.record != 0)

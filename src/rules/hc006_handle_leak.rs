@@ -164,10 +164,8 @@ impl HandleLeak {
                     format!("last one; {} live now", s.peak_live),
                 ));
             }
-            f.notes.push(format!(
-                "live count from this site over the trace: {}",
-                trend(s)
-            ));
+            f.notes
+                .push(format!("live count from this site over the trace: {}", trend(s)).into());
             f.site = format!(
                 "{}|{}|{}|{}",
                 cx.program(table),
@@ -232,16 +230,18 @@ impl HandleLeak {
             if let Some((_, s)) = culprit
                 && !s.samples.is_empty()
             {
-                f.notes.push(format!(
-                    "live count from the top site over the trace: {}",
-                    trend(s)
-                ));
+                f.notes.push(
+                    format!("live count from the top site over the trace: {}", trend(s)).into(),
+                );
             }
             if table.table_full.total() > 1 {
-                f.notes.push(format!(
-                    "{} calls failed for lack of handles",
-                    table.table_full.total()
-                ));
+                f.notes.push(
+                    format!(
+                        "{} calls failed for lack of handles",
+                        table.table_full.total()
+                    )
+                    .into(),
+                );
             }
             f.site = format!(
                 "{}|table-full|{}",
@@ -352,11 +352,11 @@ impl HandleLeak {
                 f.labels.push(label(end, Role::Exit, "process exits"));
             }
             if reported_by_tool {
-                f.notes.push("the debugger or verifier listed these handles as still open: opened and never closed since tracing began".to_string());
+                f.notes.push("the debugger or verifier listed these handles as still open: opened and never closed since tracing began".into());
             } else if exited {
-                f.notes.push("the OS closes them at exit; this matters only if the code also runs in a long-lived process".to_string());
+                f.notes.push("the OS closes them at exit; this matters only if the code also runs in a long-lived process".into());
             } else {
-                f.notes.push("the process was still running when the trace ended: these may be closed later; a later dump or a longer recording shows whether they pile up".to_string());
+                f.notes.push("the process was still running when the trace ended: these may be closed later; a later dump or a longer recording shows whether they pile up".into());
             }
             f.site = format!(
                 "{}|open-at-exit|{}",

@@ -65,18 +65,18 @@ impl ReleaseFailed {
             ));
             match class {
                 ErrorClass::Interrupted => f.notes.push(
-                    "on Linux the fd is released even when close is interrupted: retrying the close would be a double close".to_string(),
+                    "on Linux the fd is released even when close is interrupted: retrying the close would be a double close".into(),
                 ),
                 _ if err == "releaseHandleFailed" => f.notes.push(
-                    "ReleaseHandle returned false: the handle may still be open and its resource leaked".to_string(),
+                    "ReleaseHandle returned false: the handle may still be open and its resource leaked".into(),
                 ),
                 _ => f.notes.push(
-                    "the value is released (Linux) but buffered data may be lost; on Windows the handle may stay open".to_string(),
+                    "the value is released (Linux) but buffered data may be lost; on Windows the handle may stay open".into(),
                 ),
             }
             if rel.event.has(flags::INJECTED) {
                 f.notes
-                    .push("this failure was injected by the tracer (strace --inject)".to_string());
+                    .push("this failure was injected by the tracer (strace --inject)".into());
             }
             f.site = cx.site(Some(g), &rel.event);
             out.push(f);

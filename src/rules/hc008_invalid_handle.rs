@@ -1,4 +1,4 @@
-use crate::model::{Confidence, Finding, Level, Op, Role, flags};
+use crate::model::{Confidence, Finding, Level, Op, Role, Text, flags};
 
 use super::evidence::label;
 use super::{Findings, RuleContext, declare_rule};
@@ -85,24 +85,25 @@ impl InvalidHandle {
                         Role::BadUse
                     },
                     if unknown {
-                        "the handle passed here was not valid".to_string()
+                        Text::from("the handle passed here was not valid")
                     } else {
                         format!(
                             "{} was never opened or inherited",
                             cx.handle_name(ev.handle)
                         )
+                        .into()
                     },
                 ));
                 if ev.handle == crate::model::UNKNOWN_HANDLE {
-                    f.notes.push("STATUS_INVALID_HANDLE (c0000008) says only that the value was not a valid handle at this call: a handle closed earlier (a double CloseHandle, the commonest cause) or one never opened; the evidence does not give the value. Run with `!htrace -enable` (or Application Verifier's Handles layer) and dump `!htrace <handle>` at the exception: a CLOSE record before it makes this a double release (HC001) or a use after close (HC002)".to_string());
+                    f.notes.push("STATUS_INVALID_HANDLE (c0000008) says only that the value was not a valid handle at this call: a handle closed earlier (a double CloseHandle, the commonest cause) or one never opened; the evidence does not give the value. Run with `!htrace -enable` (or Application Verifier's Handles layer) and dump `!htrace <handle>` at the exception: a CLOSE record before it makes this a double release (HC001) or a use after close (HC002)".into());
                 } else if ev.handle < 0 && cx.style == crate::rules::HandleStyle::Windows {
-                    f.notes.push("-1 is INVALID_HANDLE_VALUE: usually the unchecked result of a failed CreateFile (or the tool did not record the value)".to_string());
+                    f.notes.push("-1 is INVALID_HANDLE_VALUE: usually the unchecked result of a failed CreateFile (or the tool did not record the value)".into());
                 } else if ev.handle < 0 {
-                    f.notes.push("a negative value can never name a handle: usually an unchecked failed open".to_string());
+                    f.notes.push("a negative value can never name a handle: usually an unchecked failed open".into());
                 } else if rundown_close {
-                    f.notes.push("the rundown at the start of the trace listed every open handle and this one was not among them".to_string());
+                    f.notes.push("the rundown at the start of the trace listed every open handle and this one was not among them".into());
                 } else if (0..=2).contains(&ev.handle) {
-                    f.notes.push("standard streams closed by the launcher: harmless unless the program opens files that then take these numbers".to_string());
+                    f.notes.push("standard streams closed by the launcher: harmless unless the program opens files that then take these numbers".into());
                 }
                 f.site = format!(
                     "{}|{}|{}|{}",
@@ -117,6 +118,7 @@ impl InvalidHandle {
                     },
                     cx.stack_site(ev)
                 );
+                f.shrink_to_fit();
                 out.push(f);
             }
             // The builder keeps the first calls on never-open values of a table
@@ -129,7 +131,7 @@ impl InvalidHandle {
                 f.notes.push(format!(
                     "{dropped} more calls on values never open in this process were counted but not kept: the first {} are the ones reported",
                     table.never_valid.items.len()
-                ));
+                ).into());
             }
         }
         out

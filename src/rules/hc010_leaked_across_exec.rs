@@ -223,26 +223,30 @@ impl LeakedAcrossExec {
             if execs.iter().all(|(t, _, _)| exited(t)) {
                 f.notes.push(
                     "the new program never used them: nothing needed them across the exec"
-                        .to_string(),
+                        .to_string()
+                        .into(),
                 );
             } else {
                 f.confidence = Confidence::Medium;
                 f.notes.push(
-                    "the new program had not used them when the trace stopped (it was still running): a later use would make this a deliberate hand-over".to_string(),
+                    "the new program had not used them when the trace stopped (it was still running): a later use would make this a deliberate hand-over".into(),
                 );
             }
             if leaked
                 .iter()
                 .any(|g| Self::chain(cx, g).iter().any(|c| c.reopened_by_path))
             {
-                f.notes.push("a process-substitution fd (opened by its /dev/fd/N path) is meant for the one program that opens it; these programs inherited it by accident".to_string());
+                f.notes.push("a process-substitution fd (opened by its /dev/fd/N path) is meant for the one program that opens it; these programs inherited it by accident".into());
             }
             if execs.len() > 1 {
-                f.notes.push(format!(
-                    "the same fds went into {} execs; the first {} are labelled",
-                    execs.len(),
-                    execs.len().min(4)
-                ));
+                f.notes.push(
+                    format!(
+                        "the same fds went into {} execs; the first {} are labelled",
+                        execs.len(),
+                        execs.len().min(4)
+                    )
+                    .into(),
+                );
             }
             // The program that made the fds is the one at fault (and the one
             // `[allow] programs` names): the table the first fd was opened in.

@@ -116,7 +116,8 @@ impl ContextHandleMismatch {
                         ));
                         f.notes.push(
                             "the trace does not show when the server dropped the context"
-                                .to_string(),
+                                .to_string()
+                                .into(),
                         );
                         f.site = format!("rpc|mismatch|{}", cx.call(ev));
                         out.push(f);
@@ -150,7 +151,8 @@ impl ContextHandleMismatch {
                 ));
                 f.notes.push(
                     "the client keeps its side of the context and a reference on the connection"
-                        .to_string(),
+                        .to_string()
+                        .into(),
                 );
                 f.site = "rpc|failed-close-not-destroyed".to_string();
                 out.push(f);

@@ -33,58 +33,94 @@ impl Findings {
     }
 
     pub fn push(&mut self, mut f: Finding) {
-        if f.site.is_empty() {
-            f.labels.shrink_to_fit();
-            f.notes.shrink_to_fit();
-            self.out.push(f);
-            self.extra_lines.push(Vec::new());
-            return;
-        }
-        let hash = key_hash(f.code, &f.site);
-        let out = &self.out;
-        let found = self
-            .index
-            .find(hash, |&i| out[i].code == f.code && out[i].site == f.site)
-            .copied();
-        match found {
-            Some(i) => {
-                let first = &mut self.out[i];
-                first.count = first.count.saturating_add(f.count);
-                first.level = first.level.max(f.level);
-                first.folded &= f.folded;
-                if let Some(p) = f.primary() {
-                    if (first.count as usize) <= SHOWN + 1 {
-                        first.labels.push(p.clone());
-                    } else if p.event.origin.line > 0 && self.extra_lines[i].len() <= LINES_LISTED {
-                        self.extra_lines[i].push(p.event.origin.line);
-                    }
-                }
-            }
+        match self.repeat_of(&f) {
+            Some(i) => fold(&mut self.out[i], &f, &mut self.extra_lines[i]),
             None => {
-                let out = &self.out;
-                self.index.insert_unique(hash, self.out.len(), |&i| {
-                    key_hash(out[i].code, &out[i].site)
-                });
-                // Kept to the end of the run: no spare room (a label vector
-                // grown to four for two labels cost 300 bytes a finding).
-                f.labels.shrink_to_fit();
-                f.notes.shrink_to_fit();
+                f.shrink_to_fit();
                 self.out.push(f);
                 self.extra_lines.push(Vec::new());
+                self.index_last();
             }
         }
     }
 
-    /// Pushes every finding of `v`, in order, giving `v`'s memory back as it
-    /// empties (a rule with 500k findings must not hold two lists of them).
+    /// Pushes every finding of `v`, in order. Into an empty collector `v` is
+    /// folded in place and becomes the list: a rule with 500k findings must
+    /// not hold two lists of them.
     pub fn absorb(&mut self, mut v: Vec<Finding>) {
-        v.reverse();
-        while let Some(f) = v.pop() {
-            self.push(f);
-            if v.capacity() > 1024 && v.len() < v.capacity() / 2 {
-                v.shrink_to_fit();
+        if !self.out.is_empty() {
+            v.reverse();
+            while let Some(f) = v.pop() {
+                self.push(f);
+                if v.capacity() > 1024 && v.len() < v.capacity() / 2 {
+                    v.shrink_to_fit();
+                }
+            }
+            return;
+        }
+        self.out = v;
+        self.extra_lines = vec![Vec::new(); self.out.len()];
+        let repeats: Vec<bool> = (0..self.out.len()).map(|i| self.fold_in_place(i)).collect();
+        if repeats.iter().any(|r| *r) {
+            let mut repeat = repeats.iter();
+            self.out
+                .retain(|_| !repeat.next().copied().unwrap_or(false));
+            let mut repeat = repeats.iter();
+            self.extra_lines
+                .retain(|_| !repeat.next().copied().unwrap_or(false));
+            self.index.clear();
+            for i in 0..self.out.len() {
+                self.index_at(i);
             }
         }
+    }
+
+    /// Folds `out[i]` into the earlier finding it repeats (true: `out[i]`
+    /// is to go), else indexes it as kept. The index holds only positions
+    /// before `i`: the findings kept so far.
+    fn fold_in_place(&mut self, i: usize) -> bool {
+        match self.repeat_of(&self.out[i]) {
+            Some(first) => {
+                let (kept, rest) = self.out.split_at_mut(i);
+                fold(&mut kept[first], &rest[0], &mut self.extra_lines[first]);
+                true
+            }
+            None => {
+                self.out[i].shrink_to_fit();
+                self.index_at(i);
+                false
+            }
+        }
+    }
+
+    /// The earlier finding of the same rule and site that `f` repeats.
+    fn repeat_of(&self, f: &Finding) -> Option<usize> {
+        if f.site.is_empty() {
+            return None;
+        }
+        let out = &self.out;
+        self.index
+            .find(key_hash(f.code, &f.site), |&i| {
+                out[i].code == f.code && out[i].site == f.site
+            })
+            .copied()
+    }
+
+    fn index_last(&mut self) {
+        self.index_at(self.out.len() - 1);
+    }
+
+    /// Makes `out[i]` (not yet indexed) the one its repeats fold into.
+    fn index_at(&mut self, i: usize) {
+        let f = &self.out[i];
+        if f.site.is_empty() {
+            return;
+        }
+        let out = &self.out;
+        self.index
+            .insert_unique(key_hash(f.code, &f.site), i, |&j| {
+                key_hash(out[j].code, &out[j].site)
+            });
     }
 
     /// The findings in the order first seen, repeats noted.
@@ -115,11 +151,26 @@ impl Findings {
                         }
                     ));
                 }
-                f.notes.push(note);
+                f.notes.push(note.into());
                 f.message = format!("{} ({} times)", f.message, f.count);
             }
         }
         out
+    }
+}
+
+/// Folds the repeat `f` into `first`: its count, the worst level, and its
+/// primary label (the first few) or line (`extra`: the next few).
+fn fold(first: &mut Finding, f: &Finding, extra: &mut Vec<u32>) {
+    first.count = first.count.saturating_add(f.count);
+    first.level = first.level.max(f.level);
+    first.folded &= f.folded;
+    if let Some(p) = f.primary() {
+        if (first.count as usize) <= SHOWN + 1 {
+            first.labels.push(p.clone());
+        } else if p.event.origin.line > 0 && extra.len() <= LINES_LISTED {
+            extra.push(p.event.origin.line);
+        }
     }
 }
 
@@ -132,5 +183,101 @@ impl Extend<Finding> for Findings {
         for f in iter {
             self.push(f);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Confidence, Event, Interner, Label, Level, Op, Origin, Role, Text};
+
+    fn finding(call: crate::model::Sym, site: &str, line: u32) -> Finding {
+        let mut event = Event::new(Op::Close, call, Origin::line(0, line, 0));
+        event.seq = u64::from(line);
+        Finding {
+            code: "HC001",
+            name: "double-release",
+            level: if line == 5 {
+                Level::Error
+            } else {
+                Level::Warning
+            },
+            confidence: Confidence::High,
+            message: format!("at line {line}"),
+            labels: vec![Label {
+                event,
+                role: Role::BadRelease,
+                text: "released again here".into(),
+            }],
+            notes: Vec::new(),
+            pid: 1,
+            site: site.to_string(),
+            fingerprint: String::new(),
+            count: 1,
+            folded: false,
+        }
+    }
+
+    /// (site, count, level, labelled lines, notes, message) of a finding.
+    type Summary = (String, u32, Level, Vec<u32>, Vec<Text>, String);
+
+    fn summary(v: &[Finding]) -> Vec<Summary> {
+        v.iter()
+            .map(|f| {
+                let lines = f.labels.iter().map(|l| l.event.origin.line).collect();
+                (
+                    f.site.clone(),
+                    f.count,
+                    f.level,
+                    lines,
+                    f.notes.clone(),
+                    f.message.clone(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn folding_in_place_gives_what_pushing_one_by_one_gives() {
+        let mut interner = Interner::new();
+        let close = interner.intern("close");
+        // Site "a" 8 times (labels, then listed lines, then "..."), "b"
+        // twice, findings without a site never folded.
+        let sites = [
+            "a", "b", "a", "", "a", "a", "", "b", "a", "a", "c", "a", "a",
+        ];
+        let list = || -> Vec<Finding> {
+            (1..)
+                .zip(sites)
+                .map(|(line, site)| finding(close, site, line))
+                .collect()
+        };
+        let mut one_by_one = Findings::new();
+        for f in list() {
+            one_by_one.push(f);
+        }
+        let mut in_place = Findings::new();
+        in_place.absorb(list());
+        let expected = summary(&one_by_one.finish());
+        assert_eq!(summary(&in_place.finish()), expected);
+        let sites_kept: Vec<&str> = expected.iter().map(|e| e.0.as_str()).collect();
+        assert_eq!(sites_kept, ["a", "b", "", "", "c"]);
+        assert_eq!(expected[0].1, 8);
+        assert_eq!(
+            expected[0].2,
+            Level::Error,
+            "the worst level of the repeats"
+        );
+        assert_eq!(expected[0].3, [1, 3, 5, 6]);
+        assert_eq!(expected[1].1, 2);
+
+        // A collector that holds findings already folds a later list into them.
+        let mut later = Findings::new();
+        later.push(finding(close, "c", 100));
+        later.absorb(list());
+        let after = summary(&later.finish());
+        assert_eq!(after[0].0, "c");
+        assert_eq!(after[0].1, 2);
+        assert_eq!(after.len(), 5, "c, a, b and the two without a site");
     }
 }

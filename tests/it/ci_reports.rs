@@ -72,7 +72,7 @@ fn label(event: Event, role: Role, text: &str) -> Label {
     Label {
         event,
         role,
-        text: text.to_string(),
+        text: text.to_string().into(),
     }
 }
 
@@ -94,7 +94,7 @@ fn finding(
         confidence,
         message: message.to_string(),
         labels,
-        notes: notes.iter().map(|s| s.to_string()).collect(),
+        notes: notes.iter().map(|s| s.to_string().into()).collect(),
         pid: 100,
         site: site.to_string(),
         fingerprint: fingerprint(code, site),

@@ -21,6 +21,7 @@ mod etl_rules;
 mod etl_samples;
 mod etl_symbols;
 mod etl_synthetic;
+mod finding_memory;
 mod fuzz_corpus;
 mod hostile_output;
 mod hostile_work;

@@ -17,7 +17,7 @@ pub fn apply(f: &mut Finding, stats: &ReadStats) {
     f.notes.push(
         "perf trace prints pointers for paths and fd arrays, so resources are named by kind; its fd \
          decorations are cached by number and go stale, so they are not used"
-            .to_string(),
+            .to_string().into(),
     );
     for l in &f.labels {
         if l.event.has(flags::INFERRED) {
@@ -25,7 +25,7 @@ pub fn apply(f: &mut Finding, stats: &ReadStats) {
                 "fd {} at line {}: pipe/socketpair fds are not printed; inferred as the lowest free values of \
                  a table whose every fd the trace shows",
                 l.event.handle, l.event.origin.line
-            ));
+            ).into());
             break;
         }
     }
@@ -36,13 +36,13 @@ pub fn apply(f: &mut Finding, stats: &ReadStats) {
             "clone3 hides its flags: {threads} clone3 children were taken as threads sharing the fd table \
              (they never called execve and were not waited for), {procs} as processes (they called execve, \
              were waited for, or called exit_group while their parent went on)"
-        ));
+        ).into());
     }
     if stats.counters.get(PAIRS_UNKNOWN).is_some_and(|n| *n > 0) {
         f.notes.push(
             "some pipe/socketpair fds could not be inferred (a table the trace does not fully show): they \
              appear later as fds of unknown history"
-                .to_string(),
+                .to_string().into(),
         );
     }
     let lost: u64 = stats.lost.get(LOST_EVENTS).copied().unwrap_or(0);
@@ -51,9 +51,8 @@ pub fn apply(f: &mut Finding, stats: &ReadStats) {
     }
     // A failed release is seen directly; nothing unseen explains it away.
     if f.code == "HC007" {
-        f.notes.push(format!(
-            "perf lost {lost} events in this trace (LOST notices)"
-        ));
+        f.notes
+            .push(format!("perf lost {lost} events in this trace (LOST notices)").into());
         return;
     }
     f.confidence = Confidence::Low;
@@ -65,5 +64,5 @@ pub fn apply(f: &mut Finding, stats: &ReadStats) {
         f.level = Level::Note;
         note.push_str("; a close that was not recorded is not a leak, so this is a note");
     }
-    f.notes.push(note);
+    f.notes.push(note.into());
 }
