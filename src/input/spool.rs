@@ -1,0 +1,654 @@
+//! The evidence spool of a stream that cannot be read twice (stdin, a
+//! compressed file, a FIFO), bounded by what can still be cited rather than
+//! by the stream's length.
+//!
+//! The writer (the thread reading the stream) appends the stream to
+//! temporary *segment* files of [`segment_len`] bytes each and hands every
+//! full segment over. The consumer (the thread feeding the lifecycle) calls
+//! [`Spool::retire`] as it goes: once every line starting in a segment has
+//! been consumed, it asks which line offsets below that point anything can
+//! still cite (the lifecycle's answer), copies those lines into a compact
+//! store ([`Kept`]: memory up to [`KEEP_IN_MEMORY`], then a file) and drops the
+//! segment. Lines kept earlier that nothing cites any more are dropped at the
+//! same time. Diagnostics then read a line by its original offset
+//! ([`SpoolEvidence::window`]), from the store or from a segment still there.
+//!
+//! The consumer never waits for the writer: a segment not yet handed over is
+//! simply not retired yet.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Stream bytes per segment file.
+pub const SEGMENT_LEN: u64 = 64 << 20;
+
+/// Bytes of a line the evidence reads at most (a line is shown up to 4096
+/// bytes and cut after: one byte more tells whether it was cut).
+pub const WINDOW: usize = super::evidence::MAX_LINE + 1;
+
+/// Kept lines held in memory before they go to a file.
+const KEEP_IN_MEMORY: usize = 16 << 20;
+
+/// Hidden knob for tests: the segment length in bytes (tiny segments drop
+/// many segments even on small traces); `0` keeps every byte of the stream
+/// (the spool as it was before segments: the reference the tests compare to).
+const SEGMENT_ENV: &str = "HANDLECHECK_SPOOL_SEGMENT";
+
+/// Hidden knob for measuring: print the spool's disk high-water mark and
+/// counts on stderr when the stream is read.
+pub const STATS_ENV: &str = "HANDLECHECK_SPOOL_STATS";
+
+/// The segment length: [`SEGMENT_LEN`], or the test knob's value (`0`:
+/// nothing is ever dropped).
+pub fn segment_len() -> u64 {
+    std::env::var(SEGMENT_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(SEGMENT_LEN)
+}
+
+/// Stream bytes `start..start + len` in a temporary file: written through
+/// `file` by the writer, read through `read` (an independent handle with its
+/// own position) by the consumer, also while the writer still appends.
+struct Segment {
+    start: u64,
+    /// Bytes written so far (final once the segment is full or the stream
+    /// finished).
+    len: AtomicU64,
+    file: tempfile::NamedTempFile,
+    read: File,
+}
+
+impl Segment {
+    fn len(&self) -> u64 {
+        self.len.load(Ordering::Acquire)
+    }
+    fn end(&self) -> u64 {
+        self.start + self.len()
+    }
+}
+
+/// The segments, shared by the writer and the consumer.
+#[derive(Default)]
+struct Handed {
+    /// Segments not yet dropped, in stream order; the last is being written.
+    segments: VecDeque<Arc<Segment>>,
+    /// The stream ended: every segment is complete.
+    finished: bool,
+    /// The writer failed: what it wrote last is incomplete.
+    failed: bool,
+}
+
+/// Disk in use now and at most, in bytes (segment files and the kept file).
+#[derive(Default)]
+struct Disk {
+    now: AtomicU64,
+    peak: AtomicU64,
+    segments_written: AtomicU64,
+}
+
+impl Disk {
+    fn add(&self, n: u64) {
+        let now = self.now.fetch_add(n, Ordering::Relaxed) + n;
+        self.peak.fetch_max(now, Ordering::Relaxed);
+    }
+    fn sub(&self, n: u64) {
+        self.now.fetch_sub(n, Ordering::Relaxed);
+    }
+}
+
+struct Shared {
+    handed: Mutex<Handed>,
+    disk: Disk,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Handed> {
+        self.handed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Writes the stream into segments (see the module doc). Marks the stream
+/// finished when [`finish`](Self::finish)ed or dropped.
+pub struct SpoolWriter {
+    shared: Arc<Shared>,
+    segment_len: u64,
+    current: Option<Arc<Segment>>,
+    done: bool,
+}
+
+impl SpoolWriter {
+    /// Marks the stream finished: every segment is complete.
+    pub fn finish(&mut self) {
+        if !self.done {
+            self.done = true;
+            self.shared.lock().finished = true;
+        }
+    }
+
+    /// The segment to write into, a new one when there is none or it is full.
+    fn segment(&mut self) -> io::Result<Arc<Segment>> {
+        if let Some(s) = &self.current
+            && s.len() < self.segment_len
+        {
+            return Ok(Arc::clone(s));
+        }
+        let start = self.current.as_ref().map_or(0, |s| s.end());
+        let file = tempfile::NamedTempFile::new()?;
+        let read = file.reopen()?;
+        let segment = Arc::new(Segment {
+            start,
+            len: AtomicU64::new(0),
+            file,
+            read,
+        });
+        self.shared
+            .disk
+            .segments_written
+            .fetch_add(1, Ordering::Relaxed);
+        self.shared.lock().segments.push_back(Arc::clone(&segment));
+        self.current = Some(Arc::clone(&segment));
+        Ok(segment)
+    }
+}
+
+impl Write for SpoolWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let result = self.segment().and_then(|segment| {
+            let room = self.segment_len - segment.len();
+            let n = usize::try_from(room).map_or(buf.len(), |r| r.min(buf.len()));
+            segment.file.as_file().write_all(&buf[..n])?;
+            segment.len.fetch_add(n as u64, Ordering::Release);
+            self.shared.disk.add(n as u64);
+            Ok(n)
+        });
+        if result.is_err() {
+            self.shared.lock().failed = true;
+        }
+        result
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for SpoolWriter {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// Where a kept line's bytes are.
+#[derive(Clone, Copy)]
+struct Place {
+    in_file: bool,
+    pos: u64,
+    len: u32,
+}
+
+/// Lines kept from dropped segments, by stream offset: each is the line's
+/// first bytes up to its newline, at most [`WINDOW`] bytes (exactly what
+/// the evidence reads from it).
+#[derive(Default)]
+struct Kept {
+    /// Sorted by offset.
+    index: Vec<(u64, Place)>,
+    memory: Vec<u8>,
+    file: Option<File>,
+    file_len: u64,
+    /// Bytes of the lines in `index` (the rest of `memory` and the file is
+    /// lines nothing cites any more).
+    live: u64,
+}
+
+impl Kept {
+    fn find(&self, offset: u64) -> Option<Place> {
+        self.index
+            .binary_search_by_key(&offset, |(o, _)| *o)
+            .ok()
+            .map(|i| self.index[i].1)
+    }
+
+    fn read(&self, place: Place) -> io::Result<Vec<u8>> {
+        let len = place.len as usize;
+        if !place.in_file {
+            let start = usize::try_from(place.pos).map_err(io::Error::other)?;
+            return self
+                .memory
+                .get(start..start + len)
+                .map(<[u8]>::to_vec)
+                .ok_or_else(|| io::Error::other("kept line out of range"));
+        }
+        let mut file = self
+            .file
+            .as_ref()
+            .ok_or_else(|| io::Error::other("kept line out of range"))?;
+        let mut out = vec![0u8; len];
+        file.seek(SeekFrom::Start(place.pos))?;
+        file.read_exact(&mut out)?;
+        Ok(out)
+    }
+
+    /// Appends a line after every line kept so far (offsets come in order).
+    fn push(&mut self, offset: u64, bytes: &[u8], disk: &Disk) -> io::Result<()> {
+        let len = bytes.len() as u32;
+        let place = if self.file.is_none() && self.memory.len() + bytes.len() <= KEEP_IN_MEMORY {
+            let pos = self.memory.len() as u64;
+            self.memory.extend_from_slice(bytes);
+            Place {
+                in_file: false,
+                pos,
+                len,
+            }
+        } else {
+            let file = match &mut self.file {
+                Some(f) => f,
+                None => self.file.insert(tempfile::tempfile()?),
+            };
+            file.seek(SeekFrom::Start(self.file_len))?;
+            file.write_all(bytes)?;
+            let pos = self.file_len;
+            self.file_len += bytes.len() as u64;
+            disk.add(bytes.len() as u64);
+            Place {
+                in_file: true,
+                pos,
+                len,
+            }
+        };
+        self.index.push((offset, place));
+        self.live += u64::from(len);
+        Ok(())
+    }
+
+    /// Bytes stored, cited or not.
+    fn stored(&self) -> u64 {
+        self.memory.len() as u64 + self.file_len
+    }
+}
+
+/// The consumer's side of the spool (see the module doc).
+pub struct Spool {
+    shared: Arc<Shared>,
+    segment_len: u64,
+    kept: Kept,
+    /// Every byte below this is out of the segments (kept lines aside).
+    retired_end: u64,
+    /// The lifecycle cannot say what it cites: nothing is dropped.
+    keep_all: bool,
+    /// A read of the spool failed: nothing more is dropped, and the error
+    /// is reported with the evidence.
+    error: Option<String>,
+    segments_dropped: u64,
+}
+
+impl Spool {
+    /// A spool and its writer, with segments of [`segment_len`] bytes.
+    pub fn new() -> (Spool, SpoolWriter) {
+        Spool::with_segment_len(segment_len())
+    }
+
+    /// `segment_len` 0: one segment, never dropped.
+    pub fn with_segment_len(segment_len: u64) -> (Spool, SpoolWriter) {
+        let keep_all = segment_len == 0;
+        let segment_len = if keep_all { u64::MAX } else { segment_len };
+        let shared = Arc::new(Shared {
+            handed: Mutex::new(Handed::default()),
+            disk: Disk::default(),
+        });
+        let writer = SpoolWriter {
+            shared: Arc::clone(&shared),
+            segment_len,
+            current: None,
+            done: false,
+        };
+        let spool = Spool {
+            shared,
+            segment_len,
+            kept: Kept::default(),
+            retired_end: 0,
+            keep_all,
+            error: None,
+            segments_dropped: 0,
+        };
+        (spool, writer)
+    }
+
+    /// Every line starting below `consumed` has been consumed (and so was
+    /// written whole): drops the complete segments that lie wholly below it,
+    /// keeping the lines `held` names. `held(range, out)`
+    /// appends to `out` every line offset in `range` that can still be cited
+    /// (any order, repeats allowed), or returns false when it cannot tell:
+    /// then every segment stays. Cheap when no segment is due.
+    pub fn retire(
+        &mut self,
+        consumed: u64,
+        held: &mut dyn FnMut(Range<u64>, &mut Vec<u64>) -> bool,
+    ) {
+        if self.keep_all
+            || self.error.is_some()
+            || consumed < self.retired_end.saturating_add(self.segment_len)
+        {
+            return;
+        }
+        // Under the lock only the list is read: the writer is never held up.
+        let (due, window) = {
+            let h = self.shared.lock();
+            if h.failed {
+                return;
+            }
+            // A line consumed was written whole (up to its newline) before
+            // it was handed on: the part of it the evidence shows can be read.
+            let mut due: Vec<Arc<Segment>> = Vec::new();
+            for s in &h.segments {
+                let complete = h.finished || s.len() == self.segment_len;
+                if complete && s.end() <= consumed {
+                    due.push(Arc::clone(s));
+                } else {
+                    break;
+                }
+            }
+            let Some(last) = due.last().map(|s| s.end()) else {
+                return;
+            };
+            let window: Vec<Arc<Segment>> = h
+                .segments
+                .iter()
+                .skip(due.len())
+                .take_while(|s| s.start < last + WINDOW as u64)
+                .cloned()
+                .collect();
+            (due, window)
+        };
+        let (first, upto) = match (due.first(), due.last()) {
+            (Some(f), Some(l)) => (f.start, l.end()),
+            _ => return,
+        };
+        let mut offsets = Vec::new();
+        if !held(0..upto, &mut offsets) {
+            self.keep_all = true;
+            return;
+        }
+        offsets.sort_unstable();
+        offsets.dedup();
+        if let Err(e) = self.keep(&offsets, first, &due, &window) {
+            self.error = Some(e.to_string());
+            return;
+        }
+        let mut h = self.shared.lock();
+        for _ in 0..due.len() {
+            if let Some(s) = h.segments.pop_front() {
+                self.shared.disk.sub(s.len());
+            }
+        }
+        drop(h);
+        self.segments_dropped += due.len() as u64;
+        self.retired_end = upto;
+    }
+
+    /// Rebuilds the kept store from `offsets` (sorted): lines below `first`
+    /// come from the store, the others from the segments being dropped.
+    fn keep(
+        &mut self,
+        offsets: &[u64],
+        first: u64,
+        due: &[Arc<Segment>],
+        window: &[Arc<Segment>],
+    ) -> io::Result<()> {
+        let old = std::mem::take(&mut self.kept.index);
+        let mut old_at = 0usize;
+        self.kept.live = 0;
+        let mut fresh: Vec<(u64, Vec<u8>)> = Vec::new();
+        for &offset in offsets {
+            if offset < first {
+                // Kept earlier: keep it still (an offset not found was never
+                // a line start anything cites; nothing to keep).
+                while old_at < old.len() && old[old_at].0 < offset {
+                    old_at += 1;
+                }
+                if let Some(&(o, place)) = old.get(old_at)
+                    && o == offset
+                {
+                    self.kept.index.push((o, place));
+                    self.kept.live += u64::from(place.len);
+                }
+            } else {
+                let bytes = read_window(due.iter().chain(window), offset)?;
+                fresh.push((offset, line_part(&bytes).to_vec()));
+            }
+        }
+        // Rewrite the store when most of it is lines nothing cites any more.
+        let live_after = self.kept.live + fresh.iter().map(|(_, b)| b.len() as u64).sum::<u64>();
+        if self.kept.stored() > 2 * live_after + (1 << 20) {
+            let mut compact = Kept::default();
+            for &(offset, place) in &self.kept.index {
+                let bytes = self.kept.read(place)?;
+                compact.push(offset, &bytes, &self.shared.disk)?;
+            }
+            self.shared.disk.sub(self.kept.file_len);
+            self.kept = compact;
+        }
+        for (offset, bytes) in fresh {
+            self.kept.push(offset, &bytes, &self.shared.disk)?;
+        }
+        Ok(())
+    }
+
+    /// The spool as evidence, once the stream is read (the writer finished).
+    pub fn into_evidence(self) -> SpoolEvidence {
+        let segments: Vec<Arc<Segment>> = self.shared.lock().segments.iter().cloned().collect();
+        if std::env::var_os(STATS_ENV).is_some() {
+            eprintln!(
+                "handlecheck: evidence spool: peak disk {} bytes; {} segments of {} bytes written, {} dropped; {} lines kept ({} bytes){}",
+                self.shared.disk.peak.load(Ordering::Relaxed),
+                self.shared.disk.segments_written.load(Ordering::Relaxed),
+                self.segment_len,
+                self.segments_dropped,
+                self.kept.index.len(),
+                self.kept.live,
+                if self.keep_all {
+                    "; every line kept (the lifecycle keeps full history)"
+                } else {
+                    ""
+                },
+            );
+        }
+        SpoolEvidence {
+            inner: Mutex::new(EvidenceParts {
+                kept: self.kept,
+                retired_end: self.retired_end,
+                segments,
+                error: self.error,
+            }),
+        }
+    }
+
+    /// The disk high-water mark so far, in bytes.
+    pub fn peak_disk(&self) -> u64 {
+        self.shared.disk.peak.load(Ordering::Relaxed)
+    }
+
+    /// Segments dropped so far.
+    pub fn segments_dropped(&self) -> u64 {
+        self.segments_dropped
+    }
+}
+
+/// The line at the start of `window`, up to (not including) its newline.
+fn line_part(window: &[u8]) -> &[u8] {
+    let end = memchr::memchr(b'\n', window).unwrap_or(window.len());
+    &window[..end]
+}
+
+/// Up to [`WINDOW`] bytes from stream `offset`, read across `segments`
+/// (in stream order, the first holding `offset`).
+fn read_window<'a>(
+    segments: impl Iterator<Item = &'a Arc<Segment>>,
+    offset: u64,
+) -> io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(WINDOW);
+    let mut at = offset;
+    for s in segments {
+        if out.len() >= WINDOW {
+            break;
+        }
+        if at < s.start || at >= s.end() {
+            continue;
+        }
+        let want = (WINDOW - out.len()) as u64;
+        let n = want.min(s.end() - at) as usize;
+        let from = out.len();
+        out.resize(from + n, 0);
+        let mut file = &s.read;
+        file.seek(SeekFrom::Start(at - s.start))?;
+        file.read_exact(&mut out[from..])?;
+        at += n as u64;
+    }
+    Ok(out)
+}
+
+struct EvidenceParts {
+    kept: Kept,
+    /// The end of the segments dropped (the stream's end when all were).
+    retired_end: u64,
+    segments: Vec<Arc<Segment>>,
+    error: Option<String>,
+}
+
+/// A read spool: lines by their stream offset (see the module doc).
+pub struct SpoolEvidence {
+    inner: Mutex<EvidenceParts>,
+}
+
+impl SpoolEvidence {
+    /// Up to [`WINDOW`] bytes of the line at stream `offset`: a kept line
+    /// (up to its newline) or the bytes from the segments still on disk.
+    pub fn window(&self, offset: u64) -> Result<Vec<u8>, String> {
+        let parts = self.inner.lock().map_err(|_| "lock poisoned")?;
+        if let Some(place) = parts.kept.find(offset) {
+            return parts.kept.read(place).map_err(|e| e.to_string());
+        }
+        if let Some(e) = &parts.error {
+            return Err(format!("the evidence spool could not be read: {e}"));
+        }
+        let end = parts.segments.last().map_or(parts.retired_end, |s| s.end());
+        match parts.segments.first() {
+            Some(s) if offset >= s.start && offset < end => {
+                read_window(parts.segments.iter(), offset).map_err(|e| e.to_string())
+            }
+            _ if offset >= end => Err(format!(
+                "offset {offset} is past the end of the file (changed since it was read?)"
+            )),
+            _ => Err(format!(
+                "the line at offset {offset} was not kept by the evidence spool"
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spool_of(text: &[u8], segment: u64) -> (Spool, SpoolWriter) {
+        let (spool, mut writer) = Spool::with_segment_len(segment);
+        for piece in text.chunks(7) {
+            writer.write_all(piece).unwrap();
+        }
+        (spool, writer)
+    }
+
+    fn line_starts(text: &[u8]) -> Vec<u64> {
+        let mut v = vec![0];
+        v.extend(memchr::memchr_iter(b'\n', text).map(|i| i as u64 + 1));
+        v.retain(|o| *o < text.len() as u64);
+        v
+    }
+
+    /// Lines held are read back exactly, from the store or the segments
+    /// still there; segments are dropped; a line nothing held is gone.
+    #[test]
+    fn held_lines_survive_their_segments() {
+        let mut text = Vec::new();
+        for i in 0..200 {
+            text.extend_from_slice(format!("{i} close({i}) = 0\n").as_bytes());
+        }
+        text.extend_from_slice(&vec![b'x'; WINDOW + 40]);
+        text.extend_from_slice(b"\ntail(1) = 0");
+        let starts = line_starts(&text);
+        let held: Vec<u64> = starts.iter().copied().step_by(3).collect();
+        let (mut spool, mut writer) = spool_of(&text, 50);
+        writer.finish();
+        spool.retire(text.len() as u64, &mut |r, out| {
+            out.extend(held.iter().filter(|o| r.contains(o)));
+            true
+        });
+        assert!(spool.segments_dropped() > 50);
+        let ev = spool.into_evidence();
+        for &o in &held {
+            let want = &text[o as usize..(o as usize + WINDOW).min(text.len())];
+            let got = ev.window(o).unwrap();
+            assert_eq!(line_part(&got), line_part(want), "offset {o}");
+        }
+        let gone = starts[1];
+        assert!(ev.window(gone).unwrap_err().contains("not kept"));
+    }
+
+    /// Retiring in steps drops lines no longer held and keeps the others,
+    /// and the disk in use stays near a segment and the kept lines.
+    #[test]
+    fn lines_no_longer_held_are_dropped_in_later_steps() {
+        let mut text = Vec::new();
+        for i in 0..5000 {
+            text.extend_from_slice(format!("{i:05} open(\"/f\") = 3\n").as_bytes());
+        }
+        let starts = line_starts(&text);
+        let (mut spool, mut writer) = Spool::with_segment_len(1000);
+        let mut consumed = 0usize;
+        for (i, piece) in text.chunks(500).enumerate() {
+            writer.write_all(piece).unwrap();
+            consumed += piece.len();
+            // Only the last 10 lines consumed are held at each step.
+            let below = consumed.saturating_sub(40 * 30) as u64;
+            let recent: Vec<u64> = starts
+                .iter()
+                .copied()
+                .filter(|o| *o < below)
+                .rev()
+                .take(10)
+                .collect();
+            spool.retire(below, &mut |r, out| {
+                out.extend(recent.iter().filter(|o| r.contains(o)));
+                true
+            });
+            if i > 10 {
+                assert!(spool.kept.index.len() <= 10);
+            }
+        }
+        writer.finish();
+        assert!(spool.peak_disk() < 10_000, "peak {}", spool.peak_disk());
+    }
+
+    /// A lifecycle that cannot tell what it cites keeps every segment.
+    #[test]
+    fn unknown_citations_keep_everything() {
+        let text = b"1 close(3) = 0\n2 close(4) = 0\n3 close(5) = 0\n".repeat(20);
+        let (mut spool, mut writer) = spool_of(&text, 16);
+        writer.finish();
+        spool.retire(text.len() as u64, &mut |_, _| false);
+        assert_eq!(spool.segments_dropped(), 0);
+        let ev = spool.into_evidence();
+        for o in line_starts(&text) {
+            let got = ev.window(o).unwrap();
+            assert_eq!(line_part(&got), line_part(&text[o as usize..]));
+        }
+    }
+}
