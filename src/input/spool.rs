@@ -81,6 +81,9 @@ struct Handed {
     finished: bool,
     /// The writer failed: what it wrote last is incomplete.
     failed: bool,
+    /// Segments dropped by the consumer, for the writer to delete: deleting
+    /// a file of 64 MiB takes milliseconds the parsing should not spend.
+    to_delete: Vec<Arc<Segment>>,
 }
 
 /// Disk in use now and at most, in bytes (segment files and the kept file).
@@ -103,12 +106,22 @@ impl Disk {
 
 struct Shared {
     handed: Mutex<Handed>,
+    /// `Handed::to_delete` has segments.
+    delete_pending: std::sync::atomic::AtomicBool,
     disk: Disk,
 }
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Handed> {
         self.handed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Deletes the segments the consumer dropped (on the calling thread).
+    fn delete_dropped(&self) {
+        let dropped = std::mem::take(&mut self.lock().to_delete);
+        for s in dropped {
+            self.disk.sub(s.len());
+        }
     }
 }
 
@@ -160,6 +173,9 @@ impl Write for SpoolWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
+        }
+        if self.shared.delete_pending.swap(false, Ordering::Acquire) {
+            self.shared.delete_dropped();
         }
         let result = self.segment().and_then(|segment| {
             let room = self.segment_len - segment.len();
@@ -304,6 +320,7 @@ impl Spool {
         let segment_len = if keep_all { u64::MAX } else { segment_len };
         let shared = Arc::new(Shared {
             handed: Mutex::new(Handed::default()),
+            delete_pending: Default::default(),
             disk: Disk::default(),
         });
         let writer = SpoolWriter {
@@ -396,14 +413,24 @@ impl Spool {
             self.error = Some(e.to_string());
             return;
         }
+        // The writer deletes the files (the last owner of each, once `due`
+        // and `window` are gone); after the stream ended, nobody writes: here.
         let mut h = self.shared.lock();
         for _ in 0..due.len() {
             if let Some(s) = h.segments.pop_front() {
-                self.shared.disk.sub(s.len());
+                h.to_delete.push(s);
             }
         }
+        let finished = h.finished;
         drop(h);
         self.segments_dropped += due.len() as u64;
+        drop(due);
+        drop(window);
+        if finished {
+            self.shared.delete_dropped();
+        } else {
+            self.shared.delete_pending.store(true, Ordering::Release);
+        }
         self.retired_end = upto;
     }
 
@@ -453,6 +480,7 @@ impl Spool {
 
     /// The spool as evidence, once the stream is read (the writer finished).
     pub fn into_evidence(self) -> SpoolEvidence {
+        self.shared.delete_dropped();
         let segments: Vec<Arc<Segment>> = self.shared.lock().segments.iter().cloned().collect();
         if std::env::var_os(STATS_ENV).is_some() {
             eprintln!(
@@ -499,30 +527,55 @@ fn line_part(window: &[u8]) -> &[u8] {
 }
 
 /// Up to [`WINDOW`] bytes from stream `offset`, read across `segments`
-/// (in stream order, the first holding `offset`).
+/// (in stream order, the first holding `offset`): a short read first, which
+/// holds most lines whole, and the whole window only for a longer line.
 fn read_window<'a>(
-    segments: impl Iterator<Item = &'a Arc<Segment>>,
+    segments: impl Iterator<Item = &'a Arc<Segment>> + Clone,
     offset: u64,
 ) -> io::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(WINDOW);
+    const SHORT: usize = 512;
+    let short = read_upto(segments.clone(), offset, SHORT)?;
+    if short.len() < SHORT || memchr::memchr(b'\n', &short).is_some() {
+        return Ok(short);
+    }
+    read_upto(segments, offset, WINDOW)
+}
+
+/// Up to `limit` bytes from stream `offset` (fewer at the end of `segments`).
+fn read_upto<'a>(
+    segments: impl Iterator<Item = &'a Arc<Segment>>,
+    offset: u64,
+    limit: usize,
+) -> io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(limit);
     let mut at = offset;
     for s in segments {
-        if out.len() >= WINDOW {
+        if out.len() >= limit {
             break;
         }
         if at < s.start || at >= s.end() {
             continue;
         }
-        let want = (WINDOW - out.len()) as u64;
+        let want = (limit - out.len()) as u64;
         let n = want.min(s.end() - at) as usize;
         let from = out.len();
         out.resize(from + n, 0);
-        let mut file = &s.read;
-        file.seek(SeekFrom::Start(at - s.start))?;
-        file.read_exact(&mut out[from..])?;
+        read_exact_at(&s.read, &mut out[from..], at - s.start)?;
         at += n as u64;
     }
     Ok(out)
+}
+
+/// Reads `buf.len()` bytes at `pos` of `file` (one call where the system has it).
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], pos: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, pos)
+}
+
+#[cfg(not(unix))]
+fn read_exact_at(mut file: &File, buf: &mut [u8], pos: u64) -> io::Result<()> {
+    file.seek(SeekFrom::Start(pos))?;
+    file.read_exact(buf)
 }
 
 struct EvidenceParts {
