@@ -18,7 +18,7 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -31,7 +31,10 @@ pub const SEGMENT_LEN: u64 = 64 << 20;
 pub const WINDOW: usize = super::evidence::MAX_LINE + 1;
 
 /// Kept lines held in memory before they go to a file.
-const KEEP_IN_MEMORY: usize = 16 << 20;
+const KEEP_IN_MEMORY: usize = 4 << 20;
+
+/// Kept lines are read from a segment in blocks of about this many bytes.
+const READ_BLOCK: usize = 1 << 20;
 
 /// Hidden knob for tests: the segment length in bytes (tiny segments drop
 /// many segments even on small traces); `0` keeps every byte of the stream
@@ -202,13 +205,34 @@ impl Drop for SpoolWriter {
     }
 }
 
-/// Where a kept line's bytes are.
+/// Where a kept line's bytes are, in 8 bytes: in memory or in the file
+/// (top bit), the position (50 bits) and the length (13 bits: a kept line
+/// is at most [`WINDOW`] bytes).
 #[derive(Clone, Copy)]
-struct Place {
-    in_file: bool,
-    pos: u64,
-    len: u32,
+struct Place(u64);
+
+const IN_FILE: u64 = 1 << 63;
+const LEN_BITS: u32 = 13;
+
+impl Place {
+    fn new(in_file: bool, pos: u64, len: usize) -> Place {
+        debug_assert!(len < 1 << LEN_BITS && pos < 1 << 50);
+        Place(if in_file { IN_FILE } else { 0 } | pos << LEN_BITS | len as u64)
+    }
+    fn in_file(self) -> bool {
+        self.0 & IN_FILE != 0
+    }
+    fn pos(self) -> u64 {
+        (self.0 & !IN_FILE) >> LEN_BITS
+    }
+    fn len(self) -> usize {
+        (self.0 & ((1 << LEN_BITS) - 1)) as usize
+    }
 }
+
+/// File writes are gathered up to this many bytes (a write per kept line
+/// cost a system call each: a million live fds keep a million lines).
+const FILE_BUFFER: usize = 1 << 20;
 
 /// Lines kept from dropped segments, by stream offset: each is the line's
 /// first bytes up to its newline, at most [`WINDOW`] bytes (exactly what
@@ -219,7 +243,9 @@ struct Kept {
     index: Vec<(u64, Place)>,
     memory: Vec<u8>,
     file: Option<File>,
+    /// Bytes written to the file; `unwritten` holds the ones after them.
     file_len: u64,
+    unwritten: Vec<u8>,
     /// Bytes of the lines in `index` (the rest of `memory` and the file is
     /// lines nothing cites any more).
     live: u64,
@@ -234,60 +260,77 @@ impl Kept {
     }
 
     fn read(&self, place: Place) -> io::Result<Vec<u8>> {
-        let len = place.len as usize;
-        if !place.in_file {
-            let start = usize::try_from(place.pos).map_err(io::Error::other)?;
+        let (pos, len) = (place.pos(), place.len());
+        let out_of_range = || io::Error::other("kept line out of range");
+        if !place.in_file() {
+            let start = usize::try_from(pos).map_err(io::Error::other)?;
             return self
                 .memory
                 .get(start..start + len)
                 .map(<[u8]>::to_vec)
-                .ok_or_else(|| io::Error::other("kept line out of range"));
+                .ok_or_else(out_of_range);
         }
-        let mut file = self
-            .file
-            .as_ref()
-            .ok_or_else(|| io::Error::other("kept line out of range"))?;
+        if pos >= self.file_len {
+            let start = usize::try_from(pos - self.file_len).map_err(io::Error::other)?;
+            return self
+                .unwritten
+                .get(start..start + len)
+                .map(<[u8]>::to_vec)
+                .ok_or_else(out_of_range);
+        }
+        let file = self.file.as_ref().ok_or_else(out_of_range)?;
         let mut out = vec![0u8; len];
-        file.seek(SeekFrom::Start(place.pos))?;
-        file.read_exact(&mut out)?;
+        read_exact_at(file, &mut out, pos)?;
         Ok(out)
     }
 
     /// Appends a line after every line kept so far (offsets come in order).
     fn push(&mut self, offset: u64, bytes: &[u8], disk: &Disk) -> io::Result<()> {
-        let len = bytes.len() as u32;
-        let place = if self.file.is_none() && self.memory.len() + bytes.len() <= KEEP_IN_MEMORY {
+        let in_file = self.file.is_some()
+            || !self.unwritten.is_empty()
+            || self.memory.len() + bytes.len() > KEEP_IN_MEMORY;
+        let place = if in_file {
+            let pos = self.file_len + self.unwritten.len() as u64;
+            self.unwritten.extend_from_slice(bytes);
+            disk.add(bytes.len() as u64);
+            if self.unwritten.len() >= FILE_BUFFER {
+                self.write_out()?;
+            }
+            Place::new(true, pos, bytes.len())
+        } else {
             let pos = self.memory.len() as u64;
             self.memory.extend_from_slice(bytes);
-            Place {
-                in_file: false,
-                pos,
-                len,
-            }
-        } else {
-            let file = match &mut self.file {
-                Some(f) => f,
-                None => self.file.insert(tempfile::tempfile()?),
-            };
-            file.seek(SeekFrom::Start(self.file_len))?;
-            file.write_all(bytes)?;
-            let pos = self.file_len;
-            self.file_len += bytes.len() as u64;
-            disk.add(bytes.len() as u64);
-            Place {
-                in_file: true,
-                pos,
-                len,
-            }
+            Place::new(false, pos, bytes.len())
         };
         self.index.push((offset, place));
-        self.live += u64::from(len);
+        self.live += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Writes the gathered bytes to the file.
+    fn write_out(&mut self) -> io::Result<()> {
+        if self.unwritten.is_empty() {
+            return Ok(());
+        }
+        let file = match &mut self.file {
+            Some(f) => f,
+            None => self.file.insert(tempfile::tempfile()?),
+        };
+        file.seek(SeekFrom::Start(self.file_len))?;
+        file.write_all(&self.unwritten)?;
+        self.file_len += self.unwritten.len() as u64;
+        self.unwritten.clear();
         Ok(())
     }
 
     /// Bytes stored, cited or not.
     fn stored(&self) -> u64 {
-        self.memory.len() as u64 + self.file_len
+        self.memory.len() as u64 + self.file_len + self.unwritten.len() as u64
+    }
+
+    /// Bytes on disk (or about to be), for the disk count.
+    fn on_disk(&self) -> u64 {
+        self.file_len + self.unwritten.len() as u64
     }
 }
 
@@ -306,6 +349,8 @@ pub struct Spool {
     segments_dropped: u64,
     /// Time the consumer spent dropping segments and keeping lines.
     retiring: std::time::Duration,
+    /// The offsets the lifecycle listed last (the buffer, kept for the next step).
+    offsets: Vec<u64>,
 }
 
 impl Spool {
@@ -338,6 +383,7 @@ impl Spool {
             error: None,
             segments_dropped: 0,
             retiring: std::time::Duration::ZERO,
+            offsets: Vec::new(),
         };
         (spool, writer)
     }
@@ -402,14 +448,18 @@ impl Spool {
             (Some(f), Some(l)) => (f.start, l.end()),
             _ => return,
         };
-        let mut offsets = Vec::new();
+        // Reused: a million live handles list a million offsets each step.
+        let mut offsets = std::mem::take(&mut self.offsets);
+        offsets.clear();
         if !held(0..upto, &mut offsets) {
             self.keep_all = true;
             return;
         }
         offsets.sort_unstable();
         offsets.dedup();
-        if let Err(e) = self.keep(&offsets, first, &due, &window) {
+        let kept = self.keep(&offsets, first, &due, &window);
+        self.offsets = offsets;
+        if let Err(e) = kept {
             self.error = Some(e.to_string());
             return;
         }
@@ -435,7 +485,8 @@ impl Spool {
     }
 
     /// Rebuilds the kept store from `offsets` (sorted): lines below `first`
-    /// come from the store, the others from the segments being dropped.
+    /// stay in the store when listed, the others are read from the segments
+    /// being dropped.
     fn keep(
         &mut self,
         offsets: &[u64],
@@ -443,23 +494,15 @@ impl Spool {
         due: &[Arc<Segment>],
         window: &[Arc<Segment>],
     ) -> io::Result<()> {
-        let old = std::mem::take(&mut self.kept.index);
-        let mut old_at = 0usize;
-        self.kept.live = 0;
         let split = offsets.partition_point(|o| *o < first);
-        for &offset in &offsets[..split] {
-            // Kept earlier: keep it still (an offset not found was never a
-            // line start anything cites: nothing to keep).
-            while old_at < old.len() && old[old_at].0 < offset {
-                old_at += 1;
-            }
-            if let Some(&(o, place)) = old.get(old_at)
-                && o == offset
-            {
-                self.kept.index.push((o, place));
-                self.kept.live += u64::from(place.len);
-            }
-        }
+        // Kept earlier: keep it still when listed (an offset listed but not
+        // found is no line anything cited then: nothing to keep).
+        let mut listed = offsets[..split].iter().peekable();
+        self.kept.index.retain(|&(o, _)| {
+            while listed.next_if(|&&l| l < o).is_some() {}
+            listed.peek() == Some(&&o)
+        });
+        self.kept.live = self.kept.index.iter().map(|(_, p)| p.len() as u64).sum();
         // Rewrite the store when most of it is lines nothing cites any more.
         if self.kept.stored() > 2 * self.kept.live + (1 << 20) {
             let mut compact = Kept::default();
@@ -467,13 +510,29 @@ impl Spool {
                 let bytes = self.kept.read(place)?;
                 compact.push(offset, &bytes, &self.shared.disk)?;
             }
-            self.shared.disk.sub(self.kept.file_len);
+            self.shared.disk.sub(self.kept.on_disk());
             self.kept = compact;
         }
-        for &offset in &offsets[split..] {
-            let bytes = read_window(due.iter().chain(window), offset)?;
+        // The new lines, read in blocks of many lines at a time.
+        let fresh = &offsets[split..];
+        let segments = || due.iter().chain(window);
+        let mut block: Vec<u8> = Vec::new();
+        let mut block_start = 0u64;
+        for (i, &offset) in fresh.iter().enumerate() {
+            let end = offset + WINDOW as u64;
+            if offset < block_start || end > block_start + block.len() as u64 {
+                // From here to the window of the last line within a block.
+                let last = fresh[i..]
+                    .partition_point(|o| *o < offset + READ_BLOCK as u64)
+                    .saturating_sub(1);
+                let upto = fresh[i + last] + WINDOW as u64;
+                block = read_upto(segments(), offset, (upto - offset) as usize)?;
+                block_start = offset;
+            }
+            let at = (offset - block_start) as usize;
+            let window_bytes = &block[at..block.len().min(at + WINDOW)];
             self.kept
-                .push(offset, line_part(&bytes), &self.shared.disk)?;
+                .push(offset, line_part(window_bytes), &self.shared.disk)?;
         }
         Ok(())
     }
@@ -575,7 +634,7 @@ fn read_exact_at(file: &File, buf: &mut [u8], pos: u64) -> io::Result<()> {
 #[cfg(not(unix))]
 fn read_exact_at(mut file: &File, buf: &mut [u8], pos: u64) -> io::Result<()> {
     file.seek(SeekFrom::Start(pos))?;
-    file.read_exact(buf)
+    std::io::Read::read_exact(&mut file, buf)
 }
 
 struct EvidenceParts {
@@ -698,6 +757,47 @@ mod tests {
         }
         writer.finish();
         assert!(spool.peak_disk() < 10_000, "peak {}", spool.peak_disk());
+    }
+
+    /// Past the memory part of the store the lines go to its file, and a
+    /// store mostly of lines nothing holds any more is rewritten: every line
+    /// still held reads back exactly through all of it.
+    #[test]
+    fn kept_lines_in_the_file_and_after_a_rewrite_read_back() {
+        let mut text = Vec::new();
+        for i in 0..200_000u32 {
+            let pad = "y".repeat((i % 97) as usize);
+            text.extend_from_slice(format!("{i} write(3, \"{pad}\", 9) = 9\n").as_bytes());
+        }
+        let starts = line_starts(&text);
+        let (mut spool, mut writer) = Spool::with_segment_len(1 << 20);
+        let half = text.len() / 2;
+        writer.write_all(&text[..half]).unwrap();
+        // Every line held: more than the memory part holds.
+        spool.retire(half as u64, &mut |r, out| {
+            out.extend(starts.iter().filter(|o| r.contains(o)));
+            true
+        });
+        assert!(spool.kept.on_disk() > 0, "nothing went to the file");
+        writer.write_all(&text[half..]).unwrap();
+        writer.finish();
+        // Then one line in ten: the store is rewritten.
+        let tenth: Vec<u64> = starts.iter().copied().step_by(10).collect();
+        let stored_before = spool.kept.stored();
+        spool.retire(u64::MAX, &mut |r, out| {
+            out.extend(tenth.iter().filter(|o| r.contains(o)));
+            true
+        });
+        assert!(spool.kept.stored() < stored_before / 2);
+        let ev = spool.into_evidence();
+        for &o in &tenth {
+            let got = ev.window(o).unwrap();
+            assert_eq!(
+                line_part(&got),
+                line_part(&text[o as usize..]),
+                "offset {o}"
+            );
+        }
     }
 
     /// A lifecycle that cannot tell what it cites keeps every segment.

@@ -1,8 +1,9 @@
 //! The evidence spool of a pipe keeps only what can still be cited: every
 //! strace fixture and sample piped through stdin, plain and gzip-compressed,
 //! with segments so small that dozens are dropped on each trace, gives the
-//! very output (json, sarif, human with its evidence lines, stderr, exit
-//! code) of the spool that keeps the whole stream, with one and two threads.
+//! very output (json, sarif, human with its evidence lines, junit, github,
+//! gitlab, stderr, exit code) of the spool that keeps the whole stream, with
+//! one and two threads.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -23,11 +24,14 @@ struct Outputs {
     stderr: Vec<u8>,
     json: Vec<u8>,
     sarif: Vec<u8>,
+    /// junit, github and gitlab, one after the other.
+    ci: Vec<u8>,
 }
 
 fn run(stdin: &[u8], threads: u32, segment: u64, dir: &Path) -> Outputs {
     let json = dir.join("out.json");
     let sarif = dir.join("out.sarif");
+    let ci = ["junit", "github", "gitlab"].map(|f| dir.join(format!("out.{f}")));
     let out = Command::cargo_bin("handlecheck")
         .unwrap()
         .current_dir(dir)
@@ -44,6 +48,9 @@ fn run(stdin: &[u8], threads: u32, segment: u64, dir: &Path) -> Outputs {
         .arg(format!("--threads={threads}"))
         .arg(format!("--report=json={}", json.display()))
         .arg(format!("--report=sarif={}", sarif.display()))
+        .arg(format!("--report=junit={}", ci[0].display()))
+        .arg(format!("--report=github={}", ci[1].display()))
+        .arg(format!("--report=gitlab={}", ci[2].display()))
         .arg("-")
         .write_stdin(stdin.to_vec())
         .output()
@@ -54,6 +61,10 @@ fn run(stdin: &[u8], threads: u32, segment: u64, dir: &Path) -> Outputs {
         stderr: out.stderr,
         json: std::fs::read(&json).unwrap_or_default(),
         sarif: std::fs::read(&sarif).unwrap_or_default(),
+        ci: ci
+            .iter()
+            .flat_map(|p| std::fs::read(p).unwrap_or_default())
+            .collect(),
     }
 }
 
@@ -75,6 +86,7 @@ fn assert_same(name: &str, what: &str, want: &Outputs, got: &Outputs) {
         ("stderr", &want.stderr, &got.stderr),
         ("json", &want.json, &got.json),
         ("sarif", &want.sarif, &got.sarif),
+        ("junit, github, gitlab", &want.ci, &got.ci),
     ] {
         assert!(
             w == g,
