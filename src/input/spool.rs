@@ -31,7 +31,7 @@ pub const SEGMENT_LEN: u64 = 64 << 20;
 pub const WINDOW: usize = super::evidence::MAX_LINE + 1;
 
 /// Kept lines held in memory before they go to a file.
-const KEEP_IN_MEMORY: usize = 4 << 20;
+const KEEP_IN_MEMORY: usize = 1 << 20;
 
 /// Kept lines are read from a segment in blocks of about this many bytes.
 const READ_BLOCK: usize = 1 << 20;
@@ -513,8 +513,10 @@ impl Spool {
             self.shared.disk.sub(self.kept.on_disk());
             self.kept = compact;
         }
-        // The new lines, read in blocks of many lines at a time.
+        // The new lines, read in blocks of many lines at a time (the index
+        // grown once: doubling it held two copies of a million entries).
         let fresh = &offsets[split..];
+        self.kept.index.reserve_exact(fresh.len());
         let segments = || due.iter().chain(window);
         let mut block: Vec<u8> = Vec::new();
         let mut block_start = 0u64;
