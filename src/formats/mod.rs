@@ -37,6 +37,19 @@ pub trait InputProvider {
         stats: &mut ReadStats,
         read: &mut dyn FnMut(&mut ReadContext<'_>),
     );
+
+    /// Appends to `out` the byte offset of every line of `input` in `range`
+    /// that an event the provider still holds came from (what a diagnostic
+    /// may cite later); false when it cannot tell (then every line is kept).
+    /// The evidence spool of a stream asks before dropping a segment.
+    fn held_offsets(
+        &self,
+        _input: crate::model::InputId,
+        _range: std::ops::Range<u64>,
+        _out: &mut Vec<u64>,
+    ) -> bool {
+        false
+    }
 }
 
 /// Everything a reader needs besides its bytes.

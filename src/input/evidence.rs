@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use crate::model::{Event, Interner};
 
 /// Longest line text a diagnostic shows; longer lines are cut with `…`.
-const MAX_LINE: usize = 4096;
+pub(crate) const MAX_LINE: usize = 4096;
 
 /// Where the text of an input can be read back from.
 pub enum EvidenceSource {
@@ -18,8 +18,9 @@ pub enum EvidenceSource {
     Path(PathBuf),
     /// A plain file on disk: read lines back by offset.
     File(Mutex<File>),
-    /// stdin or a compressed file, spooled to a temporary file while reading.
-    Spool(Mutex<tempfile::NamedTempFile>),
+    /// stdin or a compressed file, spooled while reading: the lines that can
+    /// be cited (see [`crate::input::spool`]).
+    Spool(crate::input::spool::SpoolEvidence),
     /// The whole input is in memory (small text formats).
     Memory(Vec<u8>),
     /// Binary input: events are rendered, not read back.
@@ -60,13 +61,8 @@ impl EvidenceSource {
                 f.seek(SeekFrom::Start(offset)).map_err(|e| e.to_string())?;
                 read_some(&mut *f, &mut buf).ok_or("read failed")?
             }
-            EvidenceSource::Spool(f) => {
-                let mut f = f.lock().map_err(|_| "lock poisoned")?;
-                let file = f.as_file_mut();
-                file.seek(SeekFrom::Start(offset))
-                    .map_err(|e| e.to_string())?;
-                read_some(file, &mut buf).ok_or("read failed")?
-            }
+            // A kept line may be empty: no end-of-file check.
+            EvidenceSource::Spool(s) => return Ok(line_of(&s.window(offset)?).into_owned()),
             EvidenceSource::Memory(bytes) => {
                 let start = usize::try_from(offset).map_err(|e| e.to_string())?;
                 let rest = bytes

@@ -1,13 +1,14 @@
 //! Input: paths and stdin, transparently decompressed, read in large blocks.
 //!
 //! Text is streamed line by line with bounded memory; inputs that cannot be
-//! read twice (stdin, compressed files) are spooled to a temporary file as they
-//! are read so that diagnostics can show the evidence lines afterwards.
+//! read twice (stdin, compressed files) are spooled as they are read, keeping
+//! the lines diagnostics can still cite ([`spool`]).
 
 pub mod error;
 pub mod evidence;
 pub mod lines;
 pub mod progress;
+pub mod spool;
 
 use std::fs::File;
 use std::io::{self, Read};

@@ -79,6 +79,14 @@ impl GenStore {
         self.len
     }
 
+    /// Every generation kept, in id order, by reference.
+    pub fn iter(&self) -> impl Iterator<Item = &Generation> {
+        self.chunks
+            .iter()
+            .flatten()
+            .flat_map(|c| c.slots.iter().flatten().map(|g| &**g))
+    }
+
     /// Every generation, in id order.
     pub fn into_values(self) -> impl Iterator<Item = Box<Generation>> {
         self.chunks

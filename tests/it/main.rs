@@ -38,6 +38,7 @@ mod report_stream;
 mod rule_alone;
 mod rule_snapshots;
 mod skip_accounting;
+mod spool_bounded;
 mod strace_ground_truth;
 mod strace_parser;
 mod terminal_layout;

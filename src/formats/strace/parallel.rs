@@ -1004,12 +1004,22 @@ pub fn read(
     };
     let threads = parse_threads(threads);
     let shared = Shared::new(Source::Map(map), CHUNK, threads);
-    stitch_all(&shared, None, id, threads, provider, stats, &mut done_with)
+    stitch_all(
+        &shared,
+        None,
+        id,
+        threads,
+        provider,
+        stats,
+        &mut |end, _, _| done_with(end),
+    )
 }
 
 /// Reads a stream (stdin, a decompressed file) on `threads` threads: a reader
 /// thread cuts it into blocks of whole lines and copies every byte to `spool`
 /// (for evidence) as it reads, so the parsing never waits for the spool.
+/// `done_with(end, parser, provider)` is told when every line below `end`
+/// went through `parser` into `provider` (the spool drops what is cited no more).
 pub fn read_stream(
     reader: &mut (dyn Read + Send),
     spool: Option<&mut (dyn Write + Send)>,
@@ -1017,6 +1027,7 @@ pub fn read_stream(
     threads: usize,
     provider: &mut dyn InputProvider,
     stats: &mut ReadStats,
+    done_with: &mut DoneWith<'_>,
 ) -> std::io::Result<Cut> {
     read_stream_chunked(
         reader,
@@ -1026,8 +1037,13 @@ pub fn read_stream(
         CHUNK,
         provider,
         stats,
+        done_with,
     )
 }
+
+/// Told after each chunk: every line below the offset went through the
+/// parser into the provider.
+pub type DoneWith<'a> = dyn FnMut(usize, &StraceParser, &mut dyn InputProvider) + 'a;
 
 /// Threads to parse on: as asked, but no more than the machine runs at once
 /// (more would only hold more chunks in memory).
@@ -1036,6 +1052,7 @@ fn parse_threads(asked: usize) -> usize {
     asked.clamp(1, cores.max(1))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn read_stream_chunked(
     reader: &mut (dyn Read + Send),
     spool: Option<&mut (dyn Write + Send)>,
@@ -1044,18 +1061,11 @@ fn read_stream_chunked(
     chunk_len: usize,
     provider: &mut dyn InputProvider,
     stats: &mut ReadStats,
+    done_with: &mut DoneWith<'_>,
 ) -> std::io::Result<Cut> {
     let shared = Shared::new(Source::Stream, chunk_len, threads.max(1));
     let feed = StreamFeed { reader, spool };
-    let cut = stitch_all(
-        &shared,
-        Some(feed),
-        id,
-        threads,
-        provider,
-        stats,
-        &mut |_| {},
-    );
+    let cut = stitch_all(&shared, Some(feed), id, threads, provider, stats, done_with);
     match shared.lock().stream_error.take() {
         Some(e) => Err(e),
         None => Ok(cut),
@@ -1070,7 +1080,7 @@ struct StreamFeed<'r, 's> {
 
 /// Runs the threads (a stream's reader thread when `feed` is given, and
 /// `threads - 1` threads parsing ahead) and stitches every chunk in order on
-/// this one. `done_with(end)` is told when every byte below `end` is stitched.
+/// this one. `done_with(end, ..)` is told when every byte below `end` is stitched.
 fn stitch_all(
     shared: &Shared<'_>,
     feed: Option<StreamFeed<'_, '_>>,
@@ -1078,7 +1088,7 @@ fn stitch_all(
     threads: usize,
     provider: &mut dyn InputProvider,
     stats: &mut ReadStats,
-    done_with: &mut dyn FnMut(usize),
+    done_with: &mut DoneWith<'_>,
 ) -> Cut {
     let mut parser = StraceParser::new();
     let mut cut = Cut::default();
@@ -1137,7 +1147,7 @@ fn stitch_all(
                     }
                 }
             });
-            done_with(chunk.end);
+            done_with(chunk.end, &parser, &mut *provider);
             shared.recycle(std::mem::take(&mut chunk.owned));
         }
     });
@@ -1156,7 +1166,15 @@ fn read_chunked(
     stats: &mut ReadStats,
 ) -> Cut {
     let shared = Shared::new(Source::Map(map), chunk_len, threads.max(1));
-    stitch_all(&shared, None, id, threads, provider, stats, &mut |_| {})
+    stitch_all(
+        &shared,
+        None,
+        id,
+        threads,
+        provider,
+        stats,
+        &mut |_, _, _| {},
+    )
 }
 
 /// The parallel reader checked against the sequential one on any bytes: for
@@ -1246,6 +1264,7 @@ pub mod equivalence {
             chunk_len,
             &mut out,
             &mut stats,
+            &mut |_, _, _| {},
         )
         .unwrap();
         assert!(spool == bytes, "the spool is not the stream");
@@ -1369,8 +1388,17 @@ mod tests {
         }
         let mut out = Collect::default();
         let mut stats = ReadStats::default();
-        let err = read_stream_chunked(&mut Failing(40), None, 0, 2, 64, &mut out, &mut stats)
-            .unwrap_err();
+        let err = read_stream_chunked(
+            &mut Failing(40),
+            None,
+            0,
+            2,
+            64,
+            &mut out,
+            &mut stats,
+            &mut |_, _, _| {},
+        )
+        .unwrap_err();
         assert_eq!(err.to_string(), "device went away");
         assert!(stats.units <= 40, "{} lines from 40", stats.units);
     }

@@ -8,6 +8,7 @@
 
 mod generations;
 mod handlers;
+mod held;
 mod sweeps;
 mod tasks;
 
@@ -106,6 +107,15 @@ impl crate::formats::InputProvider for LifecycleBuilder<'_> {
         read: &mut dyn FnMut(&mut crate::formats::ReadContext<'_>),
     ) {
         self.with_context(input, stats, read)
+    }
+
+    fn held_offsets(
+        &self,
+        input: crate::model::InputId,
+        range: std::ops::Range<u64>,
+        out: &mut Vec<u64>,
+    ) -> bool {
+        self.held_line_offsets(input, range, out)
     }
 }
 
