@@ -1423,7 +1423,16 @@ mod tests {
             let mut out = Collect::default();
             let mut stats = ReadStats::default();
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                read_stream_chunked(&mut Dies(40), None, 0, threads, 64, &mut out, &mut stats)
+                read_stream_chunked(
+                    &mut Dies(40),
+                    None,
+                    0,
+                    threads,
+                    64,
+                    &mut out,
+                    &mut stats,
+                    &mut |_, _, _| {},
+                )
             }));
             let err = outcome.expect_err("the reader's panic was lost");
             let msg = err
