@@ -36,6 +36,9 @@ const KEEP_IN_MEMORY: usize = 1 << 20;
 /// Kept lines are read from a segment in blocks of about this many bytes.
 const READ_BLOCK: usize = 1 << 20;
 
+/// Offsets a step's list may hold and still be kept for the next step.
+const OFFSETS_KEPT: usize = 1 << 16;
+
 /// Hidden knob for tests: the segment length in bytes (tiny segments drop
 /// many segments even on small traces); `0` keeps every byte of the stream
 /// (the spool as it was before segments: the reference the tests compare to).
@@ -458,7 +461,11 @@ impl Spool {
         offsets.sort_unstable();
         offsets.dedup();
         let kept = self.keep(&offsets, first, &due, &window);
-        self.offsets = offsets;
+        // Kept for the next step, unless large: a million live handles list
+        // 8 MB of offsets, which would stay resident through the report.
+        if offsets.capacity() <= OFFSETS_KEPT {
+            self.offsets = offsets;
+        }
         if let Err(e) = kept {
             self.error = Some(e.to_string());
             return;

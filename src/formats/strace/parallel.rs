@@ -814,7 +814,10 @@ impl<'m> Shared<'m> {
     ) -> std::io::Result<()> {
         let block_len = self.chunk_len.max(1);
         // `buf[..filled]` is data; the rest is zeroed room to read into.
-        let mut buf: Vec<u8> = vec![0u8; block_len.max(READ_ROOM)];
+        // A block plus the room of one read: a block is filled without growing
+        // its buffer (growing doubled every buffer of the window).
+        let block_room = block_len.saturating_add(READ_ROOM);
+        let mut buf: Vec<u8> = vec![0u8; block_room];
         let mut filled = 0usize;
         // `buf[..clean]` is known to hold no line end (a partial line).
         let mut clean = 0usize;
@@ -886,7 +889,7 @@ impl<'m> Shared<'m> {
             // The block keeps this buffer; the partial line after it moves
             // to a fresh one.
             let mut next = self.lock().spare.pop().unwrap_or_default();
-            let room = block_len.max(READ_ROOM).max(filled - cut + READ_ROOM);
+            let room = block_room.max(filled - cut + READ_ROOM);
             if next.len() < room {
                 next.resize(room, 0);
             }
