@@ -266,3 +266,48 @@ fn disk_use_follows_what_can_be_cited_not_the_stream_length() {
         );
     }
 }
+
+/// The fuzzers' kept strace inputs (hostile, cut, binary, `-k` frames cut
+/// off, calls cut by program output) piped with 13-byte segments, so that
+/// nearly every line is dropped or kept on its own, give the full spool's
+/// output too.
+#[test]
+fn bounded_spool_output_is_the_full_spools_for_the_fuzzers_kept_inputs() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let mut inputs = Vec::new();
+    for sub in [
+        "corpus/end_to_end",
+        "corpus/strace_stream",
+        "regressions/strace_stream",
+        "regressions/strace_line",
+    ] {
+        let Ok(entries) = std::fs::read_dir(root.join(sub)) else {
+            continue;
+        };
+        let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        files.sort();
+        inputs.extend(files.into_iter().filter(|p| p.is_file()));
+    }
+    assert!(
+        inputs.len() > 100,
+        "fuzz inputs not found: {}",
+        inputs.len()
+    );
+    let work = tempfile::tempdir().unwrap();
+    let mut with_findings = 0;
+    for path in &inputs {
+        let bytes = std::fs::read(path).unwrap();
+        let reference = run(&bytes, 1, 0, work.path());
+        with_findings +=
+            usize::from(String::from_utf8_lossy(&reference.json).contains("\"code\": \"HC"));
+        for threads in [1, 2] {
+            let got = run(&bytes, threads, 13, work.path());
+            let what = format!("--threads {threads}, segments of 13 bytes");
+            assert_same(&path.display().to_string(), &what, &reference, &got);
+        }
+    }
+    assert!(
+        with_findings > 20,
+        "only {with_findings} inputs with findings"
+    );
+}
