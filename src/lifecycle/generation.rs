@@ -221,10 +221,13 @@ impl<T> Capped<T> {
 
     pub fn push(&mut self, item: T, cap: usize) {
         if self.items.len() < cap {
-            // Most lists hold one or two events: grow one at a time at first
-            // (a first push otherwise reserves four, 480 bytes of events).
-            if self.items.len() < 4 && self.items.len() == self.items.capacity() {
-                self.items.reserve_exact(1);
+            // Most lists hold one or two events: room for one, then two, then
+            // doubling up to the cap (a first push otherwise reserves four,
+            // 480 bytes of events; growing one at a time copied every event
+            // again at each push).
+            let len = self.items.len();
+            if len == self.items.capacity() {
+                self.items.reserve_exact((len * 2).clamp(1, cap) - len);
             }
             self.items.push(item);
         } else {
