@@ -125,19 +125,7 @@ pub(super) fn stale_use_finding(
             ),
         ));
     }
-    f.notes.push(
-        format!(
-            "evidence ({}): {}",
-            s.attr.kinds(),
-            s.attr
-                .evidence
-                .iter()
-                .map(|e| e.text.as_str())
-                .collect::<Vec<_>>()
-                .join("; ")
-        )
-        .into(),
-    );
+    f.notes.push(s.attr.evidence_note().into());
     if !s.attr.to_be_certain.is_empty() {
         f.notes
             .push(format!("to make it certain: {}", s.attr.to_be_certain.join("; ")).into());

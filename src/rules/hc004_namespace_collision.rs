@@ -115,32 +115,14 @@ pub(super) fn chain_finding(
     for link in &chain.links {
         f.labels.push(link_label(cx, link));
     }
-    f.notes.push(
-        format!(
-            "evidence ({}): {}",
-            root.attr.kinds(),
-            root.attr
-                .evidence
-                .iter()
-                .map(|e| e.text.as_str())
-                .collect::<Vec<_>>()
-                .join("; ")
-        )
-        .into(),
-    );
+    f.notes.push(root.attr.evidence_note().into());
     for (n, c) in collateral.iter().enumerate() {
         f.notes.push(
             format!(
-                "link {} (collateral release at {}), evidence ({}): {}",
+                "link {} (collateral release at {}), {}",
                 n + 2,
                 cx.at(&c.attr.event),
-                c.attr.kinds(),
-                c.attr
-                    .evidence
-                    .iter()
-                    .map(|e| e.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; ")
+                c.attr.evidence_note()
             )
             .into(),
         );

@@ -2,42 +2,18 @@
 //! finding, and a finding kept to the end of the run has no spare room (the
 //! 500k-finding bench in `benches/README.md` is the full size; here the
 //! structure that keeps it under 1 GB). The trace is SYNTHETIC, the shape
-//! `benches/pathological.py findings` writes: distinct double closes of fd 3.
+//! `benches/pathological.py findings` writes: distinct double closes of fd 3
+//! (and every 8th file left open).
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 
 use handlecheck::analysis::{Options, analyze};
 use handlecheck::model::Role;
 
-/// `i` in base 26 as letters (digit runs in resources fold into one site).
-fn letters(mut i: usize) -> String {
-    let mut s = Vec::new();
-    loop {
-        s.push(b'a' + (i % 26) as u8);
-        i /= 26;
-        if i == 0 {
-            break;
-        }
-    }
-    s.reverse();
-    String::from_utf8(s).unwrap()
-}
-
 #[test]
 fn distinct_double_closes_share_their_constant_texts_and_keep_no_spare_room() {
     const N: usize = 300;
-    let mut text = String::from("1000 execve(\"./prog\", [\"./prog\"], 0x7ffe /* 5 vars */) = 0\n");
-    for i in 0..N {
-        let name = letters(i);
-        writeln!(
-            text,
-            "1000 openat(AT_FDCWD, \"/data/in-{name}\", O_RDONLY|O_CLOEXEC) = 3"
-        )
-        .unwrap();
-        text.push_str("1000 close(3) = 0\n1000 close(3) = -1 EBADF (Bad file descriptor)\n");
-    }
-    text.push_str("1000 exit_group(0) = ?\n1000 +++ exited with 0 +++\n");
+    let text = crate::common::synthetic::double_closes(N);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("trace.log");
     std::fs::write(&path, text).unwrap();

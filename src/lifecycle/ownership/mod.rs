@@ -83,6 +83,12 @@ impl Attribution {
         k.dedup();
         k.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
     }
+
+    /// The finding note naming the evidence: `evidence (holder, victim): a; b`.
+    pub fn evidence_note(&self) -> String {
+        let texts: Vec<&str> = self.evidence.iter().map(|e| e.text.as_str()).collect();
+        format!("evidence ({}): {}", self.kinds(), texts.join("; "))
+    }
 }
 
 /// What the owner of a killed generation did next.
