@@ -93,14 +93,19 @@ static SPECIAL: [bool; 256] = {
 /// `open - 1` (i.e. `open` is the first byte inside). Returns `text.len()` if
 /// the string is not closed.
 pub fn skip_string(text: &[u8], open: usize) -> usize {
+    // One search per quote, not per escape: binary data (`"\177ELF\2\1..."`)
+    // has an escape every few bytes but a raw `"` only where the string ends
+    // or as `\"`. A quote closes the string when the run of backslashes just
+    // before it (inside the string) has even length.
     let mut i = open;
-    while let Some(k) = text.get(i..).and_then(|t| memchr::memchr2(b'"', b'\\', t)) {
+    while let Some(k) = text.get(i..).and_then(|t| memchr::memchr(b'"', t)) {
         let at = i + k;
-        if text.get(at) == Some(&b'\\') {
-            i = at + 2;
-        } else {
+        let inside = text.get(open..at).unwrap_or(&[]);
+        let run = inside.iter().rev().take_while(|b| **b == b'\\').count();
+        if run % 2 == 0 {
             return at + 1;
         }
+        i = at + 1;
     }
     text.len()
 }
