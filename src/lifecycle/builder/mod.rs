@@ -86,6 +86,8 @@ pub struct LifecycleBuilder<'i> {
     shapes: crate::lifecycle::generation::Shapes,
     /// Normalised resource cache (raw resource sym → folded sym).
     norm_cache: FxHashMap<(Sym, Fold), Sym>,
+    /// Scratch text for `normalise` (kept to avoid an allocation per fold).
+    fold_buf: String,
     /// Events of the reader call in progress (see `with_context`).
     pending: Vec<Event>,
     /// The format records every open (htrace, JSON-lines): a successful close of
@@ -157,6 +159,7 @@ impl<'i> LifecycleBuilder<'i> {
             thread_linked: FxHashMap::default(),
             shapes: Default::default(),
             norm_cache: FxHashMap::default(),
+            fold_buf: String::new(),
             pending: Vec::new(),
             complete_history: false,
             rundown_preexisting: true,
