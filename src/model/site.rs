@@ -8,10 +8,18 @@ use crate::model::{Interner, StackId};
 
 /// Folds digit runs so that `/tmp/x-123` and `/tmp/x-456` are one site.
 pub fn fold_digits(text: &str) -> String {
-    // Digits are ASCII, so runs of other bytes are copied whole and stay UTF-8.
     let mut out = String::with_capacity(text.len());
+    fold_digits_into(text, &mut out);
+    out
+}
+
+/// [`fold_digits`] written into `out` (emptied first), for callers that fold
+/// often and keep one buffer: every run of ASCII digits becomes one `N`.
+pub fn fold_digits_into(text: &str, out: &mut String) {
+    out.clear();
+    // Digits are ASCII, so the bytes between runs are copied whole and stay UTF-8.
     let mut rest = text;
-    while let Some(k) = rest.find(|c: char| c.is_ascii_digit()) {
+    while let Some(k) = rest.bytes().position(|b| b.is_ascii_digit()) {
         out.push_str(&rest[..k]);
         out.push('N');
         let after = &rest[k..];
@@ -19,7 +27,6 @@ pub fn fold_digits(text: &str) -> String {
         rest = &after[run..];
     }
     out.push_str(rest);
-    out
 }
 
 /// One frame as a fingerprint sees it: `libc.so.6(close+0x17) [0x10a3b7]` →
@@ -103,6 +110,14 @@ mod tests {
         assert_eq!(fold_digits("pipe:[59631]"), "pipe:[N]");
         assert_eq!(fold_digits("no digits"), "no digits");
         assert_eq!(fold_digits("12é3x45"), "NéNxN");
+        // Only ASCII digits fold (not Arabic-Indic ones); the buffer is emptied first.
+        let mut out = String::from("left over");
+        fold_digits_into("١٢٣/9", &mut out);
+        assert_eq!(out, "١٢٣/N");
+        fold_digits_into("", &mut out);
+        assert_eq!(out, "");
+        fold_digits_into("00a00", &mut out);
+        assert_eq!(out, "NaN");
     }
 
     #[test]
