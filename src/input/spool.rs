@@ -14,7 +14,8 @@
 //! ([`SpoolEvidence::window`]), from the store or from a segment still there.
 //!
 //! The consumer never waits for the writer: a segment not yet handed over is
-//! simply not retired yet.
+//! simply not retired yet. The writer deletes dropped segments' files, except
+//! up to [`FILES_REUSED`] of them, which it writes the next segments into.
 
 use std::collections::VecDeque;
 use std::fs::File;
