@@ -88,7 +88,8 @@ impl Model {
     }
 
     /// True when `tid` would act on `fd` as a stale holder: it held an earlier
-    /// generation of the value and neither made nor used the current one.
+    /// generation of the value (made, used, closed or dup2-replaced it; a
+    /// close_range sweep names no value) and neither made nor used the current one.
     fn stale(&self, g: usize, fd: i64, tid: u32) -> bool {
         let held_before = self.past[g].get(&fd).is_some_and(|p| p.contains(&tid));
         let holds = self.holders[g].get(&fd).is_some_and(|h| h.contains(&tid));
@@ -317,6 +318,10 @@ impl Model {
                     return;
                 }
                 self.hold(g, src, tid);
+                // dup2 names its target: replacing it holds what it replaced.
+                if self.groups[g].contains_key(&target) {
+                    self.hold(g, target, tid);
+                }
                 self.end(g, target, Fate::ReplacedByDup);
                 self.create(
                     g,
@@ -331,6 +336,9 @@ impl Model {
                 if self.stale(g, fd, tid) {
                     return;
                 }
+                // The closer named the value: it held this generation (the
+                // rules count a task that released a value as its holder).
+                self.hold(g, fd, tid);
                 self.line(format!("{tid} close({fd}) = 0"));
                 self.end(g, fd, Fate::Closed);
             }

@@ -114,9 +114,14 @@ fn took_part(g: &Generation, tid: u32, before: u64) -> bool {
         || g.cold.use_sites.dropped > 0
 }
 
-/// How `tid` held `g`, if it did: made, used or released it.
+/// How `tid` held `g`, if it did: made, used or released it. A close_range
+/// releases whatever lies in its range without naming a value (a sweep, as
+/// before an exec or by a thread tidying up): it does not make the sweeper a
+/// holder of what it swept.
 fn held(g: &Generation, tid: u32) -> Option<&'static str> {
-    if g.release().is_some_and(|r| r.event.tid == tid) {
+    if g.release()
+        .is_some_and(|r| r.event.tid == tid && r.how != ReleaseHow::CloseRange)
+    {
         Some("released")
     } else if creator(g) == Some(tid) || g.open().is_some_and(|o| o.tid == tid) {
         Some("made")
