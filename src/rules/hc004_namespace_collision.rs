@@ -23,7 +23,8 @@ declare_rule! {
     ///
     /// Ownership evidence, each kind independent, named in every finding:
     /// *holder* (the releasing task had released or held the previous
-    /// generation and never took part in the new one, which another task made);
+    /// generation and never took part in the new one, which another task made;
+    /// a close_range sweep over the old value names no value and does not count);
     /// *code path* (the program's own frames of the release match those that
     /// released the previous generation, and the two were created by different
     /// code); *victim* (the owner acts later as if it still held its handle: it
