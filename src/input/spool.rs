@@ -619,10 +619,11 @@ impl Spool {
         let segments: Vec<Arc<Segment>> = self.shared.lock().segments.iter().cloned().collect();
         if std::env::var_os(STATS_ENV).is_some() {
             eprintln!(
-                "handlecheck: evidence spool: peak disk {} bytes; {} segments of {} bytes written, {} dropped; {} lines kept ({} bytes); {:.1} ms dropping segments and keeping lines{}",
+                "handlecheck: evidence spool: peak disk {} bytes; {} segments of {} bytes written into {} files, {} dropped; {} lines kept ({} bytes); {:.1} ms dropping segments and keeping lines{}",
                 self.shared.disk.peak.load(Ordering::Relaxed),
                 self.shared.disk.segments_written.load(Ordering::Relaxed),
                 self.segment_len,
+                self.shared.disk.files_created.load(Ordering::Relaxed),
                 self.segments_dropped,
                 self.kept.index.len(),
                 self.kept.live,

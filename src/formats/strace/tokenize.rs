@@ -95,14 +95,11 @@ static SPECIAL: [bool; 256] = {
 pub fn skip_string(text: &[u8], open: usize) -> usize {
     // One search per quote, not per escape: binary data (`"\177ELF\2\1..."`)
     // has an escape every few bytes but a raw `"` only where the string ends
-    // or as `\"`. A quote closes the string when the run of backslashes just
-    // before it (inside the string) has even length.
+    // or as `\"`. A quote closes the string unless escaped inside it.
     let mut i = open;
     while let Some(k) = text.get(i..).and_then(|t| memchr::memchr(b'"', t)) {
         let at = i + k;
-        let inside = text.get(open..at).unwrap_or(&[]);
-        let run = inside.iter().rev().take_while(|b| **b == b'\\').count();
-        if run % 2 == 0 {
+        if !escaped(text, open, at) {
             return at + 1;
         }
         i = at + 1;
@@ -134,7 +131,7 @@ pub fn decoration_end(text: &[u8], lt: usize) -> Option<usize> {
                     return Some(at + 1);
                 }
             }
-            Some(b'"') if !escaped(text, at) => {
+            Some(b'"') if !escaped(text, 0, at) => {
                 i = skip_string(text, at + 1);
                 continue;
             }
@@ -145,9 +142,10 @@ pub fn decoration_end(text: &[u8], lt: usize) -> Option<usize> {
     None
 }
 
-/// True when the byte at `at` is preceded by an odd number of backslashes.
-fn escaped(text: &[u8], at: usize) -> bool {
-    let before = text.get(..at).unwrap_or(&[]);
+/// True when the byte at `at` is preceded, within `text[from..at]`, by an
+/// odd number of backslashes.
+fn escaped(text: &[u8], from: usize, at: usize) -> bool {
+    let before = text.get(from..at).unwrap_or(&[]);
     before.iter().rev().take_while(|b| **b == b'\\').count() % 2 == 1
 }
 
