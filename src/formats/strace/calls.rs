@@ -7,8 +7,8 @@ use crate::model::{ErrorClass, Event, Op, Outcome, ResourceKind, Sym, flags};
 use super::resource::{identity, kind_of};
 use super::syscalls::{Action, Cloexec, Spec};
 use super::tokenize::{
-    Args, FdVal, Ret, Tail, has_flag, parse_fd, parse_int, parse_tail, scan_list, skip_string,
-    struct_field,
+    Args, FdVal, Ret, Tail, first_fd_and_close, has_flag, parse_fd, parse_int, parse_tail,
+    scan_list, skip_string, struct_field,
 };
 use super::{ReadContext, StraceParser};
 
@@ -58,12 +58,25 @@ impl DecoCache {
     }
 }
 
+/// The cache slot of a decoration: its length and its last 16 bytes (where
+/// paths differ), read as two words, mixed once.
 fn slot_of(deco: &[u8]) -> usize {
-    let mut h: u64 = deco.len() as u64;
-    for &b in deco.iter().rev().take(16) {
-        h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    (h >> 58) as usize % DECO_CACHE
+    let word = |at: usize| {
+        let mut w = [0u8; 8];
+        let from = deco.len().saturating_sub(at + 8);
+        let part = deco
+            .get(from..deco.len() - at.min(deco.len()))
+            .unwrap_or(&[]);
+        let n = part.len().min(8);
+        w[..n].copy_from_slice(&part[part.len() - n..]);
+        u64::from_le_bytes(w)
+    };
+    let h = (deco.len() as u64)
+        .wrapping_add(word(0))
+        .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95)
+        .rotate_left(23)
+        ^ word(8);
+    (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as usize % DECO_CACHE
 }
 
 fn errno_name(n: i64) -> Option<&'static str> {
@@ -277,6 +290,20 @@ impl StraceParser {
         spawned: Option<u32>,
         ctx: &mut ReadContext<'_>,
     ) {
+        if let Some(op) = spec.first_fd_op()
+            && let Some((fd, close)) = first_fd_and_close(text, name_len + 1, b')')
+        {
+            // `read`, `close`, `fstat`...: one event about the first argument.
+            let tail = parse_tail(text.get(close + 1..).unwrap_or(&[]));
+            if tail.injected {
+                self.cur.flags |= flags::INJECTED;
+            }
+            let outcome = self.outcome(&tail, ctx);
+            let call = self.name_sym(index, ctx);
+            let ev = self.fd_event(op, call, fd, spec.dirs & 1 != 0, outcome, ctx);
+            self.hold(ev);
+            return;
+        }
         let Some((args, close)) = scan_list(text, name_len + 1, b')') else {
             // stderr layout: the traced program's own output may have cut the
             // line; keep it until its continuation (`) = 4`) comes.
@@ -764,7 +791,13 @@ impl StraceParser {
         buf.clear();
         buf.extend_from_slice(head);
         buf.push(b')');
-        if let Some((args, _)) = scan_list(&buf, name_len + 1, b')') {
+        if spec.first_fd_op().is_some()
+            && let Some((fd, _)) = first_fd_and_close(&buf, name_len + 1, b')')
+        {
+            let call = self.name_sym(index, ctx);
+            let ev = self.fd_event(op, call, fd, spec.dirs & 1 != 0, Outcome::Unknown, ctx);
+            self.hold(ev);
+        } else if let Some((args, _)) = scan_list(&buf, name_len + 1, b')') {
             let call = self.name_sym(index, ctx);
             let mut spec = spec;
             if matches!(spec.action, Action::SignalFd { .. }) {

@@ -109,6 +109,24 @@ pub struct Spec {
     pub dirs: u8,
 }
 
+impl Spec {
+    /// The event of a call whose only fd is its first argument and that needs
+    /// no other argument (`read`, `write`, `close`, `fstat`, `lseek`...):
+    /// the parser reads just that argument and the result.
+    pub fn first_fd_op(self) -> Option<crate::model::Op> {
+        use crate::model::Op;
+        if self.fds != 1 || self.opt != 0 {
+            return None;
+        }
+        match self.action {
+            Action::Use => Some(Op::Use),
+            Action::Probe => Some(Op::Probe),
+            Action::Close => Some(Op::Close),
+            _ => None,
+        }
+    }
+}
+
 const fn s(action: Action, fds: u8, opt: u8, dirs: u8) -> Spec {
     Spec {
         action,

@@ -161,6 +161,74 @@ pub fn scan_list(text: &[u8], start: usize, closer: u8) -> Option<(Args<'_>, usi
         stored: 0,
         count: 0,
     };
+    let close = scan::<true>(text, start, closer, &mut args)?;
+    Some((args, close))
+}
+
+/// The first argument of a call's list as an fd and the index of the list's
+/// closer, for calls that need nothing else (`read`, `close`, ...): what
+/// [`scan_list`] and [`Args::fd`]`(0)` answer, without storing the other
+/// arguments. `None` when the first argument is not a plain fd (`AT_FDCWD`,
+/// a name, a space, a number that overflows) or the list does not close:
+/// then ask [`scan_list`], which is the reference.
+pub fn first_fd_and_close(text: &[u8], start: usize, closer: u8) -> Option<(FdVal<'_>, usize)> {
+    let neg = text.get(start) == Some(&b'-');
+    let digits_at = start + usize::from(neg);
+    let mut i = digits_at;
+    let mut v: i64 = 0;
+    while let Some(&b) = text.get(i) {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        if i - digits_at == 18 {
+            return None;
+        }
+        v = v * 10 + i64::from(b - b'0');
+        i += 1;
+    }
+    if i == digits_at {
+        return None;
+    }
+    let mut fd = FdVal {
+        fd: if neg { -v } else { v },
+        deco: None,
+        deleted: false,
+    };
+    match text.get(i) {
+        Some(b'<') => {
+            // The scan would skip this same decoration whole.
+            let end = decoration_end(text, i)?;
+            fd.deco = text.get(i + 1..end - 1);
+            fd.deleted = text.get(end..).is_some_and(|r| r.starts_with(b"(deleted)"));
+            i = end;
+        }
+        Some(b',') => {}
+        Some(c) if *c == closer => {}
+        // A space, a comment, `0x..`: let the full scan decide.
+        _ => return None,
+    }
+    // The scan of the rest starts in the state the full scan is in here:
+    // at depth 0, outside any string, in the first argument.
+    let mut none = Args {
+        text,
+        spans: [(0, 0); MAX_ARGS],
+        decos: [(0, 0); MAX_ARGS],
+        stored: 0,
+        count: 0,
+    };
+    let close = scan::<false>(text, i, closer, &mut none)?;
+    Some((fd, close))
+}
+
+/// The scanner of [`scan_list`]; with `KEEP` false it only finds the closer
+/// (the argument spans and decorations are not recorded).
+#[inline(always)]
+fn scan<const KEEP: bool>(
+    text: &[u8],
+    start: usize,
+    closer: u8,
+    args: &mut Args<'_>,
+) -> Option<usize> {
     let mut stack = [0u8; MAX_DEPTH];
     let mut depth = 0usize;
     let mut arg_start = start;
@@ -192,7 +260,8 @@ pub fn scan_list(text: &[u8], start: usize, closer: u8) -> Option<(Args<'_>, usi
                 // A decoration: skip it whole.
                 match decoration_end(text, i) {
                     Some(e) => {
-                        if let Some(d) = args.decos.get_mut(args.count)
+                        if KEEP
+                            && let Some(d) = args.decos.get_mut(args.count)
                             && d.1 == 0
                         {
                             *d = (i as u32, e as u32);
@@ -223,10 +292,10 @@ pub fn scan_list(text: &[u8], start: usize, closer: u8) -> Option<(Args<'_>, usi
             b')' | b']' | b'}' => {
                 if depth == 0 {
                     if b == closer {
-                        if args.count > 0 || !trim(&text[arg_start..i]).is_empty() {
-                            push_arg(&mut args, arg_start, i);
+                        if KEEP && (args.count > 0 || !trim(&text[arg_start..i]).is_empty()) {
+                            push_arg(args, arg_start, i);
                         }
-                        return Some((args, i));
+                        return Some(i);
                     }
                 } else if matches!(
                     (stack[depth - 1], b),
@@ -235,8 +304,8 @@ pub fn scan_list(text: &[u8], start: usize, closer: u8) -> Option<(Args<'_>, usi
                     depth -= 1;
                 }
             }
-            b',' if depth == 0 => {
-                push_arg(&mut args, arg_start, i);
+            b',' if KEEP && depth == 0 => {
+                push_arg(args, arg_start, i);
                 arg_start = i + 1;
             }
             _ => {}
@@ -373,6 +442,14 @@ pub enum Ret<'a> {
 
 /// Parses the tail after the call's closing parenthesis.
 pub fn parse_tail(tail: &[u8]) -> Tail<'_> {
+    match plain_tail(tail) {
+        Some(plain) => plain,
+        None => general_tail(tail),
+    }
+}
+
+/// [`parse_tail`] for every shape.
+fn general_tail(tail: &[u8]) -> Tail<'_> {
     let mut out = Tail {
         ret: Ret::Missing,
         errno: None,
@@ -440,6 +517,45 @@ pub fn parse_tail(tail: &[u8]) -> Tail<'_> {
     out.injected = memchr::memchr_iter(b'(', after)
         .any(|k| after.get(k..).is_some_and(|r| r.starts_with(b"(INJECTED)")));
     out
+}
+
+/// The tail of most lines, ` = N` or ` = N <0.000010>` (a decimal result,
+/// then nothing or a `-T` duration), read without the general parse: the
+/// same answer as [`parse_tail`]'s, or `None` for every other shape.
+fn plain_tail(tail: &[u8]) -> Option<Tail<'_>> {
+    let rest = tail.strip_prefix(b" = ")?;
+    let mut i = 0;
+    let mut v: i64 = 0;
+    while let Some(&b) = rest.get(i) {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        if i == 18 {
+            return None;
+        }
+        v = v * 10 + i64::from(b - b'0');
+        i += 1;
+    }
+    if i == 0 {
+        return None;
+    }
+    if let Some(after) = rest.get(i..).filter(|a| !a.is_empty()) {
+        // ` <digits.digits>` and nothing else: no errno, no `(INJECTED)`.
+        let dur = after.strip_prefix(b" <")?.strip_suffix(b">")?;
+        if dur.is_empty() || !dur.iter().all(|b| b.is_ascii_digit() || *b == b'.') {
+            return None;
+        }
+    }
+    Some(Tail {
+        ret: Ret::Num(FdVal {
+            fd: v,
+            deco: None,
+            deleted: false,
+        }),
+        errno: None,
+        errno_num: None,
+        injected: false,
+    })
 }
 
 #[cfg(test)]
@@ -626,5 +742,106 @@ mod tests {
             }
         }
         assert!(decorated > 10_000, "{decorated}");
+    }
+
+    /// Where [`first_fd_and_close`] answers, it answers what the full scan
+    /// does (the first argument as an fd, the closer), on every line of every
+    /// bundled trace, every cut of those lines and odd shapes; and it answers
+    /// on most call lines.
+    #[test]
+    fn first_fd_and_close_agrees_with_the_full_scan() {
+        let odd: [&[u8]; 14] = [
+            b"read(3</a b>, \"x) = 1\", 5) = 5 <0.1>",
+            b"close(3</x>(deleted)) = 0",
+            b"read(3<TCP:[1->2]>, \"\\\"\", 1) = 1",
+            b"write(-1, \"(\", 1) = -1 EBADF (Bad file descriptor)",
+            b"write(1, \"\\\"\", 1\") = 1",
+            b"read(3, \"x\", 1(",
+            b"read(3</a, 1) = 1",
+            b"read(3 /* x */, 1) = 1",
+            b"read(0x3, 1) = 1",
+            b"read(99999999999999999999, 1) = 1",
+            b"close(3)",
+            b"close(3) = 0 /* ) = */",
+            b"read(3</a>junk, \"\", 0) = 0",
+            b"write(3<\"<>\">, {x=(1, [2]}, 0) = 0",
+        ];
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/strace");
+        let mut lines: Vec<Vec<u8>> = odd.iter().map(|l| l.to_vec()).collect();
+        let mut stack = vec![root];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "log") {
+                    let bytes = std::fs::read(&path).unwrap();
+                    lines.extend(bytes.split(|b| *b == b'\n').map(<[u8]>::to_vec));
+                }
+            }
+        }
+        let mut plain = 0usize;
+        for line in &lines {
+            // Every `)` of the line: real tails and lookalikes inside strings.
+            for k in memchr::memchr_iter(b')', line) {
+                let tail = &line[k + 1..];
+                if let Some(fast) = plain_tail(tail) {
+                    plain += 1;
+                    assert_eq!(
+                        Some(fast),
+                        Some(general_tail(tail)),
+                        "{}",
+                        String::from_utf8_lossy(tail)
+                    );
+                }
+            }
+        }
+        assert!(plain > 50_000, "{plain}");
+        for odd_tail in [
+            &b" = 5 <0.1> (INJECTED)"[..],
+            b" = 5 (INJECTED)",
+            b" = 5 <>",
+            b" = 5<0.1>",
+            b" = 05x",
+        ] {
+            assert_eq!(
+                plain_tail(odd_tail),
+                None,
+                "{}",
+                String::from_utf8_lossy(odd_tail)
+            );
+        }
+        let (mut answered, mut calls) = (0usize, 0usize);
+        for line in &lines {
+            let Some(open) = memchr::memchr(b'(', line) else {
+                continue;
+            };
+            let cuts = [line.len(), line.len() / 2, open + 2, open + 3];
+            for &cut in &cuts {
+                let text = &line[..cut.min(line.len())];
+                let full = scan_list(text, open + 1, b')').map(|(args, close)| (args.fd(0), close));
+                calls += usize::from(cut == line.len() && full.is_some());
+                let Some((fd, close)) = first_fd_and_close(text, open + 1, b')') else {
+                    continue;
+                };
+                answered += usize::from(cut == line.len());
+                assert_eq!(
+                    full,
+                    Some((Some(fd), close)),
+                    "{}",
+                    String::from_utf8_lossy(text)
+                );
+            }
+        }
+        // Lines whose first argument is no plain fd (`AT_FDCWD`, `NULL`) are
+        // left to the full scan; the rest are answered.
+        assert!(
+            answered > 30_000 && answered * 10 > calls,
+            "{answered} of {calls}"
+        );
+        let close_of = |l: &[u8]| first_fd_and_close(l, 5, b')').map(|(fd, c)| (fd.fd, c));
+        assert_eq!(close_of(odd[0]), Some((3, 25)));
+        assert_eq!(close_of(odd[2]), Some((3, 27)));
+        assert_eq!(close_of(b"read(3</a, 1) = 1"), None);
     }
 }
