@@ -519,25 +519,51 @@ fn general_tail(tail: &[u8]) -> Tail<'_> {
     out
 }
 
-/// The tail of most lines, ` = N` or ` = N <0.000010>` (a decimal result,
-/// then nothing or a `-T` duration), read without the general parse: the
-/// same answer as [`parse_tail`]'s, or `None` for every other shape.
+/// The tail of most lines read without the general parse: ` = ` then a
+/// decimal result, a decorated one (`3</etc/passwd>`) or a hex one (`0x7f..`,
+/// mmap), then nothing or a `-T` duration (` <0.000010>`). The same answer
+/// as [`general_tail`]'s, or `None` for every other shape (errors, `?`,
+/// decoded results, `(deleted)`).
 fn plain_tail(tail: &[u8]) -> Option<Tail<'_>> {
     let rest = tail.strip_prefix(b" = ")?;
+    let mut ret = FdVal {
+        fd: 0,
+        deco: None,
+        deleted: false,
+    };
     let mut i = 0;
-    let mut v: i64 = 0;
-    while let Some(&b) = rest.get(i) {
-        if !b.is_ascii_digit() {
-            break;
+    if let Some(hex) = rest.strip_prefix(b"0x") {
+        // At most 15 digits: no overflow, as `parse_int` would check.
+        while let Some(d) = hex.get(i).and_then(|b| (*b as char).to_digit(16)) {
+            if i == 15 {
+                return None;
+            }
+            ret.fd = ret.fd * 16 + i64::from(d);
+            i += 1;
         }
-        if i == 18 {
+        if i == 0 {
             return None;
         }
-        v = v * 10 + i64::from(b - b'0');
-        i += 1;
-    }
-    if i == 0 {
-        return None;
+        i += 2;
+    } else {
+        while let Some(&b) = rest.get(i) {
+            if !b.is_ascii_digit() {
+                break;
+            }
+            if i == 18 {
+                return None;
+            }
+            ret.fd = ret.fd * 10 + i64::from(b - b'0');
+            i += 1;
+        }
+        if i == 0 {
+            return None;
+        }
+        if rest.get(i) == Some(&b'<') {
+            let end = decoration_end(rest, i)?;
+            ret.deco = rest.get(i + 1..end - 1);
+            i = end;
+        }
     }
     if let Some(after) = rest.get(i..).filter(|a| !a.is_empty()) {
         // ` <digits.digits>` and nothing else: no errno, no `(INJECTED)`.
@@ -547,11 +573,7 @@ fn plain_tail(tail: &[u8]) -> Option<Tail<'_>> {
         }
     }
     Some(Tail {
-        ret: Ret::Num(FdVal {
-            fd: v,
-            deco: None,
-            deleted: false,
-        }),
+        ret: Ret::Num(ret),
         errno: None,
         errno_num: None,
         injected: false,
@@ -797,12 +819,30 @@ mod tests {
             }
         }
         assert!(plain > 50_000, "{plain}");
+        for (odd_tail, fd, deco) in [
+            (&b" = 0x7f12 <0.000010>"[..], 0x7f12, None),
+            (b" = 3</a b> <0.1>", 3, Some(&b"/a b"[..])),
+            (b" = 4<TCP:[1->2]>", 4, Some(b"TCP:[1->2]")),
+        ] {
+            let want = Ret::Num(FdVal {
+                fd,
+                deco,
+                deleted: false,
+            });
+            assert_eq!(plain_tail(odd_tail).map(|t| t.ret), Some(want));
+            assert_eq!(general_tail(odd_tail).ret, want);
+        }
         for odd_tail in [
             &b" = 5 <0.1> (INJECTED)"[..],
             b" = 5 (INJECTED)",
             b" = 5 <>",
-            b" = 5<0.1>",
+            b" = 5<0.1",
             b" = 05x",
+            b" = 0x",
+            b" = 0x10000000000000000",
+            b" = 3</x>(deleted) <0.1>",
+            b" = 3</x>junk",
+            b" = -1 EBADF (Bad file descriptor)",
         ] {
             assert_eq!(
                 plain_tail(odd_tail),
