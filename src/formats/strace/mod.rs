@@ -637,7 +637,11 @@ impl StraceParser {
     fn call_line(&mut self, body: &[u8], name_len: usize, ctx: &mut ReadContext<'_>) {
         let name = body.get(..name_len).unwrap_or(&[]);
         let t = tokenize::trim(body);
-        let (cut, detached) = if let Some(head) = t.strip_suffix(UNFINISHED) {
+        let (cut, detached) = if !t.ends_with(b" ...>") {
+            // Complete (`) = 0 <0.000010>`), the common case: every cut half
+            // ends in ` ...>`.
+            (None, false)
+        } else if let Some(head) = t.strip_suffix(UNFINISHED) {
             (Some(head), false)
         } else if let Some(head) = t.strip_suffix(DETACHED) {
             (Some(head), true)

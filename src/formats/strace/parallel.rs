@@ -44,8 +44,8 @@ use crate::model::{Event, InputId, Interner, Origin, Outcome, Sym, flags};
 use super::prefix::{Stamp, parse_leader};
 use super::syscalls::{Action, FastMap, Table};
 use super::{
-    BodyKind, DETACHED, LineCtx, StraceParser, UNFINISHED, body_kind, fast, resumed_name,
-    spliced_notice, tokenize,
+    BodyKind, LineCtx, StraceParser, UNFINISHED, body_kind, fast, resumed_name, spliced_notice,
+    tokenize,
 };
 
 /// Bytes per chunk (each cut at the next line end).
@@ -383,8 +383,15 @@ impl StraceParser {
     ) -> Option<Ahead> {
         let name = body.get(..name_len).unwrap_or(&[]);
         let t = tokenize::trim(body);
-        let head = t.strip_suffix(UNFINISHED);
-        if head.is_none() && (t.ends_with(DETACHED) || t.ends_with(b" ...>")) {
+        // Every cut half ends in ` ...>` (`<unfinished ...>`, `<detached
+        // ...>`, `<pid changed to N ...>`): complete calls take one compare.
+        let cut = t.ends_with(b" ...>");
+        let head = if cut {
+            t.strip_suffix(UNFINISHED)
+        } else {
+            None
+        };
+        if head.is_none() && cut {
             return None;
         }
         let (index, spec) = self.table.get(name)?;
