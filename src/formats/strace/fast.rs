@@ -55,36 +55,33 @@ fn fraction(line: &[u8], i: usize) -> Option<(i64, usize)> {
 }
 
 /// `HH:MM:SS.uuuuuu ` (16 bytes, -tt) as nanoseconds since midnight.
+///
+/// Read as two words: XOR with the template `00:00:00.000000 ` turns each
+/// digit into its value and each separator into 0; then one test says every
+/// digit byte is at most 9 and one that every separator matched.
 #[inline]
 fn tod_micros(t: &[u8]) -> Option<i64> {
-    let &[
-        h1,
-        h2,
-        b':',
-        m1,
-        m2,
-        b':',
-        s1,
-        s2,
-        b'.',
-        u1,
-        u2,
-        u3,
-        u4,
-        u5,
-        u6,
-        b' ',
-    ] = t
-    else {
-        return None;
-    };
-    let ds = [h1, h2, m1, m2, s1, s2, u1, u2, u3, u4, u5, u6];
-    if !ds.iter().all(u8::is_ascii_digit) {
-        return None;
+    const TEMPLATE: &[u8; 16] = b"00:00:00.000000 ";
+    /// Bytes that must equal the template exactly (`:`, `.`, ` `).
+    const SEPS: [u64; 2] = [0x0000_ff00_00ff_0000, 0xff00_0000_0000_00ff];
+    const LOW: u64 = 0x7676_7676_7676_7676;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let t: &[u8; 16] = t.try_into().ok()?;
+    let mut v = [0u64; 2];
+    for (k, x) in v.iter_mut().enumerate() {
+        let mut w = [0u8; 8];
+        let mut m = [0u8; 8];
+        w.copy_from_slice(&t[k * 8..k * 8 + 8]);
+        m.copy_from_slice(&TEMPLATE[k * 8..k * 8 + 8]);
+        *x = u64::from_le_bytes(w) ^ u64::from_le_bytes(m);
+        // A byte over 9 (or over 0x7f) sets its high bit; separators are 0.
+        if (*x | x.wrapping_add(LOW)) & HIGH != 0 || *x & SEPS[k] != 0 {
+            return None;
+        }
     }
-    let d = |b: u8| i64::from(b - b'0');
-    let secs = (d(h1) * 10 + d(h2)) * 3600 + (d(m1) * 10 + d(m2)) * 60 + d(s1) * 10 + d(s2);
-    let micros = ((((d(u1) * 10 + d(u2)) * 10 + d(u3)) * 10 + d(u4)) * 10 + d(u5)) * 10 + d(u6);
+    let d = |k: usize| -> i64 { ((v[k / 8] >> ((k % 8) * 8)) & 0xff) as i64 };
+    let secs = (d(0) * 10 + d(1)) * 3600 + (d(3) * 10 + d(4)) * 60 + d(6) * 10 + d(7);
+    let micros = ((((d(9) * 10 + d(10)) * 10 + d(11)) * 10 + d(12)) * 10 + d(13)) * 10 + d(14);
     Some(secs * NS_PER_SEC + micros * 1000)
 }
 
@@ -195,6 +192,41 @@ mod tests {
                 String::from_utf8_lossy(line)
             );
         }
+    }
+
+    /// The word-at-a-time read of `HH:MM:SS.uuuuuu ` against a byte-by-byte
+    /// one, for the real shape and every byte of it replaced by each value.
+    #[test]
+    fn time_of_day_words_read_as_bytes() {
+        let reference = |t: &[u8]| -> Option<i64> {
+            let shape = b"00:00:00.000000 ";
+            let ok = t.len() == 16
+                && t.iter().zip(shape).all(|(b, s)| match s {
+                    b'0' => b.is_ascii_digit(),
+                    _ => b == s,
+                });
+            ok.then(|| {
+                let n = |r: std::ops::Range<usize>| {
+                    t[r].iter().fold(0i64, |v, b| v * 10 + i64::from(b - b'0'))
+                };
+                (n(0..2) * 3600 + n(3..5) * 60 + n(6..8)) * NS_PER_SEC + n(9..15) * 1000
+            })
+        };
+        let real = *b"23:59:58.123456 ";
+        assert_eq!(tod_micros(&real), Some(86_398_123_456_000));
+        for at in 0..16 {
+            for value in 0..=255u8 {
+                let mut t = real;
+                t[at] = value;
+                assert_eq!(
+                    tod_micros(&t),
+                    reference(&t),
+                    "{}",
+                    String::from_utf8_lossy(&t)
+                );
+            }
+        }
+        assert_eq!(tod_micros(b"23:59:58.123456"), None);
     }
 
     #[test]
