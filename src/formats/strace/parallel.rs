@@ -303,7 +303,10 @@ impl StraceParser {
         let leader = fast::leader(line).unwrap_or_else(|| parse_leader(line));
         let body = line.get(leader.body..).unwrap_or(&[]);
         // Any line of a task ends what its entry half seen here stands for.
-        let entry = leader.tid.and_then(|t| entries.remove(&t));
+        let entry = leader
+            .tid
+            .filter(|_| !entries.is_empty())
+            .and_then(|t| entries.remove(&t));
         let syms_before = ctx.interner.len();
         let skipped_before = ctx.stats.skipped;
         let held_from = self.held.len();
