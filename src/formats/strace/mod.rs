@@ -832,6 +832,10 @@ fn resumed_name(body: &[u8]) -> Option<&[u8]> {
 /// line (strace writes the notice and a newline in the middle of a line; the
 /// line continues on the next one).
 fn spliced_notice(text: &[u8]) -> Option<usize> {
+    // Most lines end in `>` (a -T duration) or a digit: one byte says no.
+    if !matches!(text.last(), Some(b'd' | b's' | b' ')) {
+        return None;
+    }
     let t = tokenize::trim(text);
     if !(t.ends_with(b"attached") || t.ends_with(b"detached") || t.ends_with(b"threads")) {
         return None;
