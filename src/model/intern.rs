@@ -85,6 +85,16 @@ impl Interner {
         Interner::default()
     }
 
+    /// An interner with room for `strings` strings before its lookup table
+    /// grows (each growth hashes every string again).
+    pub fn with_capacity(strings: usize) -> Interner {
+        Interner {
+            spans: Vec::with_capacity(strings),
+            string_ids: hashbrown::HashTable::with_capacity(strings),
+            ..Interner::default()
+        }
+    }
+
     pub fn intern(&mut self, text: &str) -> Sym {
         let cut;
         let text = if text.len() > MAX_TEXT {

@@ -169,7 +169,7 @@ struct AheadParser {
 
 impl AheadParser {
     fn new(slot: usize) -> AheadParser {
-        let mut interner = Interner::new();
+        let mut interner = Interner::with_capacity(AHEAD_STRINGS);
         interner.record_touches();
         AheadParser {
             parser: StraceParser::new(),
@@ -184,7 +184,7 @@ impl AheadParser {
     fn parse(&mut self, bytes: &[u8], at: usize, after_long_line: bool) -> Chunk {
         if self.interner.len() > AHEAD_STRINGS {
             self.parser = StraceParser::new();
-            self.interner = Interner::new();
+            self.interner = Interner::with_capacity(AHEAD_STRINGS);
             self.interner.record_touches();
             self.epoch += 1;
         }
@@ -208,6 +208,7 @@ impl AheadParser {
         // events are written once. (About one event per 100 bytes.)
         parser.held = Vec::with_capacity(bytes.len() / 80 + 16);
         chunk.recs.reserve(bytes.len() / 90 + 16);
+        chunk.pres.reserve(bytes.len() / 100 + 16);
         if after_long_line {
             chunk.recs.push(Rec {
                 start: 0,
