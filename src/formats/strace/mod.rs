@@ -309,7 +309,13 @@ impl StraceParser {
         forced_tid: Option<u32>,
         ctx: &mut ReadContext<'_>,
     ) {
-        let at = u64::from(origin.line);
+        if text.first().is_some_and(u8::is_ascii_digit) && !self.in_summary {
+            // `PID ...`, nearly every line of a prefixed trace: none of the
+            // notices, hex dumps, summaries or blank lines below start so.
+            if spliced_notice(text).is_none() {
+                return self.strace_line(text, origin, forced_tid, ctx);
+            }
+        }
         if text.starts_with(b" | ") {
             ctx.stats.bump("hexdump lines", 1);
             return;
@@ -340,6 +346,18 @@ impl StraceParser {
         if tokenize::trim(text).is_empty() {
             return;
         }
+        self.strace_line(text, origin, forced_tid, ctx);
+    }
+
+    /// A line that is no notice, summary, hex dump or blank line.
+    fn strace_line(
+        &mut self,
+        text: &[u8],
+        origin: Origin,
+        forced_tid: Option<u32>,
+        ctx: &mut ReadContext<'_>,
+    ) {
+        let at = u64::from(origin.line);
         let leader = fast::leader(text).unwrap_or_else(|| parse_leader(text));
         let body = text.get(leader.body..).unwrap_or(&[]);
         let kind = body_kind(body);

@@ -291,13 +291,20 @@ impl StraceParser {
     ) -> Option<Pre> {
         // The second `\r` strip of `line()`.
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.starts_with(b" > ")
-            || line.starts_with(b" | ")
-            || line.starts_with(b"strace: ")
-            || line.starts_with(b"% time")
-            || line.starts_with(b"System call usage summary")
-            || spliced_notice(line).is_some()
-            || tokenize::trim(line).is_empty()
+        // A line starting with a digit (`PID ...`, nearly all) is no frame,
+        // hex dump, notice, summary or blank line: only a spliced notice.
+        let plain = line.first().is_some_and(u8::is_ascii_digit);
+        if plain && spliced_notice(line).is_some() {
+            return None;
+        }
+        if !plain
+            && (line.starts_with(b" > ")
+                || line.starts_with(b" | ")
+                || line.starts_with(b"strace: ")
+                || line.starts_with(b"% time")
+                || line.starts_with(b"System call usage summary")
+                || spliced_notice(line).is_some()
+                || tokenize::trim(line).is_empty())
         {
             return None;
         }
