@@ -2,7 +2,10 @@
 //!
 //! The parser is a line-at-a-time state machine:
 //! - [`prefix`] reads the task prefix and timestamp,
-//! - [`tokenize`] scans arguments and the result tail,
+//! - [`tokenize`] scans arguments and the result tail (a call whose only fd
+//!   is its first argument, `read`/`close`/`fstat`..., reads just that
+//!   argument and finds the list's end; the common ` = N <dur>` tail is read
+//!   without the general parse; both give the full scan's answer),
 //! - [`syscalls`] says what each call does to fds, [`calls`] turns a scanned
 //!   call into [`Event`]s,
 //! - this file keeps the state across lines: unfinished/resumed halves (keyed
