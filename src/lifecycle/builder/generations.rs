@@ -26,6 +26,9 @@ impl<'i> LifecycleBuilder<'i> {
             }
             self.release_bookkeeping(old);
         }
+        // Rules look one generation back: the one before `prev` goes unless
+        // something keeps it, and its box then holds the new generation.
+        let behind = prev.and_then(|p| self.prunable_behind(p));
         let made_in_trace = provenance.made_in_trace(false);
         let gen_ = Generation {
             opened: open.map(|e| self.shapes.open(&e)),
@@ -38,12 +41,22 @@ impl<'i> LifecycleBuilder<'i> {
         if let Some(h) = self.history.as_mut() {
             h.started(&gen_, self.tables[table.0 as usize].pid);
         }
-        self.gens.insert(id, gen_);
-        if let Some(p) = prev {
-            if let Some(pg) = self.gens.get_mut(&p) {
-                pg.next = Some(id).into();
+        match behind.and_then(|old| self.gens.remove(&old)) {
+            Some(mut slot) => {
+                let site = slot.site;
+                *slot = gen_;
+                self.gens.insert_boxed(id, slot);
+                self.unref_site(site);
             }
-            self.prune_behind(p);
+            None => self.gens.insert(id, gen_),
+        }
+        if let Some(p) = prev
+            && let Some(pg) = self.gens.get_mut(&p)
+        {
+            pg.next = Some(id).into();
+            if behind.is_some() {
+                pg.prev = MaybeGen::NONE;
+            }
         }
         let t = self.table(table);
         t.live.insert(handle, id);
@@ -59,21 +72,16 @@ impl<'i> LifecycleBuilder<'i> {
             .is_some_and(|h| h.filter.handle == Some(handle))
     }
 
-    /// Drops the generation before `prev` when neither it nor `prev` is notable.
-    pub(super) fn prune_behind(&mut self, prev: GenId) {
-        let Some(p) = self.gens.get(&prev) else {
-            return;
-        };
-        let Some(old) = p.prev.get() else { return };
-        let prev_notable = p.notable;
-        let Some(o) = self.gens.get(&old) else { return };
-        if o.notable || prev_notable || o.is_live() || self.kept_for_views(o.handle) {
-            return;
+    /// The generation before `prev`, when neither it nor `prev` is notable:
+    /// it can go once `prev`'s value has a newer generation.
+    fn prunable_behind(&self, prev: GenId) -> Option<GenId> {
+        let p = self.gens.get(&prev)?;
+        let old = p.prev.get()?;
+        let o = self.gens.get(&old)?;
+        if o.notable || p.notable || o.is_live() || self.kept_for_views(o.handle) {
+            return None;
         }
-        self.drop_generation(old);
-        if let Some(p) = self.gens.get_mut(&prev) {
-            p.prev = MaybeGen::NONE;
-        }
+        Some(old)
     }
 
     /// The number of leak site `key`, for a new generation that names it (a
@@ -121,12 +129,16 @@ impl<'i> LifecycleBuilder<'i> {
     /// Removes a generation from the store (it is pruned): its site number
     /// loses a reference.
     pub(super) fn drop_generation(&mut self, id: GenId) {
-        let Some(g) = self.gens.remove(&id) else {
-            return;
-        };
-        if let Some(n) = self.site_refs.get_mut(g.site.0 as usize) {
+        if let Some(g) = self.gens.remove(&id) {
+            self.unref_site(g.site);
+        }
+    }
+
+    /// A generation naming site `id` left the store.
+    fn unref_site(&mut self, id: SiteId) {
+        if let Some(n) = self.site_refs.get_mut(id.0 as usize) {
             *n = n.saturating_sub(1);
-            self.release_site_if_unused(g.site);
+            self.release_site_if_unused(id);
         }
     }
 
