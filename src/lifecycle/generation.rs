@@ -341,6 +341,50 @@ impl std::ops::Deref for Cold {
     }
 }
 
+/// Boxes that dropped generations gave up, for the next ones to reuse: one
+/// allocation and one free fewer per recycled value. At most one of each kind
+/// is held, emptied, so memory stays that of the generations kept.
+#[derive(Default)]
+pub struct Spares {
+    release: Option<Box<Release>>,
+    cold: Option<Box<ColdPart>>,
+}
+
+impl Spares {
+    /// Keeps `g`'s boxes where there is room (`g` is about to go).
+    pub fn take_from(&mut self, g: &mut Generation) {
+        if self.release.is_none() {
+            self.release = g.release.take();
+        }
+        if self.cold.is_none()
+            && let Some(mut c) = g.cold.0.take()
+        {
+            // Its lists are freed now, not when the box is used again.
+            *c = ColdPart::EMPTY;
+            self.cold = Some(c);
+        }
+    }
+
+    /// `r`, boxed (in the spare box if there is one).
+    pub fn release(&mut self, r: Release) -> Box<Release> {
+        match self.release.take() {
+            Some(mut b) => {
+                *b = r;
+                b
+            }
+            None => Box::new(r),
+        }
+    }
+
+    /// [`Cold::make`], with the spare box if a new part is needed.
+    pub fn cold<'c>(&mut self, cold: &'c mut Cold) -> &'c mut ColdPart {
+        if cold.0.is_none() {
+            cold.0 = self.cold.take();
+        }
+        cold.make()
+    }
+}
+
 /// An optional generation id in 4 bytes (an `Option<GenId>` takes 8): reads
 /// as an option (`get`, `and_then`, `is_some`) and compares with one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

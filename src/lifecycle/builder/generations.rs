@@ -19,7 +19,7 @@ impl<'i> LifecycleBuilder<'i> {
         // A value still live gets a new generation only if we missed its release.
         if let Some(old) = self.tables[table.0 as usize].live.get(&handle).copied() {
             if let (Some(o), Some(ev)) = (self.gens.get_mut(&old), open) {
-                o.release = Some(Box::new(Release {
+                o.release = Some(self.spares.release(Release {
                     event: ev,
                     how: ReleaseHow::Superseded,
                 }));
@@ -44,6 +44,7 @@ impl<'i> LifecycleBuilder<'i> {
         match behind.and_then(|old| self.gens.remove(&old)) {
             Some(mut slot) => {
                 let site = slot.site;
+                self.spares.take_from(&mut slot);
                 *slot = gen_;
                 self.gens.insert_boxed(id, slot);
                 self.unref_site(site);
@@ -129,7 +130,8 @@ impl<'i> LifecycleBuilder<'i> {
     /// Removes a generation from the store (it is pruned): its site number
     /// loses a reference.
     pub(super) fn drop_generation(&mut self, id: GenId) {
-        if let Some(g) = self.gens.remove(&id) {
+        if let Some(mut g) = self.gens.remove(&id) {
+            self.spares.take_from(&mut g);
             self.unref_site(g.site);
         }
     }
@@ -294,7 +296,7 @@ impl<'i> LifecycleBuilder<'i> {
             .and_then(|p| p.release().and_then(|r| r.event.stack));
         let same_path_as_prev = ev.stack.is_some() && prev_release_stack == ev.stack;
         if let Some(g) = self.gens.get_mut(&id) {
-            g.release = Some(Box::new(Release { event: *ev, how }));
+            g.release = Some(self.spares.release(Release { event: *ev, how }));
             g.sharers_at_release = sharers;
             if same_path_as_prev {
                 g.notable = true;
@@ -359,7 +361,7 @@ impl<'i> LifecycleBuilder<'i> {
         let Some(g) = self.gens.get_mut(&id) else {
             return;
         };
-        g.cold.make().uses += 1;
+        self.spares.cold(&mut g.cold).uses += 1;
         if ev.has(flags::BY_PATH) {
             g.reopened_by_path = true;
         }

@@ -82,6 +82,8 @@ pub struct LifecycleBuilder<'i> {
     /// Generations made for each thread (`thread_link`), so that a thread's
     /// exit looks at its own handles instead of every live one.
     thread_linked: FxHashMap<u32, Vec<GenId>>,
+    /// Boxes of dropped generations, for the next ones (see `Spares`).
+    spares: crate::lifecycle::generation::Spares,
     /// Shapes shared by the generations' open events.
     shapes: crate::lifecycle::generation::Shapes,
     /// Normalised resource cache (raw resource sym → folded sym).
@@ -157,6 +159,7 @@ impl<'i> LifecycleBuilder<'i> {
             rpc_events: Vec::new(),
             sweeps: FxHashMap::default(),
             thread_linked: FxHashMap::default(),
+            spares: Default::default(),
             shapes: Default::default(),
             norm_cache: FxHashMap::default(),
             fold_buf: String::new(),
