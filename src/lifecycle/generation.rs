@@ -220,6 +220,12 @@ impl<T> Capped<T> {
     }
 
     pub fn push(&mut self, item: T, cap: usize) {
+        self.push_pooled(item, cap, None);
+    }
+
+    /// [`Capped::push`]; a list that grows takes its new one from `pool` and
+    /// gives the old one back there.
+    pub fn push_pooled(&mut self, item: T, cap: usize, pool: Option<&mut ListPool<T>>) {
         if self.items.len() < cap {
             // Most lists hold one or two events: room for one, then two, then
             // doubling up to the cap (a first push otherwise reserves four,
@@ -230,9 +236,19 @@ impl<T> Capped<T> {
                 // A new list and a move, not `reserve_exact`: the allocator's
                 // realloc of these small blocks cost about twice a fresh
                 // allocation, a copy of at most a few events and a free.
-                let mut grown = thin_vec::ThinVec::with_capacity((len * 2).clamp(1, cap));
-                grown.extend(std::mem::take(&mut self.items));
-                self.items = grown;
+                let want = (len * 2).clamp(1, cap);
+                match pool {
+                    Some(pool) => {
+                        let mut grown = pool.take(want);
+                        grown.extend(self.items.drain(..));
+                        pool.give(std::mem::replace(&mut self.items, grown));
+                    }
+                    None => {
+                        let mut grown = thin_vec::ThinVec::with_capacity(want);
+                        grown.extend(std::mem::take(&mut self.items));
+                        self.items = grown;
+                    }
+                }
             }
             self.items.push(item);
         } else {
@@ -244,6 +260,42 @@ impl<T> Capped<T> {
     }
     pub fn total(&self) -> usize {
         self.items.len() + self.dropped as usize
+    }
+}
+
+/// Emptied lists of capacity 1, 2, 4 and 8, at most one of each, for
+/// [`Capped::push_pooled`]: a list grows without an allocation and a free,
+/// into the capacity it would have had anyway.
+pub struct ListPool<T>([thin_vec::ThinVec<T>; 4]);
+
+impl<T> Default for ListPool<T> {
+    fn default() -> Self {
+        ListPool(std::array::from_fn(|_| thin_vec::ThinVec::new()))
+    }
+}
+
+impl<T> ListPool<T> {
+    /// The place of lists of capacity `cap`, if kept.
+    fn slot(cap: usize) -> Option<usize> {
+        (cap.is_power_of_two() && cap <= 8).then(|| cap.trailing_zeros() as usize)
+    }
+
+    /// An empty list of capacity `cap` exactly.
+    pub fn take(&mut self, cap: usize) -> thin_vec::ThinVec<T> {
+        match Self::slot(cap) {
+            Some(i) if self.0[i].capacity() == cap => std::mem::take(&mut self.0[i]),
+            _ => thin_vec::ThinVec::with_capacity(cap),
+        }
+    }
+
+    /// Keeps `list`, emptied, if there is no list of its capacity yet.
+    pub fn give(&mut self, mut list: thin_vec::ThinVec<T>) {
+        if let Some(i) = Self::slot(list.capacity())
+            && self.0[i].capacity() == 0
+        {
+            list.clear();
+            self.0[i] = list;
+        }
     }
 }
 
@@ -348,6 +400,8 @@ impl std::ops::Deref for Cold {
 pub struct Spares {
     release: Option<Box<Release>>,
     cold: Option<Box<ColdPart>>,
+    /// For the use-site lists (the lists most used generations grow).
+    pub use_sites: ListPool<Event>,
 }
 
 impl Spares {
@@ -355,6 +409,9 @@ impl Spares {
     pub fn take_from(&mut self, g: &mut Generation) {
         if self.release.is_none() {
             self.release = g.release.take();
+        }
+        if let Some(c) = g.cold.0.as_mut() {
+            self.use_sites.give(std::mem::take(&mut c.use_sites.items));
         }
         if self.cold.is_none()
             && let Some(mut c) = g.cold.0.take()

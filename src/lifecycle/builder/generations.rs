@@ -374,7 +374,8 @@ impl<'i> LifecycleBuilder<'i> {
             .iter()
             .any(|e| e.call == ev.call && e.stack == ev.stack && e.tid == ev.tid);
         if !known_site {
-            g.cold.make().use_sites.push(*ev, CAP_SITES);
+            let pool = Some(&mut self.spares.use_sites);
+            g.cold.make().use_sites.push_pooled(*ev, CAP_SITES, pool);
         }
         if let Outcome::Failed { class, .. } = ev.outcome
             && class != ErrorClass::BadHandle
