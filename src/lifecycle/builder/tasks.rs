@@ -24,6 +24,13 @@ impl<'i> LifecycleBuilder<'i> {
             }
             // A dead task speaking again: a recycled tid. Give it a fresh table.
         }
+        self.new_task(tid, pid)
+    }
+
+    /// `task` for a tid without a live task: apart, so that the common case
+    /// stays small enough to inline into every event.
+    #[inline(never)]
+    fn new_task(&mut self, tid: u32, pid: u32) -> TableId {
         // A thread we were not told about, of a process we know (Windows
         // formats give pid and tid): it uses its process's table.
         if pid != 0
