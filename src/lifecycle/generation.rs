@@ -118,7 +118,12 @@ impl EventShape {
 /// Shapes seen recently, to share (see [`EventShape`]). Bounded: when it
 /// holds `MAX_SHAPES`, it starts over (shapes already shared stay shared).
 #[derive(Default)]
-pub struct Shapes(FxHashSet<Arc<EventShape>>);
+pub struct Shapes {
+    seen: FxHashSet<Arc<EventShape>>,
+    /// The shape of the last open: runs of opens from one task and call
+    /// share it without a hash look-up.
+    last: Option<Arc<EventShape>>,
+}
 
 const MAX_SHAPES: usize = 1 << 16;
 
@@ -126,17 +131,23 @@ impl Shapes {
     /// `ev` as an open event, sharing its shape with earlier ones.
     pub fn open(&mut self, ev: &Event) -> OpenEvent {
         let shape = EventShape::of(ev);
-        let shared = match self.0.get(&shape) {
+        if let Some(last) = &self.last
+            && **last == shape
+        {
+            return OpenEvent::with_shape(ev, Arc::clone(last));
+        }
+        let shared = match self.seen.get(&shape) {
             Some(s) => Arc::clone(s),
             None => {
-                if self.0.len() >= MAX_SHAPES {
-                    self.0.clear();
+                if self.seen.len() >= MAX_SHAPES {
+                    self.seen.clear();
                 }
                 let s = Arc::new(shape);
-                self.0.insert(Arc::clone(&s));
+                self.seen.insert(Arc::clone(&s));
                 s
             }
         };
+        self.last = Some(Arc::clone(&shared));
         OpenEvent::with_shape(ev, shared)
     }
 }
