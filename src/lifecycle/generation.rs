@@ -118,7 +118,12 @@ impl EventShape {
 /// Shapes seen recently, to share (see [`EventShape`]). Bounded: when it
 /// holds `MAX_SHAPES`, it starts over (shapes already shared stay shared).
 #[derive(Default)]
-pub struct Shapes(FxHashSet<Arc<EventShape>>);
+pub struct Shapes {
+    seen: FxHashSet<Arc<EventShape>>,
+    /// The shape of the last open: runs of opens from one task and call
+    /// share it without a hash look-up.
+    last: Option<Arc<EventShape>>,
+}
 
 const MAX_SHAPES: usize = 1 << 16;
 
@@ -126,17 +131,23 @@ impl Shapes {
     /// `ev` as an open event, sharing its shape with earlier ones.
     pub fn open(&mut self, ev: &Event) -> OpenEvent {
         let shape = EventShape::of(ev);
-        let shared = match self.0.get(&shape) {
+        if let Some(last) = &self.last
+            && **last == shape
+        {
+            return OpenEvent::with_shape(ev, Arc::clone(last));
+        }
+        let shared = match self.seen.get(&shape) {
             Some(s) => Arc::clone(s),
             None => {
-                if self.0.len() >= MAX_SHAPES {
-                    self.0.clear();
+                if self.seen.len() >= MAX_SHAPES {
+                    self.seen.clear();
                 }
                 let s = Arc::new(shape);
-                self.0.insert(Arc::clone(&s));
+                self.seen.insert(Arc::clone(&s));
                 s
             }
         };
+        self.last = Some(Arc::clone(&shared));
         OpenEvent::with_shape(ev, shared)
     }
 }
@@ -220,6 +231,12 @@ impl<T> Capped<T> {
     }
 
     pub fn push(&mut self, item: T, cap: usize) {
+        self.push_pooled(item, cap, None);
+    }
+
+    /// [`Capped::push`]; a list that grows takes its new one from `pool` and
+    /// gives the old one back there.
+    pub fn push_pooled(&mut self, item: T, cap: usize, pool: Option<&mut ListPool<T>>) {
         if self.items.len() < cap {
             // Most lists hold one or two events: room for one, then two, then
             // doubling up to the cap (a first push otherwise reserves four,
@@ -230,9 +247,19 @@ impl<T> Capped<T> {
                 // A new list and a move, not `reserve_exact`: the allocator's
                 // realloc of these small blocks cost about twice a fresh
                 // allocation, a copy of at most a few events and a free.
-                let mut grown = thin_vec::ThinVec::with_capacity((len * 2).clamp(1, cap));
-                grown.extend(std::mem::take(&mut self.items));
-                self.items = grown;
+                let want = (len * 2).clamp(1, cap);
+                match pool {
+                    Some(pool) => {
+                        let mut grown = pool.take(want);
+                        grown.extend(self.items.drain(..));
+                        pool.give(std::mem::replace(&mut self.items, grown));
+                    }
+                    None => {
+                        let mut grown = thin_vec::ThinVec::with_capacity(want);
+                        grown.extend(std::mem::take(&mut self.items));
+                        self.items = grown;
+                    }
+                }
             }
             self.items.push(item);
         } else {
@@ -244,6 +271,42 @@ impl<T> Capped<T> {
     }
     pub fn total(&self) -> usize {
         self.items.len() + self.dropped as usize
+    }
+}
+
+/// Emptied lists of capacity 1, 2, 4 and 8, at most one of each, for
+/// [`Capped::push_pooled`]: a list grows without an allocation and a free,
+/// into the capacity it would have had anyway.
+pub struct ListPool<T>([thin_vec::ThinVec<T>; 4]);
+
+impl<T> Default for ListPool<T> {
+    fn default() -> Self {
+        ListPool(std::array::from_fn(|_| thin_vec::ThinVec::new()))
+    }
+}
+
+impl<T> ListPool<T> {
+    /// The place of lists of capacity `cap`, if kept.
+    fn slot(cap: usize) -> Option<usize> {
+        (cap.is_power_of_two() && cap <= 8).then(|| cap.trailing_zeros() as usize)
+    }
+
+    /// An empty list of capacity `cap` exactly.
+    pub fn take(&mut self, cap: usize) -> thin_vec::ThinVec<T> {
+        match Self::slot(cap) {
+            Some(i) if self.0[i].capacity() == cap => std::mem::take(&mut self.0[i]),
+            _ => thin_vec::ThinVec::with_capacity(cap),
+        }
+    }
+
+    /// Keeps `list`, emptied, if there is no list of its capacity yet.
+    pub fn give(&mut self, mut list: thin_vec::ThinVec<T>) {
+        if let Some(i) = Self::slot(list.capacity())
+            && self.0[i].capacity() == 0
+        {
+            list.clear();
+            self.0[i] = list;
+        }
     }
 }
 
@@ -338,6 +401,55 @@ impl std::ops::Deref for Cold {
     type Target = ColdPart;
     fn deref(&self) -> &ColdPart {
         self.0.as_deref().unwrap_or(&NO_COLD_PART)
+    }
+}
+
+/// Boxes that dropped generations gave up, for the next ones to reuse: one
+/// allocation and one free fewer per recycled value. At most one of each kind
+/// is held, emptied, so memory stays that of the generations kept.
+#[derive(Default)]
+pub struct Spares {
+    release: Option<Box<Release>>,
+    cold: Option<Box<ColdPart>>,
+    /// For the use-site lists (the lists most used generations grow).
+    pub use_sites: ListPool<Event>,
+}
+
+impl Spares {
+    /// Keeps `g`'s boxes where there is room (`g` is about to go).
+    pub fn take_from(&mut self, g: &mut Generation) {
+        if self.release.is_none() {
+            self.release = g.release.take();
+        }
+        if let Some(c) = g.cold.0.as_mut() {
+            self.use_sites.give(std::mem::take(&mut c.use_sites.items));
+        }
+        if self.cold.is_none()
+            && let Some(mut c) = g.cold.0.take()
+        {
+            // Its lists are freed now, not when the box is used again.
+            *c = ColdPart::EMPTY;
+            self.cold = Some(c);
+        }
+    }
+
+    /// `r`, boxed (in the spare box if there is one).
+    pub fn release(&mut self, r: Release) -> Box<Release> {
+        match self.release.take() {
+            Some(mut b) => {
+                *b = r;
+                b
+            }
+            None => Box::new(r),
+        }
+    }
+
+    /// [`Cold::make`], with the spare box if a new part is needed.
+    pub fn cold<'c>(&mut self, cold: &'c mut Cold) -> &'c mut ColdPart {
+        if cold.0.is_none() {
+            cold.0 = self.cold.take();
+        }
+        cold.make()
     }
 }
 

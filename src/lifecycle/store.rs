@@ -46,6 +46,12 @@ impl GenStore {
     }
 
     pub fn insert(&mut self, id: GenId, g: Generation) {
+        self.insert_boxed(id, Box::new(g));
+    }
+
+    /// Inserts a generation already boxed (the box of one just removed: one
+    /// allocation and one free fewer than a new box).
+    pub fn insert_boxed(&mut self, id: GenId, g: Box<Generation>) {
         let (c, s) = split(id);
         if self.chunks.len() <= c {
             self.chunks.resize_with(c + 1, || None);
@@ -59,10 +65,12 @@ impl GenStore {
             chunk.used += 1;
             self.len += 1;
         }
-        *slot = Some(Box::new(g));
+        *slot = Some(g);
     }
 
-    pub fn remove(&mut self, id: &GenId) -> Option<Generation> {
+    /// Removes a generation; its box is given back whole, for a new
+    /// generation to reuse (see [`GenStore::insert_boxed`]).
+    pub fn remove(&mut self, id: &GenId) -> Option<Box<Generation>> {
         let (c, s) = split(*id);
         let entry = self.chunks.get_mut(c)?;
         let chunk = entry.as_mut()?;
@@ -72,7 +80,7 @@ impl GenStore {
         if chunk.used == 0 {
             *entry = None;
         }
-        Some(*g)
+        Some(g)
     }
 
     pub fn len(&self) -> usize {

@@ -19,13 +19,16 @@ impl<'i> LifecycleBuilder<'i> {
         // A value still live gets a new generation only if we missed its release.
         if let Some(old) = self.tables[table.0 as usize].live.get(&handle).copied() {
             if let (Some(o), Some(ev)) = (self.gens.get_mut(&old), open) {
-                o.release = Some(Box::new(Release {
+                o.release = Some(self.spares.release(Release {
                     event: ev,
                     how: ReleaseHow::Superseded,
                 }));
             }
             self.release_bookkeeping(old);
         }
+        // Rules look one generation back: the one before `prev` goes unless
+        // something keeps it, and its box then holds the new generation.
+        let behind = prev.and_then(|p| self.prunable_behind(p));
         let made_in_trace = provenance.made_in_trace(false);
         let gen_ = Generation {
             opened: open.map(|e| self.shapes.open(&e)),
@@ -38,12 +41,23 @@ impl<'i> LifecycleBuilder<'i> {
         if let Some(h) = self.history.as_mut() {
             h.started(&gen_, self.tables[table.0 as usize].pid);
         }
-        self.gens.insert(id, gen_);
-        if let Some(p) = prev {
-            if let Some(pg) = self.gens.get_mut(&p) {
-                pg.next = Some(id).into();
+        match behind.and_then(|old| self.gens.remove(&old)) {
+            Some(mut slot) => {
+                let site = slot.site;
+                self.spares.take_from(&mut slot);
+                *slot = gen_;
+                self.gens.insert_boxed(id, slot);
+                self.unref_site(site);
             }
-            self.prune_behind(p);
+            None => self.gens.insert(id, gen_),
+        }
+        if let Some(p) = prev
+            && let Some(pg) = self.gens.get_mut(&p)
+        {
+            pg.next = Some(id).into();
+            if behind.is_some() {
+                pg.prev = MaybeGen::NONE;
+            }
         }
         let t = self.table(table);
         t.live.insert(handle, id);
@@ -59,21 +73,16 @@ impl<'i> LifecycleBuilder<'i> {
             .is_some_and(|h| h.filter.handle == Some(handle))
     }
 
-    /// Drops the generation before `prev` when neither it nor `prev` is notable.
-    pub(super) fn prune_behind(&mut self, prev: GenId) {
-        let Some(p) = self.gens.get(&prev) else {
-            return;
-        };
-        let Some(old) = p.prev.get() else { return };
-        let prev_notable = p.notable;
-        let Some(o) = self.gens.get(&old) else { return };
-        if o.notable || prev_notable || o.is_live() || self.kept_for_views(o.handle) {
-            return;
+    /// The generation before `prev`, when neither it nor `prev` is notable:
+    /// it can go once `prev`'s value has a newer generation.
+    fn prunable_behind(&self, prev: GenId) -> Option<GenId> {
+        let p = self.gens.get(&prev)?;
+        let old = p.prev.get()?;
+        let o = self.gens.get(&old)?;
+        if o.notable || p.notable || o.is_live() || self.kept_for_views(o.handle) {
+            return None;
         }
-        self.drop_generation(old);
-        if let Some(p) = self.gens.get_mut(&prev) {
-            p.prev = MaybeGen::NONE;
-        }
+        Some(old)
     }
 
     /// The number of leak site `key`, for a new generation that names it (a
@@ -121,12 +130,17 @@ impl<'i> LifecycleBuilder<'i> {
     /// Removes a generation from the store (it is pruned): its site number
     /// loses a reference.
     pub(super) fn drop_generation(&mut self, id: GenId) {
-        let Some(g) = self.gens.remove(&id) else {
-            return;
-        };
-        if let Some(n) = self.site_refs.get_mut(g.site.0 as usize) {
+        if let Some(mut g) = self.gens.remove(&id) {
+            self.spares.take_from(&mut g);
+            self.unref_site(g.site);
+        }
+    }
+
+    /// A generation naming site `id` left the store.
+    fn unref_site(&mut self, id: SiteId) {
+        if let Some(n) = self.site_refs.get_mut(id.0 as usize) {
             *n = n.saturating_sub(1);
-            self.release_site_if_unused(g.site);
+            self.release_site_if_unused(id);
         }
     }
 
@@ -282,7 +296,7 @@ impl<'i> LifecycleBuilder<'i> {
             .and_then(|p| p.release().and_then(|r| r.event.stack));
         let same_path_as_prev = ev.stack.is_some() && prev_release_stack == ev.stack;
         if let Some(g) = self.gens.get_mut(&id) {
-            g.release = Some(Box::new(Release { event: *ev, how }));
+            g.release = Some(self.spares.release(Release { event: *ev, how }));
             g.sharers_at_release = sharers;
             if same_path_as_prev {
                 g.notable = true;
@@ -347,7 +361,7 @@ impl<'i> LifecycleBuilder<'i> {
         let Some(g) = self.gens.get_mut(&id) else {
             return;
         };
-        g.cold.make().uses += 1;
+        self.spares.cold(&mut g.cold).uses += 1;
         if ev.has(flags::BY_PATH) {
             g.reopened_by_path = true;
         }
@@ -360,7 +374,8 @@ impl<'i> LifecycleBuilder<'i> {
             .iter()
             .any(|e| e.call == ev.call && e.stack == ev.stack && e.tid == ev.tid);
         if !known_site {
-            g.cold.make().use_sites.push(*ev, CAP_SITES);
+            let pool = Some(&mut self.spares.use_sites);
+            g.cold.make().use_sites.push_pooled(*ev, CAP_SITES, pool);
         }
         if let Outcome::Failed { class, .. } = ev.outcome
             && class != ErrorClass::BadHandle

@@ -82,6 +82,8 @@ pub struct LifecycleBuilder<'i> {
     /// Generations made for each thread (`thread_link`), so that a thread's
     /// exit looks at its own handles instead of every live one.
     thread_linked: FxHashMap<u32, Vec<GenId>>,
+    /// Boxes of dropped generations, for the next ones (see `Spares`).
+    spares: crate::lifecycle::generation::Spares,
     /// Shapes shared by the generations' open events.
     shapes: crate::lifecycle::generation::Shapes,
     /// Normalised resource cache (raw resource sym → folded sym).
@@ -128,7 +130,7 @@ impl EventSink for LifecycleBuilder<'_> {
         if let Some(h) = self.history.as_mut() {
             h.event(&event);
         }
-        self.apply(event);
+        self.apply(&event);
         if self.history.is_some() {
             let table = self.tasks.get(&event.tid).map(|t| t.table);
             let pid = table.map(|t| self.tables[t.0 as usize].pid);
@@ -157,6 +159,7 @@ impl<'i> LifecycleBuilder<'i> {
             rpc_events: Vec::new(),
             sweeps: FxHashMap::default(),
             thread_linked: FxHashMap::default(),
+            spares: Default::default(),
             shapes: Default::default(),
             norm_cache: FxHashMap::default(),
             fold_buf: String::new(),
@@ -236,7 +239,7 @@ impl<'i> LifecycleBuilder<'i> {
         graph
     }
 
-    fn apply(&mut self, ev: Event) {
+    fn apply(&mut self, ev: &Event) {
         match ev.op {
             Op::Alias { real } => {
                 if let Some(task) = self.tasks.get(&ev.tid).cloned() {
@@ -264,11 +267,11 @@ impl<'i> LifecycleBuilder<'i> {
                 if let Some(table) = table {
                     self.process_went_on(table);
                 }
-                self.gc_events.push(ev);
+                self.gc_events.push(*ev);
                 return;
             }
             Op::Rpc(_) => {
-                self.rpc_events.push(ev);
+                self.rpc_events.push(*ev);
                 return;
             }
             Op::ProcessExit => {
@@ -281,13 +284,13 @@ impl<'i> LifecycleBuilder<'i> {
                 let mut tids = tids;
                 tids.sort_unstable();
                 for tid in tids {
-                    self.detach_task(tid, &ev);
+                    self.detach_task(tid, ev);
                 }
                 // A process we only knew by pid (ETW) may have no task record.
                 return;
             }
             Op::TaskExit => {
-                self.detach_task(ev.tid, &ev);
+                self.detach_task(ev.tid, ev);
                 return;
             }
             _ => {}
@@ -308,10 +311,10 @@ impl<'i> LifecycleBuilder<'i> {
                 child,
                 shares_table,
                 thread,
-            } => self.on_spawn(table, &ev, child, shares_table, thread),
-            Op::Exec => self.on_exec(&ev),
+            } => self.on_spawn(table, ev, child, shares_table, thread),
+            Op::Exec => self.on_exec(ev),
             Op::Unshare => {
-                self.copy_table_for(ev.tid, ev.pid, &ev);
+                self.copy_table_for(ev.tid, ev.pid, ev);
             }
             Op::Open { cloexec } | Op::Receive { cloexec } => {
                 if ev.outcome.is_ok() && ev.handle >= 0 {
@@ -326,20 +329,20 @@ impl<'i> LifecycleBuilder<'i> {
                             table,
                             ev.handle,
                             Provenance::PreExisting,
-                            Some(ev),
+                            Some(*ev),
                             ev.kind,
                             ev.resource,
                         );
                     } else {
-                        if ev.kind == ResourceKind::Directory && self.is_fd_listing(&ev) {
-                            self.fd_listing_opened(&ev);
+                        if ev.kind == ResourceKind::Directory && self.is_fd_listing(ev) {
+                            self.fd_listing_opened(ev);
                         }
-                        self.created(table, &ev, prov, cloexec);
+                        self.created(table, ev, prov, cloexec);
                     }
                 } else if ev.outcome.failed_class() == Some(ErrorClass::TableFull) {
                     let t = self.table(table);
                     let live = t.live.len();
-                    t.table_full.push((ev, live), CAP_EVENTS);
+                    t.table_full.push((*ev, live), CAP_EVENTS);
                 }
             }
             Op::Dup {
@@ -347,12 +350,12 @@ impl<'i> LifecycleBuilder<'i> {
                 cloexec,
                 replaces,
                 source_pid,
-            } => self.on_dup(table, &ev, source, cloexec, replaces, source_pid),
-            Op::Close => self.on_close(table, &ev),
+            } => self.on_dup(table, ev, source, cloexec, replaces, source_pid),
+            Op::Close => self.on_close(table, ev),
             Op::CloseRange { last, cloexec_only } => {
-                self.on_close_range(table, &ev, last, cloexec_only)
+                self.on_close_range(table, ev, last, cloexec_only)
             }
-            Op::Use | Op::Probe => self.on_use(table, &ev),
+            Op::Use | Op::Probe => self.on_use(table, ev),
             Op::Begin => {
                 let gen_ = self.tables[table.0 as usize].live.get(&ev.handle).copied();
                 let t = self.table(table);
@@ -360,7 +363,7 @@ impl<'i> LifecycleBuilder<'i> {
                 // Most tables have one call in flight at a time: room for one,
                 // not the four a first push reserves (many short processes).
                 t.in_flight.reserve_exact(1);
-                t.in_flight.push((ev.tid, ev, gen_));
+                t.in_flight.push((ev.tid, *ev, gen_));
             }
             Op::SetCloexec(on) => {
                 if let Some(g) = self.tables[table.0 as usize].live.get(&ev.handle).copied()

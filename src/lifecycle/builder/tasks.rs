@@ -24,6 +24,13 @@ impl<'i> LifecycleBuilder<'i> {
             }
             // A dead task speaking again: a recycled tid. Give it a fresh table.
         }
+        self.new_task(tid, pid)
+    }
+
+    /// `task` for a tid without a live task: apart, so that the common case
+    /// stays small enough to inline into every event.
+    #[inline(never)]
+    fn new_task(&mut self, tid: u32, pid: u32) -> TableId {
         // A thread we were not told about, of a process we know (Windows
         // formats give pid and tid): it uses its process's table.
         if pid != 0
@@ -204,8 +211,14 @@ impl<'i> LifecycleBuilder<'i> {
                     .is_some_and(|s| s.open_at_exit < SITE_KEEP_MIN)
                 {
                     self.sites.remove(&k);
-                    if let Some(id) = self.site_ids.get(&k).copied() {
-                        self.release_site_if_unused(id);
+                    // Its counters are gone: its number too, unless a kept
+                    // generation names it (`release_site_if_unused` without
+                    // looking `k` up again).
+                    if let Some(&id) = self.site_ids.get(&k)
+                        && self.site_refs.get(id.0 as usize) == Some(&0)
+                    {
+                        self.site_ids.remove(&k);
+                        self.free_sites.push(id);
                     }
                 }
             }
