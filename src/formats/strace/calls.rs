@@ -205,11 +205,11 @@ impl StraceParser {
         outcome: Outcome,
         ctx: &mut ReadContext<'_>,
     ) {
-        let mask = spec.fds | spec.opt;
-        for i in 0..8usize {
-            if mask & (1 << i) == 0 {
-                continue;
-            }
+        let mut mask = spec.fds | spec.opt;
+        while mask != 0 {
+            // The set bits only, lowest first.
+            let i = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
             let Some(arg) = args.get(i) else { continue };
             if arg.starts_with(b"AT_FDCWD<") {
                 self.y_mode = true;
