@@ -7,8 +7,8 @@ use crate::model::{ErrorClass, Event, Op, Outcome, ResourceKind, Sym, flags};
 use super::resource::{identity, kind_of};
 use super::syscalls::{Action, Cloexec, Spec};
 use super::tokenize::{
-    Args, FdVal, Ret, Tail, first_fd_and_close, has_flag, parse_fd, parse_int, parse_tail,
-    scan_list, skip_string, struct_field,
+    Args, FdVal, Ret, Tail, first_fd_and_close, has_flag, nth_fd_and_close, parse_fd, parse_int,
+    parse_tail, scan_list, skip_string, struct_field,
 };
 use super::{ReadContext, StraceParser};
 
@@ -290,18 +290,26 @@ impl StraceParser {
         spawned: Option<u32>,
         ctx: &mut ReadContext<'_>,
     ) {
-        if let Some(op) = spec.first_fd_op()
-            && let Some((fd, close)) = first_fd_and_close(text, name_len + 1, b')')
-        {
-            // `read`, `close`, `fstat`...: one event about the first argument.
+        // `read`, `close`, `fstat`... (the first argument) and `mmap`, most
+        // `*at` calls (one optional fd, none when negative): one event at most.
+        let lean = match (spec.first_fd_op(), spec.one_opt_fd()) {
+            (Some(op), _) => first_fd_and_close(text, name_len + 1, b')')
+                .map(|(fd, close)| (op, fd, close, spec.dirs & 1 != 0)),
+            (None, Some(n)) => nth_fd_and_close(text, name_len + 1, b')', n)
+                .map(|(fd, close)| (Op::Use, fd, close, spec.dirs & (1 << n) != 0)),
+            (None, None) => None,
+        };
+        if let Some((op, fd, close, dir)) = lean {
             let tail = parse_tail(text.get(close + 1..).unwrap_or(&[]));
             if tail.injected {
                 self.cur.flags |= flags::INJECTED;
             }
             let outcome = self.outcome(&tail, ctx);
             let call = self.name_sym(index, ctx);
-            let ev = self.fd_event(op, call, fd, spec.dirs & 1 != 0, outcome, ctx);
-            self.hold(ev);
+            if spec.opt == 0 || fd.fd >= 0 {
+                let ev = self.fd_event(op, call, fd, dir, outcome, ctx);
+                self.hold(ev);
+            }
             return;
         }
         let Some((args, close)) = scan_list(text, name_len + 1, b')') else {

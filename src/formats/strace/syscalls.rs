@@ -127,6 +127,16 @@ impl Spec {
     }
 }
 
+impl Spec {
+    /// The argument of a call whose only fd is one optional argument and
+    /// that needs no other (`mmap`'s fd, the dirfd of most `*at` calls): the
+    /// parser reads just that argument and the result.
+    pub fn one_opt_fd(self) -> Option<usize> {
+        let one = self.fds == 0 && self.opt.count_ones() == 1;
+        (one && self.action == Action::Use).then(|| self.opt.trailing_zeros() as usize)
+    }
+}
+
 const fn s(action: Action, fds: u8, opt: u8, dirs: u8) -> Spec {
     Spec {
         action,

@@ -154,14 +154,8 @@ fn escaped(text: &[u8], from: usize, at: usize) -> bool {
 /// the index of the closer, or `None` when the closer is missing or the
 /// nesting is too deep.
 pub fn scan_list(text: &[u8], start: usize, closer: u8) -> Option<(Args<'_>, usize)> {
-    let mut args = Args {
-        text,
-        spans: [(0, 0); MAX_ARGS],
-        decos: [(0, 0); MAX_ARGS],
-        stored: 0,
-        count: 0,
-    };
-    let close = scan::<true>(text, start, closer, &mut args)?;
+    let mut args = no_args(text);
+    let close = scan::<true>(text, start, closer, &mut args, 0)?;
     Some((args, close))
 }
 
@@ -172,6 +166,59 @@ pub fn scan_list(text: &[u8], start: usize, closer: u8) -> Option<(Args<'_>, usi
 /// a name, a space, a number that overflows) or the list does not close:
 /// then ask [`scan_list`], which is the reference.
 pub fn first_fd_and_close(text: &[u8], start: usize, closer: u8) -> Option<(FdVal<'_>, usize)> {
+    let (fd, i) = lead_fd(text, start, closer)?;
+    // The scan of the rest starts in the state the full scan is in here:
+    // at depth 0, outside any string, in the first argument.
+    let close = scan::<false>(text, i, closer, &mut no_args(text), 0)?;
+    Some((fd, close))
+}
+
+/// Argument `n` (after `n` unnested commas) of a call's list as an fd and
+/// the index of the list's closer, for calls that need only that argument
+/// (`mmap`'s fd, an `*at` call's dirfd): what [`scan_list`] and
+/// [`Args::fd`]`(n)` answer, without storing the arguments. `None` when the
+/// argument is missing or no plain fd (leading spaces aside), or the list
+/// does not close: then ask [`scan_list`], which is the reference.
+pub fn nth_fd_and_close(
+    text: &[u8],
+    start: usize,
+    closer: u8,
+    n: usize,
+) -> Option<(FdVal<'_>, usize)> {
+    let mut i = start;
+    if n > 0 {
+        let comma = scan::<false>(text, start, closer, &mut no_args(text), n)?;
+        if text.get(comma) != Some(&b',') {
+            return None;
+        }
+        i = comma + 1;
+    }
+    while text.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    let (fd, i) = lead_fd(text, i, closer)?;
+    // As in `first_fd_and_close`: depth 0, outside any string.
+    let close = scan::<false>(text, i, closer, &mut no_args(text), 0)?;
+    Some((fd, close))
+}
+
+/// An empty [`Args`] for the scans that store nothing.
+fn no_args(text: &[u8]) -> Args<'_> {
+    Args {
+        text,
+        spans: [(0, 0); MAX_ARGS],
+        decos: [(0, 0); MAX_ARGS],
+        stored: 0,
+        count: 0,
+    }
+}
+
+/// A plain fd argument starting at `start` (`3`, `-1`, `3</x>` with
+/// `(deleted)`) followed by its decoration, a comma or the closer: the value
+/// [`Args::fd`] gives and where the scan goes on. `None` for every other
+/// shape (a space, a comment, `0x..`, a name, an overflowing number).
+#[inline(always)]
+fn lead_fd(text: &[u8], start: usize, closer: u8) -> Option<(FdVal<'_>, usize)> {
     let neg = text.get(start) == Some(&b'-');
     let digits_at = start + usize::from(neg);
     let mut i = digits_at;
@@ -207,28 +254,22 @@ pub fn first_fd_and_close(text: &[u8], start: usize, closer: u8) -> Option<(FdVa
         // A space, a comment, `0x..`: let the full scan decide.
         _ => return None,
     }
-    // The scan of the rest starts in the state the full scan is in here:
-    // at depth 0, outside any string, in the first argument.
-    let mut none = Args {
-        text,
-        spans: [(0, 0); MAX_ARGS],
-        decos: [(0, 0); MAX_ARGS],
-        stored: 0,
-        count: 0,
-    };
-    let close = scan::<false>(text, i, closer, &mut none)?;
-    Some((fd, close))
+    Some((fd, i))
 }
 
 /// The scanner of [`scan_list`]; with `KEEP` false it only finds the closer
-/// (the argument spans and decorations are not recorded).
+/// (the argument spans and decorations are not recorded), or with `commas`
+/// above 0 the unnested comma that ends argument `commas - 1` (or the
+/// closer, if the list ends first).
 #[inline(always)]
 fn scan<const KEEP: bool>(
     text: &[u8],
     start: usize,
     closer: u8,
     args: &mut Args<'_>,
+    commas: usize,
 ) -> Option<usize> {
+    let mut seen = 0usize;
     let mut stack = [0u8; MAX_DEPTH];
     let mut depth = 0usize;
     let mut arg_start = start;
@@ -304,9 +345,16 @@ fn scan<const KEEP: bool>(
                     depth -= 1;
                 }
             }
-            b',' if KEEP && depth == 0 => {
-                push_arg(args, arg_start, i);
-                arg_start = i + 1;
+            b',' if depth == 0 => {
+                if KEEP {
+                    push_arg(args, arg_start, i);
+                    arg_start = i + 1;
+                } else if commas > 0 {
+                    seen += 1;
+                    if seen == commas {
+                        return Some(i);
+                    }
+                }
             }
             _ => {}
         }
@@ -584,6 +632,25 @@ fn plain_tail(tail: &[u8]) -> Option<Tail<'_>> {
 mod tests {
     use super::*;
 
+    /// `odd` then every line of every bundled strace trace.
+    fn bundled_lines(odd: &[&[u8]]) -> Vec<Vec<u8>> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/strace");
+        let mut lines: Vec<Vec<u8>> = odd.iter().map(|l| l.to_vec()).collect();
+        let mut stack = vec![root];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "log") {
+                    let bytes = std::fs::read(&path).unwrap();
+                    lines.extend(bytes.split(|b| *b == b'\n').map(<[u8]>::to_vec));
+                }
+            }
+        }
+        lines
+    }
+
     fn args_of(s: &str) -> (Vec<String>, usize) {
         let open = s.find('(').unwrap();
         let (a, close) = scan_list(s.as_bytes(), open + 1, b')').unwrap();
@@ -726,20 +793,7 @@ mod tests {
             b"f(3</a\"b>\">) = 0",
             b"f( 12</p>) = -1 EBADF (Bad file descriptor)",
         ];
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/strace");
-        let mut lines: Vec<Vec<u8>> = odd.iter().map(|l| l.to_vec()).collect();
-        let mut stack = vec![root];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if path.extension().is_some_and(|e| e == "log") {
-                    let bytes = std::fs::read(&path).unwrap();
-                    lines.extend(bytes.split(|b| *b == b'\n').map(<[u8]>::to_vec));
-                }
-            }
-        }
+        let lines = bundled_lines(&odd);
         let mut decorated = 0usize;
         for line in &lines {
             let Some(open) = memchr::memchr(b'(', line) else {
@@ -788,20 +842,7 @@ mod tests {
             b"read(3</a>junk, \"\", 0) = 0",
             b"write(3<\"<>\">, {x=(1, [2]}, 0) = 0",
         ];
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/strace");
-        let mut lines: Vec<Vec<u8>> = odd.iter().map(|l| l.to_vec()).collect();
-        let mut stack = vec![root];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if path.extension().is_some_and(|e| e == "log") {
-                    let bytes = std::fs::read(&path).unwrap();
-                    lines.extend(bytes.split(|b| *b == b'\n').map(<[u8]>::to_vec));
-                }
-            }
-        }
+        let lines = bundled_lines(&odd);
         let mut plain = 0usize;
         for line in &lines {
             // Every `)` of the line: real tails and lookalikes inside strings.
@@ -883,5 +924,65 @@ mod tests {
         assert_eq!(close_of(odd[0]), Some((3, 25)));
         assert_eq!(close_of(odd[2]), Some((3, 27)));
         assert_eq!(close_of(b"read(3</a, 1) = 1"), None);
+    }
+
+    /// Where [`nth_fd_and_close`] answers, it answers what the full scan
+    /// does (argument `n` as an fd, the closer), for every `n` up to 7, on
+    /// every line of every bundled trace, cuts of them and odd shapes; and it
+    /// answers on most `mmap` lines.
+    #[test]
+    fn nth_fd_and_close_agrees_with_the_full_scan() {
+        let odd: [&[u8]; 12] = [
+            b"mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, 3</a b>, 0) = 0x7f <0.1>",
+            b"mmap(NULL, 8192, PROT_READ, MAP_PRIVATE,   -1, 0) = 0x7f",
+            b"mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, 3 , 0) = 0x7f",
+            b"mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, 3</x>(deleted), 0) = 0x7f",
+            b"mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, 3 /* x */, 0) = 0x7f",
+            b"mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, 0x3, 0) = 0x7f",
+            b"mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, 3</a, 0) = 0x7f",
+            b"mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, 3<TCP:[1->2]>) = 0x7f",
+            b"mmap(\"a,b\", {x=1, y=2}, [3, 4], (5, 6), 7, 8) = 0",
+            b"mmap(NULL, 8192) = 0x7f",
+            b"mmap(1, 2, 3, 4, 5</q>junk) = 0",
+            b"unlinkat(AT_FDCWD</x>, \"a\", 0) = 0",
+        ];
+        let lines = bundled_lines(&odd);
+        let (mut answered, mut mmaps) = (0usize, 0usize);
+        for line in &lines {
+            let Some(open) = memchr::memchr(b'(', line) else {
+                continue;
+            };
+            let is_mmap = line[..open].ends_with(b"mmap");
+            let cuts = [line.len(), line.len() / 2, open + 2, open + 3];
+            for &cut in &cuts {
+                let text = &line[..cut.min(line.len())];
+                let full = scan_list(text, open + 1, b')');
+                for n in 0..MAX_ARGS {
+                    let want = full.map(|(args, close)| (args.fd(n), close));
+                    let whole = cut == line.len() && n == 4 && is_mmap;
+                    mmaps += usize::from(whole && full.is_some());
+                    let Some((fd, close)) = nth_fd_and_close(text, open + 1, b')', n) else {
+                        continue;
+                    };
+                    answered += usize::from(whole);
+                    assert_eq!(
+                        want,
+                        Some((Some(fd), close)),
+                        "{n}: {}",
+                        String::from_utf8_lossy(text)
+                    );
+                }
+            }
+        }
+        assert!(
+            answered > 1_000 && answered * 10 > mmaps * 9,
+            "{answered} of {mmaps}"
+        );
+        let nth = |l: &[u8], n| nth_fd_and_close(l, 5, b')', n).map(|(fd, c)| (fd.fd, c));
+        assert_eq!(nth(odd[0], 4), Some((3, 51)));
+        assert_eq!(nth(odd[1], 4), Some((-1, 48)));
+        assert_eq!(nth(odd[8], 4), Some((7, 44)));
+        assert_eq!(nth(odd[9], 4), None);
+        assert_eq!(nth(odd[2], 4), None);
     }
 }
