@@ -169,7 +169,9 @@ struct AheadParser {
 
 impl AheadParser {
     fn new(slot: usize) -> AheadParser {
-        let mut interner = Interner::with_capacity(AHEAD_STRINGS);
+        // Small at first (a small file needs little); full-sized once it has
+        // filled up and starts over (see `parse`).
+        let mut interner = Interner::new();
         interner.record_touches();
         AheadParser {
             parser: StraceParser::new(),
@@ -184,6 +186,7 @@ impl AheadParser {
     fn parse(&mut self, bytes: &[u8], at: usize, after_long_line: bool) -> Chunk {
         if self.interner.len() > AHEAD_STRINGS {
             self.parser = StraceParser::new();
+            // It held this many once: room for them, without growing again.
             self.interner = Interner::with_capacity(AHEAD_STRINGS);
             self.interner.record_touches();
             self.epoch += 1;
