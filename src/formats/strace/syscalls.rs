@@ -125,9 +125,7 @@ impl Spec {
             _ => None,
         }
     }
-}
 
-impl Spec {
     /// The argument of a call whose only fd is one optional argument and
     /// that needs no other (`mmap`'s fd, the dirfd of most `*at` calls): the
     /// parser reads just that argument and the result.
