@@ -802,6 +802,7 @@ impl StraceParser {
         if spec.first_fd_op().is_some()
             && let Some((fd, _)) = first_fd_and_close(&buf, name_len + 1, b')')
         {
+            // `read(3</x>, <unfinished ...>`: the first argument alone, as in `complete`.
             let call = self.name_sym(index, ctx);
             let ev = self.fd_event(op, call, fd, spec.dirs & 1 != 0, Outcome::Unknown, ctx);
             self.hold(ev);
