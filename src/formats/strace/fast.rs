@@ -10,30 +10,13 @@
 //! answers at all (tested over every bundled trace).
 
 use super::prefix::{Leader, Stamp};
+use super::tokenize::digits;
 
 const NS_PER_SEC: i64 = 1_000_000_000;
 /// Largest number of digits a pid can have (as in `prefix`).
 const MAX_PID_DIGITS: usize = 7;
 /// An integer part this long is an epoch, not a `-r` delta (as in `prefix`).
 const MIN_EPOCH_DIGITS: usize = 9;
-
-/// Reads a run of at most `max` decimal digits at `i`: (value, end).
-#[inline]
-fn digits(line: &[u8], mut i: usize, max: usize) -> Option<(i64, usize)> {
-    let start = i;
-    let mut v: i64 = 0;
-    while let Some(&b) = line.get(i) {
-        if !b.is_ascii_digit() {
-            break;
-        }
-        if i - start == max {
-            return None;
-        }
-        v = v * 10 + i64::from(b - b'0');
-        i += 1;
-    }
-    (i > start).then_some((v, i))
-}
 
 #[inline]
 fn spaces(line: &[u8], mut i: usize) -> usize {

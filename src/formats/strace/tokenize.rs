@@ -202,6 +202,26 @@ pub fn nth_fd_and_close(
     Some((fd, close))
 }
 
+/// Reads a run of at most `max` decimal digits at `i`: (value, end); `None`
+/// when there is no digit or more than `max` (for `max` up to 18 the value
+/// cannot overflow).
+#[inline]
+pub(super) fn digits(text: &[u8], mut i: usize, max: usize) -> Option<(i64, usize)> {
+    let start = i;
+    let mut v: i64 = 0;
+    while let Some(&b) = text.get(i) {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        if i - start == max {
+            return None;
+        }
+        v = v * 10 + i64::from(b - b'0');
+        i += 1;
+    }
+    (i > start).then_some((v, i))
+}
+
 /// An empty [`Args`] for the scans that store nothing.
 fn no_args(text: &[u8]) -> Args<'_> {
     Args {
@@ -220,22 +240,7 @@ fn no_args(text: &[u8]) -> Args<'_> {
 #[inline(always)]
 fn lead_fd(text: &[u8], start: usize, closer: u8) -> Option<(FdVal<'_>, usize)> {
     let neg = text.get(start) == Some(&b'-');
-    let digits_at = start + usize::from(neg);
-    let mut i = digits_at;
-    let mut v: i64 = 0;
-    while let Some(&b) = text.get(i) {
-        if !b.is_ascii_digit() {
-            break;
-        }
-        if i - digits_at == 18 {
-            return None;
-        }
-        v = v * 10 + i64::from(b - b'0');
-        i += 1;
-    }
-    if i == digits_at {
-        return None;
-    }
+    let (v, mut i) = digits(text, start + usize::from(neg), 18)?;
     let mut fd = FdVal {
         fd: if neg { -v } else { v },
         deco: None,
@@ -594,19 +599,7 @@ fn plain_tail(tail: &[u8]) -> Option<Tail<'_>> {
         }
         i += 2;
     } else {
-        while let Some(&b) = rest.get(i) {
-            if !b.is_ascii_digit() {
-                break;
-            }
-            if i == 18 {
-                return None;
-            }
-            ret.fd = ret.fd * 10 + i64::from(b - b'0');
-            i += 1;
-        }
-        if i == 0 {
-            return None;
-        }
+        (ret.fd, i) = digits(rest, 0, 18)?;
         if rest.get(i) == Some(&b'<') {
             let end = decoration_end(rest, i)?;
             ret.deco = rest.get(i + 1..end - 1);
