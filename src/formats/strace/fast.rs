@@ -62,9 +62,15 @@ fn tod_micros(t: &[u8]) -> Option<i64> {
             return None;
         }
     }
-    let d = |k: usize| -> i64 { ((v[k / 8] >> ((k % 8) * 8)) & 0xff) as i64 };
-    let secs = (d(0) * 10 + d(1)) * 3600 + (d(3) * 10 + d(4)) * 60 + d(6) * 10 + d(7);
-    let micros = ((((d(9) * 10 + d(10)) * 10 + d(11)) * 10 + d(12)) * 10 + d(13)) * 10 + d(14);
+    // Each byte now holds its digit (0-9, separators 0). `x * 10 + (x >> 8)`
+    // gives, in the byte of each pair's first digit, the pair's value (at
+    // most 99: no carries between bytes): HH, MM, SS at bytes 0, 3, 6 of the
+    // first word; the microseconds' pairs at bytes 1, 3, 5 of the second.
+    let pairs = |x: u64| x.wrapping_mul(10).wrapping_add(x >> 8);
+    let (p, q) = (pairs(v[0]), pairs(v[1]));
+    let byte = |w: u64, k: u32| ((w >> (k * 8)) & 0xff) as i64;
+    let secs = byte(p, 0) * 3600 + byte(p, 3) * 60 + byte(p, 6);
+    let micros = byte(q, 1) * 10_000 + byte(q, 3) * 100 + byte(q, 5);
     Some(secs * NS_PER_SEC + micros * 1000)
 }
 

@@ -116,10 +116,20 @@ fn call_name_len(body: &[u8]) -> usize {
     {
         return 0;
     }
-    body.iter()
-        .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || **b == b'_')
-        .count()
+    body.iter().take_while(|b| NAME_BYTE[**b as usize]).count()
 }
+
+/// The bytes of a call name after its first: `a-z`, `0-9`, `_`.
+const NAME_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_';
+        b += 1;
+    }
+    t
+};
 
 const UNFINISHED: &[u8] = b"<unfinished ...>";
 const DETACHED: &[u8] = b"<detached ...>";
@@ -182,6 +192,10 @@ pub struct StraceParser {
     live_count: usize,
     /// The live task when exactly one lives (cache; `None` = recompute).
     lone_cache: Option<u32>,
+    /// The task of the last line when it was live: most lines come from the
+    /// task before them or one just like it. Cleared when any task's
+    /// liveness changes.
+    live_cache: Option<u32>,
     /// The task unprefixed lines belong to before its pid is known is 0.
     root: u32,
     root_learnt: bool,
@@ -232,6 +246,7 @@ impl StraceParser {
             clone_waiters: Default::default(),
             live_count: 0,
             lone_cache: None,
+            live_cache: None,
             root: 0,
             root_learnt: false,
             y_mode: false,
@@ -488,6 +503,7 @@ impl StraceParser {
                 self.live_count = self.live_count.saturating_sub(1);
             }
             self.lone_cache = None;
+            self.live_cache = None;
         }
     }
 
@@ -503,7 +519,11 @@ impl StraceParser {
         kind: BodyKind,
         ctx: &mut ReadContext<'_>,
     ) -> u32 {
+        if self.live_cache == Some(tid) {
+            return tid;
+        }
         if self.tasks.get(&tid).is_some_and(|t| t.live) {
+            self.live_cache = Some(tid);
             return tid;
         }
         if tid != 0 && bracketed && !self.root_learnt && self.tasks.contains_key(&0) {
@@ -577,6 +597,7 @@ impl StraceParser {
     }
 
     fn learn_root(&mut self, real: u32, ctx: &mut ReadContext<'_>) {
+        self.live_cache = None;
         self.root = real;
         self.root_learnt = true;
         let sym = *self
@@ -597,6 +618,7 @@ impl StraceParser {
                 self.clone_waiters.insert(real);
             }
             self.lone_cache = None;
+            self.live_cache = None;
             if was_live {
                 self.set_live(real, true);
             }
@@ -780,6 +802,9 @@ impl StraceParser {
     }
 
     fn flush(&mut self, ctx: &mut ReadContext<'_>) {
+        if self.held.is_empty() && self.frames.is_empty() {
+            return;
+        }
         let stack: Option<StackId> = if self.frames.is_empty() {
             None
         } else {

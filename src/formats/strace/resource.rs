@@ -63,6 +63,14 @@ pub fn kind_of(deco: &[u8]) -> ResourceKind {
 /// ` (deleted)` appended when the fd was followed by `(deleted)`.
 pub fn identity(deco: &[u8], deleted: bool, out: &mut Vec<u8>) {
     out.clear();
+    if memchr::memchr3(b'\\', b'"', b'<', deco).is_none() {
+        // The common case, a plain path: nothing to cut or unescape.
+        out.extend_from_slice(deco);
+        if deleted {
+            out.extend_from_slice(b" (deleted)");
+        }
+        return;
+    }
     // A nested decoration (`/dev/null<char 1:3>`) starts at the first raw `<`
     // outside strings; paths never contain a raw `<` (it is escaped).
     let mut end = deco.len();
