@@ -3,6 +3,7 @@
 //! by timestamp; each line's task comes from its file name.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 
 use crate::formats::{InputProvider, ReadStats};
 use crate::input::{self, InputError, lines};
@@ -56,13 +57,13 @@ fn tid(path: &str) -> Option<u32> {
 pub struct Member {
     pub id: InputId,
     tid: Option<u32>,
-    /// Every line followed by `\n`.
+    /// The file's bytes as read.
     text: Vec<u8>,
     lines: Vec<LineAt>,
 }
 
 /// Where one line of a member is: its number and byte offset in the file,
-/// and its span in `Member::text`.
+/// and its span in `Member::text` (without the `\n` and one `\r` before it).
 struct LineAt {
     number: u32,
     offset: u64,
@@ -77,20 +78,13 @@ impl Member {
         let display = o.display.clone();
         let tid = tid(&display);
         let mut reader = o.into_reader();
+        // The whole file in one read: hundreds of small files each paid for
+        // a zeroed, doubling line buffer and a second copy of every line.
         let mut text = Vec::new();
-        let mut lines = Vec::new();
-        lines::for_each_line(&mut reader, None, |l| {
-            let start = text.len();
-            text.extend_from_slice(l.bytes);
-            lines.push(LineAt {
-                number: l.number,
-                offset: l.offset,
-                start,
-                end: text.len(),
-            });
-            text.push(b'\n');
-        })
-        .map_err(|e| input::io_error(&display, &e))?;
+        reader
+            .read_to_end(&mut text)
+            .map_err(|e| input::io_error(&display, &e))?;
+        let lines = line_spans(&text);
         Ok(Member {
             id,
             tid,
@@ -114,6 +108,36 @@ impl Member {
     }
 }
 
+/// The lines of `text` as [`lines::for_each_line`] hands them over: numbered
+/// from 1, without their `\n` and one trailing `\r`, a last line without a
+/// newline included, and a line of [`lines::MAX_LINE`] bytes or more dropped
+/// (its number used up).
+fn line_spans(text: &[u8]) -> Vec<LineAt> {
+    let mut out = Vec::with_capacity(text.len() / 64);
+    let mut start = 0usize;
+    let mut number: u32 = 0;
+    while start < text.len() {
+        let nl = memchr::memchr(b'\n', &text[start..]).map(|k| start + k);
+        let end = nl.unwrap_or(text.len());
+        number = number.saturating_add(1);
+        if end - start < lines::MAX_LINE {
+            let content = if end > start && text.get(end - 1) == Some(&b'\r') {
+                end - 1
+            } else {
+                end
+            };
+            out.push(LineAt {
+                number,
+                offset: start as u64,
+                start,
+                end: content,
+            });
+        }
+        start = end + 1;
+    }
+    out
+}
+
 /// Feeds the members' records to one parser in time order. A record is a call
 /// line plus the `-k` frame lines after it. `stats[i]` belongs to `members[i]`.
 pub fn merge(members: &[Member], provider: &mut dyn InputProvider, stats: &mut [ReadStats]) {
@@ -134,18 +158,28 @@ pub fn merge(members: &[Member], provider: &mut dyn InputProvider, stats: &mut [
         let Some(st) = stats.get_mut(i) else {
             break;
         };
-        let mut first = true;
-        while let Some((at, l)) = m.line(next[i]) {
-            if !first && !l.starts_with(b" > ") {
+        // One record after another from this member while its next one is
+        // still the earliest (a task's lines come in runs): what a push and
+        // a pop would say, without them.
+        loop {
+            let mut first = true;
+            while let Some((at, l)) = m.line(next[i]) {
+                if !first && !l.starts_with(b" > ") {
+                    break;
+                }
+                first = false;
+                let origin = Origin::line(m.id, at.number, at.offset);
+                provider.with_input(m.id, st, &mut |ctx| parser.line(l, origin, m.tid, ctx));
+                next[i] += 1;
+            }
+            if next[i] >= m.lines.len() {
                 break;
             }
-            first = false;
-            let origin = Origin::line(m.id, at.number, at.offset);
-            provider.with_input(m.id, st, &mut |ctx| parser.line(l, origin, m.tid, ctx));
-            next[i] += 1;
-        }
-        if next[i] < m.lines.len() {
-            heap.push(Reverse((m.key_at(next[i]), i)));
+            let key = (m.key_at(next[i]), i);
+            if heap.peek().is_some_and(|Reverse(top)| *top < key) {
+                heap.push(Reverse(key));
+                break;
+            }
         }
     }
     if let (Some(m), Some(st)) = (members.first(), stats.first_mut()) {
@@ -185,6 +219,47 @@ mod tests {
         );
         assert_eq!(merge_key(b" > libc.so.6(read+0x4c) [0xf82ec]"), None);
         assert_eq!(merge_key(b"read(3, \"x\", 1) = 1"), None);
+    }
+
+    #[test]
+    fn line_spans_are_the_line_readers_lines() {
+        let long = vec![b'x'; lines::MAX_LINE];
+        let shorter = vec![b'y'; lines::MAX_LINE - 1];
+        let mut cases: Vec<Vec<u8>> = vec![
+            b"".to_vec(),
+            b"\n".to_vec(),
+            b"\n\n\r\n".to_vec(),
+            b"a\r\nb\r\r\nc".to_vec(),
+            b"no newline at the end".to_vec(),
+            b"\r".to_vec(),
+            [&b"first\n"[..], &long, b"\nafter\n"].concat(),
+            [&b"first\n"[..], &shorter, b"\r\nafter"].concat(),
+            [&b"first\n"[..], &long].concat(),
+        ];
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/strace/samples");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path().join("trace.log");
+            if let Ok(bytes) = std::fs::read(path) {
+                cases.push(bytes);
+            }
+        }
+        for text in &cases {
+            let mut expected = Vec::new();
+            lines::for_each_line(&mut &text[..], None, |l| {
+                expected.push((l.number, l.offset, l.bytes.to_vec()));
+            })
+            .unwrap();
+            let got: Vec<_> = line_spans(text)
+                .iter()
+                .map(|l| (l.number, l.offset, text[l.start..l.end].to_vec()))
+                .collect();
+            assert_eq!(
+                got,
+                expected,
+                "{}",
+                String::from_utf8_lossy(&text[..text.len().min(80)])
+            );
+        }
     }
 
     #[test]
