@@ -8,7 +8,8 @@
 #
 # Inputs: every trace-like file under fixtures/ (.log .txt .perf .jsonl .gz
 # .etl .xml; a file that is no trace is compared too: its error and exit code)
-# and ../shared/samples/{strace,strace-big,windbg} when that folder exists.
+# and ../shared/samples/{strace,strace-big,windbg} when that folder exists,
+# and each bundled `-ff` set (PREFIX.TID files) as one run.
 # Run from any directory: paths are taken relative to the project root, so
 # both runs print the same paths.
 set -euo pipefail
@@ -18,6 +19,8 @@ formats=(json sarif human junit github gitlab html)
 inputs() {
   find fixtures -type f \( -name '*.log' -o -name '*.txt' -o -name '*.perf' -o -name '*.jsonl' \
     -o -name '*.gz' -o -name '*.etl' -o -name '*.xml' \) | sort
+  # The prefixes of the bundled `-ff` sets (files named PREFIX.TID).
+  find fixtures -type f -regex '.*\.[0-9]+$' | sed 's/\.[0-9]*$//' | sort -u
   for d in strace strace-big windbg; do
     [ -d "../shared/samples/$d" ] && find "../shared/samples/$d" -type f ! -name '*.md' | sort
   done
@@ -34,7 +37,9 @@ case ${1:-} in
       name=$(echo "$trace" | sed 's|^\.\./||; s|/|__|g')
       for f in "${formats[@]}"; do
         rc=0
-        "$bin" analyze --no-config --format "$f" "$trace" > "$out/$name.$f" 2> "$out/$name.$f.err" || rc=$?
+        # A `-ff` set (PREFIX.TID files) is named by its prefix and read as one job.
+        if [ -e "$trace" ]; then set -- "$trace"; else set -- "$trace".*; fi
+        "$bin" analyze --no-config --format "$f" "$@" > "$out/$name.$f" 2> "$out/$name.$f.err" || rc=$?
         echo "$rc" > "$out/$name.$f.rc"
         n=$((n + 1))
       done
