@@ -614,6 +614,7 @@ impl Remaps {
 }
 
 impl Remap<'_> {
+    #[inline]
     fn get(&mut self, sym: Sym, global: &mut Interner) -> Sym {
         let i = sym.0 as usize;
         match self.slot.map.get(i) {
