@@ -302,6 +302,32 @@ fn a_line_too_long_to_keep_is_reported_at_its_own_line() {
 }
 
 #[test]
+fn a_line_too_long_to_keep_in_an_ff_file_is_counted_at_its_own_line() {
+    // `strace -ff -o t`: no pid column, the task is the file's suffix.
+    let dir = tempfile::tempdir().unwrap();
+    let mut t =
+        "10:00:00.000001 execve(\"./prog\", [\"./prog\"], 0x7ffe /* 5 vars */) = 0\n".to_string();
+    t += "10:00:00.000002 openat(AT_FDCWD, \"/etc/hostname\", O_RDONLY|O_CLOEXEC) = 3\n";
+    t += "10:00:00.000003 write(1, \"";
+    t += &"b".repeat(17 << 20);
+    t += "\", 17825792) = 17825792\n";
+    t += "10:00:00.000004 close(3) = 0\n10:00:00.000005 exit_group(0) = ?\n";
+    let first = dir.path().join("t.1000");
+    std::fs::write(&first, t).unwrap();
+    let second = dir.path().join("t.1001");
+    std::fs::write(&second, "10:00:00.000006 getpid() = 1001\n").unwrap();
+    let paths = [first, second].map(|p| p.to_string_lossy().into_owned());
+    let a = analyze(&paths, &Options::default()).unwrap();
+    let stats = &a.inputs[0].stats;
+    assert_eq!(stats.skipped, 1, "{stats:?}");
+    let (reason, count) = stats.skipped_by_reason.iter().next().unwrap();
+    assert_eq!(reason, "line longer than 16 MiB");
+    assert_eq!((count.count, count.first_at), (1, 3));
+    assert_eq!(a.inputs[1].stats.skipped, 0);
+    assert!(a.findings.is_empty(), "{:?}", a.findings);
+}
+
+#[test]
 fn output_is_the_same_with_one_and_two_threads() {
     let files = [
         "fixtures/strace/clean/python_threads/trace.log",

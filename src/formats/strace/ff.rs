@@ -60,6 +60,8 @@ pub struct Member {
     /// The file's bytes as read.
     text: Vec<u8>,
     lines: Vec<LineAt>,
+    /// Lines dropped for length (counted into the member's stats by [`merge`]).
+    cut: lines::Cut,
 }
 
 /// Where one line of a member is: its number and byte offset in the file,
@@ -84,12 +86,13 @@ impl Member {
         reader
             .read_to_end(&mut text)
             .map_err(|e| input::io_error(&display, &e))?;
-        let lines = line_spans(&text);
+        let (lines, cut) = line_spans(&text);
         Ok(Member {
             id,
             tid,
             text,
             lines,
+            cut,
         })
     }
 
@@ -111,9 +114,10 @@ impl Member {
 /// The lines of `text` as [`lines::for_each_line`] hands them over: numbered
 /// from 1, without their `\n` and one trailing `\r`, a last line without a
 /// newline included, and a line of [`lines::MAX_LINE`] bytes or more dropped
-/// (its number used up).
-fn line_spans(text: &[u8]) -> Vec<LineAt> {
+/// (its number used up, and counted in the [`lines::Cut`]).
+fn line_spans(text: &[u8]) -> (Vec<LineAt>, lines::Cut) {
     let mut out = Vec::with_capacity(text.len() / 64);
+    let mut cut = lines::Cut::default();
     let mut start = 0usize;
     let mut number: u32 = 0;
     while start < text.len() {
@@ -132,10 +136,15 @@ fn line_spans(text: &[u8]) -> Vec<LineAt> {
                 start,
                 end: content,
             });
+        } else {
+            if cut.count == 0 {
+                cut.first_line = u64::from(number);
+            }
+            cut.count += 1;
         }
         start = end + 1;
     }
-    out
+    (out, cut)
 }
 
 /// Feeds the members' records to one parser in time order. A record is a call
@@ -152,6 +161,13 @@ pub fn merge(members: &[Member], provider: &mut dyn InputProvider, stats: &mut [
         .filter(|(_, m)| !m.lines.is_empty())
         .map(|(i, m)| Reverse((m.key_at(0), i)))
         .collect();
+    for (m, st) in members.iter().zip(stats.iter_mut()) {
+        st.skip_many(
+            crate::formats::SkipReason::LineTooLong,
+            m.cut.count,
+            m.cut.first_line,
+        );
+    }
     let mut parser = StraceParser::new();
     while let Some(Reverse((_, i))) = heap.pop() {
         let m = &members[i];
@@ -245,11 +261,13 @@ mod tests {
         }
         for text in &cases {
             let mut expected = Vec::new();
-            lines::for_each_line(&mut &text[..], None, |l| {
+            let expected_cut = lines::for_each_line(&mut &text[..], None, |l| {
                 expected.push((l.number, l.offset, l.bytes.to_vec()));
             })
             .unwrap();
-            let got: Vec<_> = line_spans(text)
+            let (spans, cut) = line_spans(text);
+            assert_eq!(cut, expected_cut);
+            let got: Vec<_> = spans
                 .iter()
                 .map(|l| (l.number, l.offset, text[l.start..l.end].to_vec()))
                 .collect();

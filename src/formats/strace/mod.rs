@@ -597,6 +597,7 @@ impl StraceParser {
     }
 
     fn learn_root(&mut self, real: u32, ctx: &mut ReadContext<'_>) {
+        // Task 0's entry moves to `real`: no remembered task stays valid.
         self.live_cache = None;
         self.root = real;
         self.root_learnt = true;
@@ -618,7 +619,6 @@ impl StraceParser {
                 self.clone_waiters.insert(real);
             }
             self.lone_cache = None;
-            self.live_cache = None;
             if was_live {
                 self.set_live(real, true);
             }
