@@ -373,3 +373,25 @@ fn calls_on_never_open_values_beyond_the_kept_ones_are_said() {
         hc008[0].notes
     );
 }
+
+#[test]
+fn a_split_close_of_a_value_never_seen_open_counts_like_a_whole_one() {
+    // A value inherited from before the trace, closed by a line strace split
+    // into halves (another task printed between them), then closed again.
+    let whole = format!(
+        "{ROOT} close(7) = 0\n{ROOT} close(7) = -1 EBADF (Bad file descriptor)\n{}",
+        exit_lines(ROOT)
+    );
+    let split = format!(
+        "{ROOT} close(7 <unfinished ...>\n1001 getpid() = 1001\n{ROOT} <... close resumed>) = 0\n\
+         {ROOT} close(7) = -1 EBADF (Bad file descriptor)\n{}",
+        exit_lines(ROOT)
+    );
+    let codes = |text: &str| -> Vec<String> {
+        let a = run(&write_trace(text));
+        a.findings.iter().map(|f| f.code.to_string()).collect()
+    };
+    let expected = codes(&whole);
+    assert!(expected.contains(&"HC001".to_string()), "{expected:?}");
+    assert_eq!(codes(&split), expected);
+}

@@ -191,11 +191,14 @@ impl<'i> LifecycleBuilder<'i> {
                         gen_.notable = true;
                     }
                 }
-            } else if let Some(None) = pending
-                && ev.outcome.is_bad_handle()
-            {
-                let a = self.not_open(table, ev);
-                self.sweep_step(ev, a);
+            } else if let Some(None) = pending {
+                if ev.outcome.is_bad_handle() {
+                    let a = self.not_open(table, ev);
+                    self.sweep_step(ev, a);
+                } else if ev.outcome.is_ok() {
+                    // The entry closed a value never seen open: as a whole line would.
+                    self.close_unseen(table, ev);
+                }
             }
             return;
         }
@@ -252,26 +255,31 @@ impl<'i> LifecycleBuilder<'i> {
                     }
                     return;
                 }
-                let released_before = self.tables[table.0 as usize].last.contains_key(&ev.handle);
-                if self.complete_history && released_before {
-                    let a = self.not_open(table, ev);
-                    self.sweep_step(ev, a);
-                    return;
-                }
-                // Closed something we never saw opened: pre-existing (inherited,
-                // opened before the trace) — or, in a table seeded by a rundown, suspicious.
-                let seeded = self.tables[table.0 as usize].seeded;
-                let id = self.release_unseen(table, ev);
-                if seeded {
-                    if let Some(g) = self.gens.get_mut(&id) {
-                        g.notable = true;
-                    }
-                    let t = self.table(table);
-                    t.never_valid.push(*ev, CAP_EVENTS * 4);
-                }
-                self.sweep_step(ev, None);
+                self.close_unseen(table, ev);
             }
         }
+    }
+
+    /// A successful close of a value never seen open.
+    fn close_unseen(&mut self, table: TableId, ev: &Event) {
+        let released_before = self.tables[table.0 as usize].last.contains_key(&ev.handle);
+        if self.complete_history && released_before {
+            let a = self.not_open(table, ev);
+            self.sweep_step(ev, a);
+            return;
+        }
+        // Closed something we never saw opened: pre-existing (inherited,
+        // opened before the trace) — or, in a table seeded by a rundown, suspicious.
+        let seeded = self.tables[table.0 as usize].seeded;
+        let id = self.release_unseen(table, ev);
+        if seeded {
+            if let Some(g) = self.gens.get_mut(&id) {
+                g.notable = true;
+            }
+            let t = self.table(table);
+            t.never_valid.push(*ev, CAP_EVENTS * 4);
+        }
+        self.sweep_step(ev, None);
     }
 
     pub(super) fn on_close_range(

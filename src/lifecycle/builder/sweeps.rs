@@ -104,12 +104,19 @@ impl<'i> LifecycleBuilder<'i> {
     }
 
     /// A close-all that lists the fd directory first closes the lowest values
-    /// blindly (so that opendir's own fd is not among them): the closes right
-    /// before the listing are part of the sweep.
+    /// blindly (so that opendir's own fd is not among them; the JDK's
+    /// `closeDescriptors` closes 4 and 5 "for good luck"): the closes right
+    /// before the listing are part of the sweep. As in [`Self::sweep_step`], a
+    /// close or open strace split into halves counts two events of the task.
     pub(super) fn fd_listing_opened(&mut self, ev: &Event) {
         let seen = self.tasks.get(&ev.tid).map(|t| t.events_seen).unwrap_or(0);
+        let split = ev.has(flags::RESUMED);
         let pending = match self.sweeps.get_mut(&ev.tid) {
-            Some(run) if run.length > 0 && seen == run.last_seen + 1 => {
+            Some(run)
+                if run.length > 0
+                    && (seen == run.last_seen + 1
+                        || seen == run.last_seen + 2 && (split || run.last_split)) =>
+            {
                 std::mem::take(&mut run.pending)
             }
             _ => return,
