@@ -15,6 +15,15 @@ pub(super) struct SweepRun {
     pending: Vec<AnomalyRef>,
 }
 
+impl SweepRun {
+    /// The task's event number `seen` comes right after the run's last close.
+    /// A close strace split into `<unfinished ...>` and `resumed` halves (the
+    /// last one, or this event when `split`) counts two events of the task.
+    fn follows(&self, seen: u32, split: bool) -> bool {
+        seen == self.last_seen + 1 || seen == self.last_seen + 2 && (split || self.last_split)
+    }
+}
+
 #[derive(Clone, Copy)]
 pub(super) enum AnomalyRef {
     NeverValid(TableId, usize),
@@ -63,12 +72,8 @@ impl<'i> LifecycleBuilder<'i> {
     pub(super) fn sweep_step(&mut self, ev: &Event, anomaly: Option<AnomalyRef>) {
         let seen = self.tasks.get(&ev.tid).map(|t| t.events_seen).unwrap_or(0);
         let run = self.sweeps.entry(ev.tid).or_default();
-        // A close strace split into `<unfinished ...>` and `resumed` halves counts
-        // two events of the task: the sweep goes on across the gap.
         let split = ev.has(flags::RESUMED) || matches!(ev.outcome, Outcome::Unknown);
-        let next_call =
-            seen == run.last_seen + 1 || seen == run.last_seen + 2 && (split || run.last_split);
-        let ascending = run.length > 0 && ev.handle > run.last_value && next_call;
+        let ascending = run.length > 0 && ev.handle > run.last_value && run.follows(seen, split);
         run.last_split = split;
         if ascending {
             run.length += 1;
@@ -106,17 +111,13 @@ impl<'i> LifecycleBuilder<'i> {
     /// A close-all that lists the fd directory first closes the lowest values
     /// blindly (so that opendir's own fd is not among them; the JDK's
     /// `closeDescriptors` closes 4 and 5 "for good luck"): the closes right
-    /// before the listing are part of the sweep. As in [`Self::sweep_step`], a
-    /// close or open strace split into halves counts two events of the task.
+    /// before the listing are part of the sweep, split halves counted as in
+    /// [`SweepRun::follows`].
     pub(super) fn fd_listing_opened(&mut self, ev: &Event) {
         let seen = self.tasks.get(&ev.tid).map(|t| t.events_seen).unwrap_or(0);
         let split = ev.has(flags::RESUMED);
         let pending = match self.sweeps.get_mut(&ev.tid) {
-            Some(run)
-                if run.length > 0
-                    && (seen == run.last_seen + 1
-                        || seen == run.last_seen + 2 && (split || run.last_split)) =>
-            {
+            Some(run) if run.length > 0 && run.follows(seen, split) => {
                 std::mem::take(&mut run.pending)
             }
             _ => return,
